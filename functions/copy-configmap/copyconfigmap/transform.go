@@ -1,0 +1,295 @@
+// Package copyconfigmap is step S2 of the upgrade (see
+// shared/design/upgrade-model.md): every gateway outside the control-plane
+// namespace mounts its revision's mesh ConfigMap (istio-<rev>) as the
+// optional volume config-volume. When that ConfigMap is missing from the
+// gateway's namespace, the proxy starts anyway and silently connects to the
+// default istiod (mesh.FallbackDiscoveryAddress), i.e. the OLD control plane.
+// This function adds the missing copies.
+package copyconfigmap
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/revshift/revshift/internal/krm"
+	"github.com/revshift/revshift/internal/mesh"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Kind is the functionConfig kind.
+const Kind = "CopyConfigMap"
+
+// Markers on every copy, so that it can be found and pruned later.
+const (
+	// LabelCopyOf names the source ConfigMap (a name is a valid label value).
+	LabelCopyOf = "revshift.dev/copy-of"
+	// AnnotationCopiedFrom names the source as namespace/name.
+	AnnotationCopiedFrom = "revshift.dev/copied-from"
+
+	annotationSyncWave  = "argocd.argoproj.io/sync-wave"
+	annotationDependsOn = "config.kubernetes.io/depends-on"
+)
+
+// Spec is the optional functionConfig:
+//
+//	apiVersion: revshift.dev/v1alpha1
+//	kind: CopyConfigMap
+//	metadata: {name: copy}
+//	spec:
+//	  revisions: [1-6-14]     # only gateways of these revisions
+//	  namespaces: [default]   # only gateways in these namespaces
+//	  overwrite: false        # replace a differing ConfigMap instead of failing
+//	  ordering:
+//	    argocdSyncWave: "-1"  # sync-wave annotation on each copy
+//	    kptDependsOn: true    # depends-on annotation on each gateway
+type Spec struct {
+	Revisions  []string `yaml:"revisions"`
+	Namespaces []string `yaml:"namespaces"`
+	Overwrite  bool     `yaml:"overwrite"`
+	Ordering   Ordering `yaml:"ordering"`
+}
+
+// Ordering makes the copy land before the gateway pods that mount it.
+type Ordering struct {
+	ArgoCDSyncWave string `yaml:"argocdSyncWave"`
+	KptDependsOn   bool   `yaml:"kptDependsOn"`
+}
+
+// Transform adds the missing ConfigMap copies. See the package doc.
+func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+	var spec Spec
+	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
+		return nil, err
+	}
+	for _, r := range spec.Revisions {
+		if err := mesh.ValidRevision(r); err != nil {
+			return nil, fmt.Errorf("functionConfig spec.revisions: %v", err)
+		}
+	}
+	m, err := mesh.Build(items)
+	if err != nil {
+		return nil, err
+	}
+	out := items
+	done := map[mesh.ID]bool{}
+	for _, g := range m.Gateways {
+		if g.ConfigMap == "" || g.Injected {
+			continue
+		}
+		rev, ok := mesh.RevisionOfConfigMap(g.ConfigMap)
+		if !ok {
+			continue // config-volume mounts something that is not a mesh ConfigMap
+		}
+		ns := g.ID.Namespace
+		if (len(spec.Revisions) > 0 && !slices.Contains(spec.Revisions, rev)) ||
+			(len(spec.Namespaces) > 0 && !slices.Contains(spec.Namespaces, ns)) {
+			continue
+		}
+		target := mesh.ID{Kind: "ConfigMap", Namespace: ns, Name: g.ConfigMap}
+		src := source(m, rev, g.ConfigMap, ns)
+		if existing, ok := m.Get(target); ok {
+			if src == nil || src == existing || done[target] {
+				continue
+			}
+			if same, diff := sameData(src.Node, existing.Node); !same {
+				if !spec.Overwrite {
+					res.Errorf(existing, "ConfigMap %s already exists with different data than %s (%s); it is what gateway %s mounts. Remove it, or set spec.overwrite: true to replace its data", target, src.ID, diff, g.ID)
+					continue
+				}
+				if err := replaceData(existing.Node, src.Node); err != nil {
+					return nil, err
+				}
+				res.Infof(existing, "overwrote the data of %s with %s's (spec.overwrite) for gateway %s", target, src.ID, g.ID)
+			}
+			done[target] = true
+			continue
+		}
+		if done[target] {
+			continue
+		}
+		if src == nil {
+			res.Warnf(g.Object, "gateway %s mounts ConfigMap %s (revision %s), which exists nowhere in the input; the volume is optional, so the gateway will start and silently connect to the default istiod (%s) instead of revision %s", g.ID, g.ConfigMap, rev, mesh.FallbackDiscoveryAddress, rev)
+			continue
+		}
+		cp, err := copyOf(src, ns, spec.Ordering.ArgoCDSyncWave)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cp)
+		done[target] = true
+		res.Infof(&mesh.Object{APIVersion: "v1", ID: target}, "copied %s into namespace %s for gateway %s (revision %s)", src.ID, ns, g.ID, rev)
+	}
+	if spec.Ordering.KptDependsOn {
+		for _, g := range m.Gateways {
+			target := mesh.ID{Kind: "ConfigMap", Namespace: g.ID.Namespace, Name: g.ConfigMap}
+			if done[target] {
+				if err := addDependsOn(g.Node, "/namespaces/"+target.Namespace+"/ConfigMap/"+target.Name); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// source finds the ConfigMap to copy: the one in the namespace of the
+// revision's istiod, else in istio-system, else the only other one.
+func source(m *mesh.Model, rev, name, exceptNS string) *mesh.Object {
+	var nss []string
+	for _, i := range m.IstiodsOf(rev) {
+		nss = append(nss, i.ID.Namespace)
+	}
+	nss = append(nss, "istio-system")
+	for _, ns := range nss {
+		if ns == exceptNS {
+			continue
+		}
+		if o, ok := m.ConfigMap(ns, name); ok && !isCopy(o) {
+			return o
+		}
+	}
+	var found []*mesh.Object
+	for _, o := range m.ByKind("ConfigMap") {
+		if o.ID.Group == "" && o.ID.Name == name && o.ID.Namespace != exceptNS && !isCopy(o) {
+			found = append(found, o)
+		}
+	}
+	if len(found) == 1 {
+		return found[0]
+	}
+	return nil
+}
+
+func isCopy(o *mesh.Object) bool {
+	return o.Node.GetLabels()[LabelCopyOf] != ""
+}
+
+// dataFields are the ConfigMap fields a copy carries.
+var dataFields = []string{"data", "binaryData"}
+
+// sameData compares data and binaryData, and says which key differs.
+func sameData(a, b *yaml.RNode) (bool, string) {
+	for _, f := range dataFields {
+		am, bm := scalars(a.Field(f)), scalars(b.Field(f))
+		keys := map[string]bool{}
+		for k := range am {
+			keys[k] = true
+		}
+		for k := range bm {
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			av, aok := am[k]
+			bv, bok := bm[k]
+			if aok != bok || av != bv {
+				return false, fmt.Sprintf("%s.%s differs", f, k)
+			}
+		}
+	}
+	return true, ""
+}
+
+func scalars(f *yaml.MapNode) map[string]string {
+	out := map[string]string{}
+	if f == nil || f.Value == nil || f.Value.YNode().Kind != yaml.MappingNode {
+		return out
+	}
+	c := f.Value.YNode().Content
+	for i := 0; i+1 < len(c); i += 2 {
+		out[c[i].Value] = c[i+1].Value
+	}
+	return out
+}
+
+func replaceData(dst, src *yaml.RNode) error {
+	for _, f := range dataFields {
+		if err := dst.PipeE(yaml.Clear(f)); err != nil {
+			return err
+		}
+		if v := src.Field(f); v != nil {
+			if err := dst.PipeE(yaml.SetField(f, v.Value.Copy())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// copyOf builds a fresh ConfigMap in namespace ns with the source's data,
+// binaryData and labels, and none of its server-side or tool metadata
+// (resourceVersion, uid, managedFields, ownerReferences, last-applied,
+// kustomize/kpt bookkeeping annotations, status).
+func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
+	n := yaml.NewMapRNode(nil)
+	if err := n.PipeE(yaml.SetField("apiVersion", yaml.NewStringRNode("v1"))); err != nil {
+		return nil, err
+	}
+	if err := n.PipeE(yaml.SetField("kind", yaml.NewStringRNode("ConfigMap"))); err != nil {
+		return nil, err
+	}
+	if err := n.SetName(src.ID.Name); err != nil {
+		return nil, err
+	}
+	if err := n.SetNamespace(ns); err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	for k, v := range src.Node.GetLabels() {
+		labels[k] = v
+	}
+	labels[LabelCopyOf] = src.ID.Name
+	if err := n.SetLabels(labels); err != nil {
+		return nil, err
+	}
+	ann := map[string]string{AnnotationCopiedFrom: src.ID.Namespace + "/" + src.ID.Name}
+	for k, v := range src.Node.GetAnnotations() {
+		if keepAnnotation(k) {
+			ann[k] = v
+		}
+	}
+	if syncWave != "" {
+		ann[annotationSyncWave] = syncWave
+	}
+	if err := n.SetAnnotations(ann); err != nil {
+		return nil, err
+	}
+	for _, f := range dataFields {
+		if v := src.Node.Field(f); v != nil {
+			if err := n.PipeE(yaml.SetField(f, v.Value.Copy())); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func keepAnnotation(k string) bool {
+	for _, p := range []string{"config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/", "kustomize.config.k8s.io/", "kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/", "argocd.argoproj.io/", "kustomize.toolkit.fluxcd.io/"} {
+		if strings.HasPrefix(k, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// addDependsOn adds ref to the gateway's kpt depends-on annotation (a
+// comma-separated list), once.
+func addDependsOn(n *yaml.RNode, ref string) error {
+	cur := n.GetAnnotations()[annotationDependsOn]
+	for _, r := range strings.Split(cur, ",") {
+		if strings.TrimSpace(r) == ref {
+			return nil
+		}
+	}
+	if cur != "" {
+		ref = cur + "," + ref
+	}
+	return n.PipeE(yaml.SetAnnotation(annotationDependsOn, ref))
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds every kustomization under kustomization-examples/ with the real
+# kustomize and compares it with the committed expected.yaml beside it.
+# kustomize silently skips exec functions without --enable-exec, so the check
+# also builds each example with exec disabled and requires a different output:
+# the committed expectation must depend on revshift's functions having run.
+#   UPDATE=1 hack/check-examples.sh bin/kustomize   rewrites expected.yaml (review the diff!)
+set -euo pipefail
+kustomize=${1:-kustomize}
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$root/bin:$PATH"
+fail=0 n=0
+while IFS= read -r k; do
+  dir=$(dirname "$k")
+  rel=${dir#"$root"/}
+  [ -f "$dir/expected.yaml" ] || [ "${UPDATE:-}" = 1 ] || { echo "FAIL $rel: no expected.yaml"; fail=1; continue; }
+  n=$((n+1))
+  if ! got=$("$kustomize" build --enable-alpha-plugins --enable-exec "$dir" 2>"$dir/.stderr"); then
+    echo "FAIL $rel: kustomize build failed:"; sed 's/^/  /' "$dir/.stderr"; rm -f "$dir/.stderr"; fail=1; continue
+  fi
+  rm -f "$dir/.stderr"
+  if [ "${UPDATE:-}" = 1 ]; then printf '%s\n' "$got" > "$dir/expected.yaml"; echo "updated $rel/expected.yaml"; continue; fi
+  if ! diff -u "$dir/expected.yaml" <(printf '%s\n' "$got") > /tmp/revshift-example.diff; then
+    echo "FAIL $rel: output differs from expected.yaml:"; head -60 /tmp/revshift-example.diff | sed 's/^/  /'; fail=1; continue
+  fi
+  if skipped=$("$kustomize" build --enable-alpha-plugins "$dir" 2>/dev/null) && [ "$skipped" = "$got" ]; then
+    echo "FAIL $rel: the output is the same with exec functions disabled: no revshift function changed anything"; fail=1; continue
+  fi
+  echo "ok   $rel"
+done < <(find "$root/kustomization-examples" -name kustomization.yaml -not -path '*/base/*' | sort)
+[ "$n" -gt 0 ] || { echo "no examples found"; exit 1; }
+exit $fail

@@ -1,0 +1,64 @@
+package krm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/revshift/revshift/internal/mesh"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// envelope is every revshift functionConfig: a typed object whose settings
+// live under spec.
+type envelope[T any] struct {
+	APIVersion string         `yaml:"apiVersion"`
+	Kind       string         `yaml:"kind"`
+	Metadata   map[string]any `yaml:"metadata"`
+	Spec       T              `yaml:"spec"`
+}
+
+// DecodeConfig decodes a functionConfig of the given kind into spec. A nil
+// config leaves spec as it is (the function's defaults). A wrong apiVersion
+// or kind, or an unknown field, is an error naming it.
+func DecodeConfig[T any](config *yaml.RNode, kind string, spec *T) error {
+	if config == nil {
+		return nil
+	}
+	o, err := mesh.Identify(0, config)
+	var ie *mesh.IdentityError
+	if errors.As(err, &ie) && ie.Field == "metadata.name" {
+		// A functionConfig may be anonymous (kpt fn eval --image ... -- k=v).
+		o = &mesh.Object{APIVersion: config.GetApiVersion(), ID: mesh.ID{Kind: config.GetKind()}}
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("functionConfig: %s", strings.TrimPrefix(err.Error(), "items[0]: "))
+	}
+	if o.APIVersion != APIVersion || o.ID.Kind != kind {
+		return fmt.Errorf("functionConfig: expected apiVersion %s, kind %s; got apiVersion %q, kind %q", APIVersion, kind, o.APIVersion, o.ID.Kind)
+	}
+	data, err := config.String()
+	if err != nil {
+		return fmt.Errorf("functionConfig %s/%s: %v", kind, o.ID.Name, err)
+	}
+	env := envelope[T]{Spec: *spec}
+	dec := yaml.NewDecoder(strings.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&env); err != nil && !errors.Is(err, io.EOF) {
+		msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
+		msg = strings.Join(strings.Fields(msg), " ")
+		msg = unknownField.ReplaceAllString(msg, `unknown field "$2" (line $1)`)
+		msg = badType.ReplaceAllString(msg, `line $1: cannot use $2 as $3`)
+		return fmt.Errorf("functionConfig %s/%s: %s", kind, o.ID.Name, msg)
+	}
+	*spec = env.Spec
+	return nil
+}
+
+var (
+	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
+	badType      = regexp.MustCompile(`line (\d+): cannot unmarshal \S+ (.+?) into (\S+)`)
+)

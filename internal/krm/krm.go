@@ -1,0 +1,186 @@
+// Package krm is the thin layer between revshift's transforms and the KRM
+// function protocol: it turns a Transform into a KRM SDK
+// ResourceListProcessor, decodes typed functionConfigs strictly, and runs a
+// function as a program that reports every error both as a result and on
+// stderr (kustomize drops results when a function fails).
+package krm
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/kptdev/krm-functions-sdk/go/fn"
+	"github.com/revshift/revshift/internal/mesh"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// APIVersion is the apiVersion of every revshift functionConfig.
+const APIVersion = "revshift.dev/v1alpha1"
+
+// Transform is a revshift function: it reads the items and the raw
+// functionConfig (nil when none was given) and returns the new items. It
+// reports decisions and problems through res; an error-severity result
+// fails the function. A returned error is also a failure.
+type Transform func(items []*yaml.RNode, config *yaml.RNode, res *Results) ([]*yaml.RNode, error)
+
+// Results collects a function's results.
+type Results struct{ fn.Results }
+
+func ref(o *mesh.Object) *fn.ResourceRef {
+	if o == nil {
+		return nil
+	}
+	return &fn.ResourceRef{APIVersion: o.APIVersion, Kind: o.ID.Kind, Namespace: o.ID.Namespace, Name: o.ID.Name}
+}
+
+func (r *Results) add(sev fn.Severity, o *mesh.Object, format string, args ...any) {
+	r.Results = append(r.Results, &fn.Result{Severity: sev, Message: fmt.Sprintf(format, args...), ResourceRef: ref(o)})
+}
+
+// Infof records a decision about o (o may be nil).
+func (r *Results) Infof(o *mesh.Object, format string, args ...any) {
+	r.add(fn.Info, o, format, args...)
+}
+
+// Warnf records a problem the function worked around.
+func (r *Results) Warnf(o *mesh.Object, format string, args ...any) {
+	r.add(fn.Warning, o, format, args...)
+}
+
+// Errorf records a failure; the function exits non-zero.
+func (r *Results) Errorf(o *mesh.Object, format string, args ...any) {
+	r.add(fn.Error, o, format, args...)
+}
+
+// Failed reports whether an error result was recorded.
+func (r *Results) Failed() bool {
+	for _, x := range r.Results {
+		if x.Severity == fn.Error {
+			return true
+		}
+	}
+	return false
+}
+
+// Processor adapts a Transform to the KRM SDK. Items are handed over without
+// copying; on failure the input items are returned untouched.
+func Processor(t Transform) fn.ResourceListProcessorFunc {
+	return func(rl *fn.ResourceList) (bool, error) {
+		items := make([]*yaml.RNode, len(rl.Items))
+		for i, it := range rl.Items {
+			items[i] = it.MoveToResourceNode()
+		}
+		var config *yaml.RNode
+		if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
+			config = rl.FunctionConfig.CopyToResourceNode()
+		}
+		res := &Results{}
+		out, err := safeRun(t, items, config, res)
+		if err != nil {
+			res.Errorf(nil, "%v", err)
+		}
+		if res.Failed() {
+			out = items
+		}
+		rl.Items = fn.MoveToKubeObjects(out)
+		rl.Results = append(rl.Results, res.Results...)
+		return !res.Failed(), nil
+	}
+}
+
+// safeRun turns a panic in a transform into an error: a bad input must never
+// crash a pipeline without saying why.
+func safeRun(t Transform, items []*yaml.RNode, config *yaml.RNode, res *Results) (out []*yaml.RNode, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (please report): %v", p)
+		}
+	}()
+	return t(items, config, res)
+}
+
+// Run executes a processor on a serialized ResourceList, as the SDK's fn.Run
+// does, but never returns an empty output: input that cannot be parsed gives
+// a ResourceList that carries the error as a result.
+func Run(p fn.ResourceListProcessor, input []byte) ([]byte, fn.Results, bool) {
+	rl, err := fn.ParseResourceList(input)
+	if err != nil {
+		rl = &fn.ResourceList{FunctionConfig: fn.NewEmptyKubeObject()}
+		rl.Results = append(rl.Results, &fn.Result{Severity: fn.Error, Message: "invalid input ResourceList: " + err.Error()})
+		out, _ := rl.ToYAML()
+		return out, rl.Results, false
+	}
+	before := len(rl.Results)
+	ok, err := p.Process(rl)
+	if err != nil {
+		rl.Results = append(rl.Results, fn.ErrorResult(err))
+		ok = false
+	}
+	out, err := Serialize(rl)
+	if err != nil {
+		rl.Results = append(rl.Results, &fn.Result{Severity: fn.Error, Message: "cannot serialize output: " + err.Error()})
+		ok = false
+		out, _ = rl.ToYAML()
+	}
+	return out, rl.Results[before:], ok
+}
+
+// Serialize writes a ResourceList keeping the items in their order (the
+// SDK's ToYAML sorts them, which would reorder the user's files).
+func Serialize(rl *fn.ResourceList) ([]byte, error) {
+	items := make([]*yaml.RNode, len(rl.Items))
+	for i, it := range rl.Items {
+		items[i] = yaml.NewRNode(it.CopyToResourceNode().YNode())
+	}
+	w := kio.ByteWriter{WrappingKind: kio.ResourceListKind, WrappingAPIVersion: kio.ResourceListAPIVersion}
+	if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
+		w.FunctionConfig = rl.FunctionConfig.CopyToResourceNode()
+	}
+	if len(rl.Results) > 0 {
+		data, err := yaml.Marshal(rl.Results)
+		if err != nil {
+			return nil, err
+		}
+		if w.Results, err = yaml.Parse(string(data)); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	w.Writer = &buf
+	if err := w.Write(items); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Main runs a function as a program: ResourceList on stdin, ResourceList on
+// stdout, warnings and errors on stderr, exit code 1 on failure.
+func Main(name string, p fn.ResourceListProcessor) {
+	os.Exit(MainIO(name, p, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// MainIO is Main with explicit streams; it returns the exit code.
+func MainIO(name string, p fn.ResourceListProcessor, stdin io.Reader, stdout, stderr io.Writer) int {
+	in, err := io.ReadAll(stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: reading stdin: %v\n", name, err)
+		return 1
+	}
+	out, results, ok := Run(p, in)
+	_, _ = stdout.Write(out)
+	var buf bytes.Buffer
+	for _, r := range results {
+		if r.Severity == fn.Error || r.Severity == fn.Warning {
+			fmt.Fprintf(&buf, "%s: %s\n", name, strings.TrimSpace(r.String()))
+		}
+	}
+	_, _ = stderr.Write(buf.Bytes())
+	if !ok {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,303 @@
+package mesh
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// DefaultRevision is the name Istio gives the control plane installed
+// without --revision.
+const DefaultRevision = "default"
+
+// LabelRev is the revision label on istiods, gateways and namespaces.
+const LabelRev = "istio.io/rev"
+
+// dnsLabel is RFC 1123's label: what a revision must be, since it becomes
+// part of object names (istiod-<rev>) and label values.
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// ValidRevision checks that rev can name an Istio revision.
+func ValidRevision(rev string) error {
+	if len(rev) > 63 || !dnsLabel.MatchString(rev) {
+		hint := ""
+		if strings.Contains(rev, ".") {
+			hint = fmt.Sprintf(" (istioctl uses %q for version %s)", strings.ReplaceAll(rev, ".", "-"), rev)
+		}
+		return fmt.Errorf("revision %q is not a DNS label: lower-case letters, digits and '-', at most 63 characters%s", rev, hint)
+	}
+	return nil
+}
+
+// Istiod is a control-plane Deployment of one revision.
+type Istiod struct {
+	*Workload
+	Revision string
+}
+
+// Gateway is a Deployment that runs the Istio proxy as a gateway.
+type Gateway struct {
+	*Workload
+	// Proxy is the proxy container (istio-proxy).
+	Proxy *Container
+	// Injected is true for gateways whose proxy is injected from the
+	// `gateway` template (1.10+: image "auto").
+	Injected bool
+	// ConfigMap is the ConfigMap mounted as config-volume ("" when none).
+	ConfigMap string
+	// CAAddr and DiscoveryAddress are the control-plane addresses the
+	// proxy dials ("" when unset).
+	CAAddr           string
+	DiscoveryAddress string
+	// ServiceCluster is the --serviceCluster argument (1.5/1.6 era).
+	ServiceCluster string
+}
+
+// IsIstiod reports whether a workload is an istiod (pilot-discovery)
+// Deployment: a container named "discovery" whose first argument is
+// "discovery", as every istiod chart since 1.5 renders it.
+func IsIstiod(w *Workload) bool {
+	for _, c := range w.Containers {
+		if c.Name == "discovery" && len(c.Args) > 0 && c.Args[0] == "discovery" {
+			return true
+		}
+	}
+	return false
+}
+
+// revisionOfIstiod reads the revision: the REVISION env of pilot-discovery,
+// then the istio.io/rev pod label, then the name suffix istiod-<rev>.
+func revisionOfIstiod(w *Workload) string {
+	if c := w.Container("discovery"); c != nil {
+		if r := c.Env["REVISION"]; r != "" {
+			return r
+		}
+	}
+	if r := w.PodLabels[LabelRev]; r != "" {
+		return r
+	}
+	if r, ok := strings.CutPrefix(w.ID.Name, "istiod-"); ok && r != "" {
+		return r
+	}
+	return DefaultRevision
+}
+
+// asGateway recognises the Istio proxy running as a gateway: the legacy and
+// istioctl-rendered form (`pilot-agent proxy router`, the gateway charts of
+// 1.5 to today), or an injected gateway (annotation
+// inject.istio.io/templates=gateway, image "auto"; Istio 1.10+).
+func asGateway(w *Workload) *Gateway {
+	g := &Gateway{Workload: w}
+	for i := range w.Containers {
+		c := &w.Containers[i]
+		if len(c.Args) >= 2 && c.Args[0] == "proxy" && c.Args[1] == "router" {
+			g.Proxy = c
+			break
+		}
+		if c.Name == "istio-proxy" && (c.Image == "auto" || strings.Contains(w.PodAnnotations["inject.istio.io/templates"], "gateway")) {
+			g.Proxy = c
+			g.Injected = true
+			break
+		}
+	}
+	if g.Proxy == nil {
+		return nil
+	}
+	if v, ok := w.ConfigMapVolume("config-volume"); ok {
+		g.ConfigMap = v.ConfigMap
+	}
+	g.CAAddr = g.Proxy.Env["CA_ADDR"]
+	for i, a := range g.Proxy.Args {
+		if i+1 < len(g.Proxy.Args) {
+			switch a {
+			case "--discoveryAddress":
+				g.DiscoveryAddress = g.Proxy.Args[i+1]
+			case "--serviceCluster":
+				g.ServiceCluster = g.Proxy.Args[i+1]
+			}
+		}
+		if v, ok := strings.CutPrefix(a, "--discoveryAddress="); ok {
+			g.DiscoveryAddress = v
+		}
+		if v, ok := strings.CutPrefix(a, "--serviceCluster="); ok {
+			g.ServiceCluster = v
+		}
+	}
+	return g
+}
+
+// RevisionOfConfigMap maps a mesh ConfigMap name to its revision: "istio" is
+// the default revision, "istio-<rev>" revision rev.
+func RevisionOfConfigMap(name string) (string, bool) {
+	if name == "istio" {
+		return DefaultRevision, true
+	}
+	if r, ok := strings.CutPrefix(name, "istio-"); ok && r != "" {
+		return r, true
+	}
+	return "", false
+}
+
+// MeshConfigMapName is the mesh ConfigMap of a revision.
+func MeshConfigMapName(rev string) string {
+	if rev == DefaultRevision || rev == "" {
+		return "istio"
+	}
+	return "istio-" + rev
+}
+
+// IstiodServiceName is the Service istioctl renders for a revision's istiod.
+func IstiodServiceName(rev string) string {
+	if rev == DefaultRevision || rev == "" {
+		return "istiod"
+	}
+	return "istiod-" + rev
+}
+
+func (m *Model) classify() {
+	for _, w := range m.Workloads {
+		if w.ID.Kind != "Deployment" {
+			continue
+		}
+		if IsIstiod(w) {
+			i := &Istiod{Workload: w, Revision: revisionOfIstiod(w)}
+			m.Istiods = append(m.Istiods, i)
+			m.istiodBy[w] = i
+			continue
+		}
+		if g := asGateway(w); g != nil {
+			m.Gateways = append(m.Gateways, g)
+			m.gatewayBy[w] = g
+		}
+	}
+}
+
+// Revisions returns the revisions whose istiod is in the input, sorted.
+func (m *Model) Revisions() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, i := range m.Istiods {
+		if !seen[i.Revision] {
+			seen[i.Revision] = true
+			out = append(out, i.Revision)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// IstiodsOf returns the istiod Deployments of a revision.
+func (m *Model) IstiodsOf(rev string) []*Istiod {
+	var out []*Istiod
+	for _, i := range m.Istiods {
+		if i.Revision == rev {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// istiodOf returns the Istiod record of a workload, or nil.
+func (m *Model) istiodOf(w *Workload) *Istiod { return m.istiodBy[w] }
+
+// ServiceRevision resolves a Service to the revision of the istiods it
+// selects. When the Service is not in the input its name decides (istiod,
+// istio-pilot: default; istiod-<rev>: rev). ok is false when neither tells.
+func (m *Model) ServiceRevision(ns, name string) (rev string, ok bool) {
+	if s := m.Service(ns, name); s != nil {
+		for _, w := range m.Selected(s) {
+			if i := m.istiodOf(w); i != nil {
+				return i.Revision, true
+			}
+		}
+		if len(m.Istiods) > 0 {
+			// Present but selecting no istiod of the input.
+			return "", false
+		}
+	}
+	switch {
+	case name == "istiod" || name == "istio-pilot":
+		return DefaultRevision, true
+	case strings.HasPrefix(name, "istiod-"):
+		return strings.TrimPrefix(name, "istiod-"), true
+	}
+	return "", false
+}
+
+// AddressRevision resolves a control-plane address such as
+// "istiod-1-6-14.istio-system.svc:15012" to a revision.
+func (m *Model) AddressRevision(addr, fromNS string) (string, bool) {
+	ns, name, ok := hostService(addr, fromNS)
+	if !ok {
+		return "", false
+	}
+	return m.ServiceRevision(ns, name)
+}
+
+// GatewayRevision is the revision a gateway is rendered for, and how it
+// was read. In order: an injected gateway's istio.io/rev label; the
+// config-volume ConfigMap (istio-<rev>); CA_ADDR; --discoveryAddress; the
+// istio.io/rev label.
+func (m *Model) GatewayRevision(g *Gateway) (rev, source string) {
+	if g.Injected {
+		if r := g.PodLabels[LabelRev]; r != "" {
+			return r, "pod label " + LabelRev
+		}
+		return DefaultRevision, "injected without " + LabelRev
+	}
+	if r, ok := RevisionOfConfigMap(g.ConfigMap); ok {
+		return r, "config-volume ConfigMap " + g.ConfigMap
+	}
+	if g.CAAddr != "" {
+		if r, ok := m.AddressRevision(g.CAAddr, g.ID.Namespace); ok {
+			return r, "CA_ADDR " + g.CAAddr
+		}
+	}
+	if g.DiscoveryAddress != "" {
+		if r, ok := m.AddressRevision(g.DiscoveryAddress, g.ID.Namespace); ok {
+			return r, "--discoveryAddress " + g.DiscoveryAddress
+		}
+	}
+	if r := g.PodLabels[LabelRev]; r != "" {
+		return r, "pod label " + LabelRev
+	}
+	return DefaultRevision, "no control-plane reference"
+}
+
+// FallbackDiscoveryAddress is where a proxy connects when its mesh config
+// names no discovery address: the default revision's istiod
+// (pkg/config/mesh/mesh.go DefaultProxyConfig, 1.6 and later).
+const FallbackDiscoveryAddress = "istiod.istio-system.svc:15012"
+
+// ConfigMapMissing reports whether the gateway mounts a mesh ConfigMap that
+// is absent from its namespace in this input. Such a gateway starts anyway
+// (the volume is optional) and silently talks to FallbackDiscoveryAddress.
+func (m *Model) ConfigMapMissing(g *Gateway) bool {
+	if g.ConfigMap == "" {
+		return false
+	}
+	_, ok := m.ConfigMap(g.ID.Namespace, g.ConfigMap)
+	return !ok
+}
+
+// ProductionServices returns the Services that select at least one gateway's
+// pods: their addresses are what clients reach.
+func (m *Model) ProductionServices() []*Service {
+	var out []*Service
+	for _, s := range m.Services {
+		for _, w := range m.Selected(s) {
+			if m.GatewayOf(w) != nil {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// GatewayOf returns the Gateway record of a workload, or nil.
+func (m *Model) GatewayOf(w *Workload) *Gateway { return m.gatewayBy[w] }
+
+// IstiodOf returns the Istiod record of a workload, or nil.
+func (m *Model) IstiodOf(w *Workload) *Istiod { return m.istiodOf(w) }

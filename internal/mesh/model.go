@@ -1,0 +1,350 @@
+package mesh
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Model is a rendered mesh, indexed. Build it with Build; it is read-only.
+type Model struct {
+	Objects []*Object
+
+	Workloads     []*Workload
+	Services      []*Service
+	IstioGateways []*IstioGateway
+	Webhooks      []*Webhook
+	PDBs          []*PDB
+	HPAs          []*HPA
+	Bindings      []*Binding
+	Namespaces    []*Namespace
+	// Istiods are the control-plane Deployments, Gateways the Deployments
+	// that run the Istio proxy as a router.
+	Istiods  []*Istiod
+	Gateways []*Gateway
+
+	byID        map[ID]*Object
+	workloadsBy map[ID]*Workload
+	servicesBy  map[ID]*Service
+	// podIndex: namespace -> "key=value" -> workloads whose pod labels carry
+	// that pair. Selectors are matched against the smallest candidate list,
+	// so selection is linear in the number of objects, not quadratic.
+	podIndex  map[string]map[string][]*Workload
+	podsByNS  map[string][]*Workload
+	refsTo    map[ID][]Reference
+	istiodBy  map[*Workload]*Istiod
+	gatewayBy map[*Workload]*Gateway
+	// Per-object and per-namespace indexes, so every lookup is O(1) or
+	// O(objects in the namespace).
+	bindingOf    map[ID]*Binding
+	hpaOf        map[ID]*HPA
+	hpaByTarget  map[ID]*HPA
+	webhooksOf   map[ID][]*Webhook
+	servicesByNS map[string][]*Service
+	pdbsByNS     map[string][]*PDB
+	nsByName     map[string]*Namespace
+}
+
+// ObjectError is an error in one object, naming the field at fault.
+type ObjectError struct {
+	ID  ID
+	Err error
+}
+
+func (e *ObjectError) Error() string { return e.ID.String() + ": " + e.Err.Error() }
+func (e *ObjectError) Unwrap() error { return e.Err }
+
+// DuplicateError reports two objects with the same identity.
+type DuplicateError struct {
+	ID            ID
+	First, Second int
+}
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("duplicate object %s: items[%d] and items[%d] have the same group/kind/namespace/name", e.ID, e.First, e.Second)
+}
+
+// Build indexes the given nodes. Every malformed object is reported (joined
+// errors, each naming the object and the field); the model is returned only
+// when there is none.
+func Build(nodes []*yaml.RNode) (*Model, error) {
+	m := &Model{
+		byID:         make(map[ID]*Object, len(nodes)),
+		workloadsBy:  map[ID]*Workload{},
+		servicesBy:   map[ID]*Service{},
+		podIndex:     map[string]map[string][]*Workload{},
+		podsByNS:     map[string][]*Workload{},
+		istiodBy:     map[*Workload]*Istiod{},
+		gatewayBy:    map[*Workload]*Gateway{},
+		bindingOf:    map[ID]*Binding{},
+		hpaOf:        map[ID]*HPA{},
+		hpaByTarget:  map[ID]*HPA{},
+		webhooksOf:   map[ID][]*Webhook{},
+		servicesByNS: map[string][]*Service{},
+		pdbsByNS:     map[string][]*PDB{},
+		nsByName:     map[string]*Namespace{},
+	}
+	var errs []error
+	for i, n := range nodes {
+		o, err := Identify(i, n)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if prev, dup := m.byID[o.ID]; dup {
+			errs = append(errs, &DuplicateError{ID: o.ID, First: prev.Index, Second: i})
+			continue
+		}
+		m.byID[o.ID] = o
+		m.Objects = append(m.Objects, o)
+		if err := m.add(o); err != nil {
+			errs = append(errs, &ObjectError{ID: o.ID, Err: err})
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	m.classify()
+	return m, nil
+}
+
+func (m *Model) add(o *Object) error {
+	id := o.ID
+	switch {
+	case isWorkloadKind(id):
+		w, err := parseWorkload(o)
+		if err != nil {
+			return err
+		}
+		m.Workloads = append(m.Workloads, w)
+		m.workloadsBy[id] = w
+		m.podsByNS[id.Namespace] = append(m.podsByNS[id.Namespace], w)
+		idx := m.podIndex[id.Namespace]
+		if idx == nil {
+			idx = map[string][]*Workload{}
+			m.podIndex[id.Namespace] = idx
+		}
+		for k, v := range w.PodLabels {
+			idx[k+"="+v] = append(idx[k+"="+v], w)
+		}
+	case id.Group == "" && id.Kind == "Service":
+		s, err := parseService(o)
+		if err != nil {
+			return err
+		}
+		m.Services = append(m.Services, s)
+		m.servicesBy[id] = s
+		m.servicesByNS[id.Namespace] = append(m.servicesByNS[id.Namespace], s)
+	case id.Group == "networking.istio.io" && id.Kind == "Gateway":
+		g, err := parseIstioGateway(o)
+		if err != nil {
+			return err
+		}
+		m.IstioGateways = append(m.IstioGateways, g)
+	case id.Group == "admissionregistration.k8s.io" && (id.Kind == "ValidatingWebhookConfiguration" || id.Kind == "MutatingWebhookConfiguration"):
+		hs, err := parseWebhooks(o)
+		if err != nil {
+			return err
+		}
+		m.Webhooks = append(m.Webhooks, hs...)
+		m.webhooksOf[id] = hs
+	case id.Group == "policy" && id.Kind == "PodDisruptionBudget":
+		sel, err := parseLabelSelector(lookup(o.Node.YNode(), "spec", "selector"), "spec.selector")
+		if err != nil {
+			return err
+		}
+		p := &PDB{Object: o, Selector: sel}
+		m.PDBs = append(m.PDBs, p)
+		m.pdbsByNS[id.Namespace] = append(m.pdbsByNS[id.Namespace], p)
+	case id.Group == "autoscaling" && id.Kind == "HorizontalPodAutoscaler":
+		h, err := parseHPA(o)
+		if err != nil {
+			return err
+		}
+		m.HPAs = append(m.HPAs, h)
+		m.hpaOf[id] = h
+		m.hpaByTarget[ID{Group: "apps", Kind: h.TargetKind, Namespace: id.Namespace, Name: h.TargetName}] = h
+	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
+		b, err := parseBinding(o)
+		if err != nil {
+			return err
+		}
+		m.Bindings = append(m.Bindings, b)
+		m.bindingOf[id] = b
+	case id.Group == "" && id.Kind == "Namespace":
+		l, err := stringMap(lookup(o.Node.YNode(), "metadata", "labels"), "metadata.labels")
+		if err != nil {
+			return err
+		}
+		n := &Namespace{Object: o, Labels: l}
+		m.Namespaces = append(m.Namespaces, n)
+		m.nsByName[id.Name] = n
+	}
+	return nil
+}
+
+// Get returns the object with the given identity.
+func (m *Model) Get(id ID) (*Object, bool) {
+	o, ok := m.byID[id]
+	return o, ok
+}
+
+// Has reports whether an object with the identity is present.
+func (m *Model) Has(id ID) bool { _, ok := m.byID[id]; return ok }
+
+// Workload returns the Deployment/StatefulSet/DaemonSet with the identity.
+func (m *Model) Workload(id ID) *Workload { return m.workloadsBy[id] }
+
+// Service returns the Service in namespace ns named name.
+func (m *Model) Service(ns, name string) *Service {
+	return m.servicesBy[ID{Kind: "Service", Namespace: ns, Name: name}]
+}
+
+// Deployment returns the apps/v1 Deployment ns/name.
+func (m *Model) Deployment(ns, name string) *Workload {
+	return m.workloadsBy[ID{Group: "apps", Kind: "Deployment", Namespace: ns, Name: name}]
+}
+
+// ConfigMap returns the ConfigMap ns/name.
+func (m *Model) ConfigMap(ns, name string) (*Object, bool) {
+	return m.Get(ID{Kind: "ConfigMap", Namespace: ns, Name: name})
+}
+
+// WorkloadsMatching returns the workloads in namespace ns whose pod template
+// labels match sel (in input order). requirements lets the index pick
+// candidates; pass the selector's equality pairs when known.
+func (m *Model) workloadsMatching(ns string, sel labels.Selector, pairs map[string]string) []*Workload {
+	candidates := m.podsByNS[ns]
+	for k, v := range pairs {
+		if c := m.podIndex[ns][k+"="+v]; len(c) < len(candidates) {
+			candidates = c
+		}
+	}
+	var out []*Workload
+	for _, w := range candidates {
+		if sel.Matches(labels.Set(w.PodLabels)) {
+			out = append(out, w)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}
+
+// Selected returns the workloads whose pods the Service selects.
+func (m *Model) Selected(s *Service) []*Workload {
+	if len(s.Selector) == 0 {
+		return nil
+	}
+	return m.workloadsMatching(s.ID.Namespace, labels.SelectorFromSet(s.Selector), s.Selector)
+}
+
+// ServicesSelecting returns the Services whose selector matches the
+// workload's pod labels.
+func (m *Model) ServicesSelecting(w *Workload) []*Service {
+	var out []*Service
+	set := labels.Set(w.PodLabels)
+	for _, s := range m.servicesByNS[w.ID.Namespace] {
+		if len(s.Selector) > 0 && labels.SelectorFromSet(s.Selector).Matches(set) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// IstioGatewaysSelecting returns the Gateway resources that program the
+// workload's pods.
+func (m *Model) IstioGatewaysSelecting(w *Workload) []*IstioGateway {
+	var out []*IstioGateway
+	for _, g := range m.IstioGateways {
+		if g.Selects(w) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// PDBSelected returns the workloads in the PDB's namespace whose pods it
+// selects.
+func (m *Model) PDBSelected(p *PDB) []*Workload {
+	return m.workloadsMatching(p.ID.Namespace, p.Selector, nil)
+}
+
+// PDBsSelecting returns the PDBs that select the workload's pods.
+func (m *Model) PDBsSelecting(w *Workload) []*PDB {
+	var out []*PDB
+	for _, p := range m.pdbsByNS[w.ID.Namespace] {
+		if p.Selector.Matches(labels.Set(w.PodLabels)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// HPAFor returns the HPA that scales the workload, or nil.
+func (m *Model) HPAFor(w *Workload) *HPA {
+	return m.hpaByTarget[ID{Group: "apps", Kind: w.ID.Kind, Namespace: w.ID.Namespace, Name: w.ID.Name}]
+}
+
+// MinReplicas is the capacity a workload guarantees: its HPA's minReplicas
+// when it has one, otherwise its replicas.
+func (m *Model) MinReplicas(w *Workload) int64 {
+	if h := m.HPAFor(w); h != nil {
+		return h.MinReplicas
+	}
+	return w.DesiredReplicas()
+}
+
+// NamespaceLabels returns the labels of a Namespace object in the input, and
+// whether it is present.
+func (m *Model) NamespaceLabels(name string) (map[string]string, bool) {
+	n, ok := m.nsByName[name]
+	if !ok {
+		return nil, false
+	}
+	return n.Labels, true
+}
+
+// WebhookTarget resolves the Service a webhook calls and the workloads that
+// Service selects. svc is nil when the Service is not in the input.
+func (m *Model) WebhookTarget(h *Webhook) (*Service, []*Workload) {
+	if h.Service == nil {
+		return nil, nil
+	}
+	s := m.Service(h.Service.Namespace, h.Service.Name)
+	if s == nil {
+		return nil, nil
+	}
+	return s, m.Selected(s)
+}
+
+// SortedIDs returns the identities of all objects in deterministic order.
+func (m *Model) SortedIDs() []ID {
+	ids := make([]ID, 0, len(m.Objects))
+	for _, o := range m.Objects {
+		ids = append(ids, o.ID)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i].Less(ids[j]) })
+	return ids
+}
+
+// ByKind returns the objects of a kind (any group) in input order.
+func (m *Model) ByKind(kind string) []*Object {
+	var out []*Object
+	for _, o := range m.Objects {
+		if o.ID.Kind == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func trimPort(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[:i]
+	}
+	return addr
+}
