@@ -107,7 +107,7 @@ func safeRun(t Transform, items []*yaml.RNode, config *yaml.RNode, res *Results)
 // does, but never returns an empty output: input that cannot be parsed gives
 // a ResourceList that carries the error as a result.
 func Run(p fn.ResourceListProcessor, input []byte) ([]byte, fn.Results, bool) {
-	rl, err := fn.ParseResourceList(input)
+	rl, err := Parse(input)
 	if err != nil {
 		rl = &fn.ResourceList{FunctionConfig: fn.NewEmptyKubeObject()}
 		rl.Results = append(rl.Results, &fn.Result{Severity: fn.Error, Message: "invalid input ResourceList: " + err.Error()})
@@ -183,4 +183,83 @@ func MainIO(name string, p fn.ResourceListProcessor, stdin io.Reader, stdout, st
 		return 1
 	}
 	return 0
+}
+
+// Parse reads a ResourceList. Unlike the SDK's parser it rejects, with an
+// error instead of a panic, YAML aliases (an alias bomb expands to
+// gigabytes; kustomize and kpt never emit aliases), items that are not a
+// list of mappings, and a functionConfig that is not a mapping.
+func Parse(input []byte) (rl *fn.ResourceList, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rl, err = nil, fmt.Errorf("unreadable input: %v", p)
+		}
+	}()
+	doc, err := yaml.Parse(string(input))
+	if err != nil {
+		return nil, err
+	}
+	y := doc.YNode()
+	if y.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("expected a ResourceList mapping")
+	}
+	if a := findAlias(y, 0); a != nil {
+		return nil, fmt.Errorf("line %d: YAML aliases are not supported (an alias can expand exponentially)", a.Line)
+	}
+	if k := doc.GetKind(); k != kio.ResourceListKind {
+		return nil, fmt.Errorf("input was of unexpected kind %q; expected ResourceList", k)
+	}
+	rl = &fn.ResourceList{FunctionConfig: fn.NewEmptyKubeObject()}
+	if f := doc.Field("items"); f != nil && f.Value.YNode().Tag != yaml.NodeTagNull {
+		if f.Value.YNode().Kind != yaml.SequenceNode {
+			return nil, fmt.Errorf("items: expected a list, got %s", nodeKind(f.Value.YNode()))
+		}
+		for i, it := range f.Value.YNode().Content {
+			if it.Kind != yaml.MappingNode {
+				return nil, fmt.Errorf("items[%d]: expected an object, got %s", i, nodeKind(it))
+			}
+			rl.Items = append(rl.Items, fn.MoveToKubeObject(yaml.NewRNode(it)))
+		}
+	}
+	if f := doc.Field("functionConfig"); f != nil && f.Value.YNode().Tag != yaml.NodeTagNull {
+		if f.Value.YNode().Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("functionConfig: expected an object, got %s", nodeKind(f.Value.YNode()))
+		}
+		rl.FunctionConfig = fn.MoveToKubeObject(yaml.NewRNode(f.Value.YNode()))
+	}
+	if f := doc.Field("results"); f != nil && f.Value.YNode().Kind == yaml.SequenceNode {
+		var prior fn.Results
+		if err := f.Value.YNode().Decode(&prior); err != nil {
+			return nil, fmt.Errorf("results: %v", err)
+		}
+		rl.Results = prior
+	}
+	return rl, nil
+}
+
+func findAlias(n *yaml.Node, depth int) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		return n
+	}
+	if depth > 1000 {
+		return n // absurdly deep: treat like an alias bomb
+	}
+	for _, c := range n.Content {
+		if a := findAlias(c, depth+1); a != nil {
+			return a
+		}
+	}
+	return nil
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a map"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "an alias"
 }

@@ -73,7 +73,7 @@ func Run(t testing.TB, p fn.ResourceListProcessor, input []byte) Output {
 	t.Helper()
 	raw, results, ok := krm.Run(p, input)
 	o := Output{Raw: raw, Results: results, OK: ok}
-	rl, err := fn.ParseResourceList(raw)
+	rl, err := krm.Parse(raw)
 	if err != nil {
 		t.Fatalf("output is not a ResourceList: %v\n%s", err, raw)
 	}
