@@ -213,6 +213,9 @@ func itoa(i int) string {
 func SharedDir(t testing.TB) string {
 	t.Helper()
 	if d := os.Getenv("REVSHIFT_RENDERS"); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			t.Skipf("conformance: REVSHIFT_RENDERS=%s not found", d)
+		}
 		return d
 	}
 	wd, err := os.Getwd()
