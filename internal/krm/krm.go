@@ -130,28 +130,56 @@ func Run(p fn.ResourceListProcessor, input []byte) ([]byte, fn.Results, bool) {
 }
 
 // Serialize writes a ResourceList keeping the items in their order (the
-// SDK's ToYAML sorts them, which would reorder the user's files).
+// SDK's ToYAML sorts them, which would reorder the user's files) and exactly
+// as they are: unlike kio.ByteWriter it neither copies the items nor clears
+// their empty annotations, so objects a function does not own come out
+// byte-identical.
 func Serialize(rl *fn.ResourceList) ([]byte, error) {
 	items := make([]*yaml.RNode, len(rl.Items))
 	for i, it := range rl.Items {
-		items[i] = yaml.NewRNode(it.CopyToResourceNode().YNode())
+		items[i] = it.MoveToResourceNode()
 	}
-	w := kio.ByteWriter{WrappingKind: kio.ResourceListKind, WrappingAPIVersion: kio.ResourceListAPIVersion}
+	defer func() { rl.Items = fn.MoveToKubeObjects(items) }()
+	var config, results *yaml.RNode
 	if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
-		w.FunctionConfig = rl.FunctionConfig.CopyToResourceNode()
+		config = rl.FunctionConfig.CopyToResourceNode()
 	}
 	if len(rl.Results) > 0 {
 		data, err := yaml.Marshal(rl.Results)
 		if err != nil {
 			return nil, err
 		}
-		if w.Results, err = yaml.Parse(string(data)); err != nil {
+		if results, err = yaml.Parse(string(data)); err != nil {
 			return nil, err
 		}
 	}
+	return WriteResourceList(items, config, results)
+}
+
+// WriteResourceList encodes items, functionConfig and results as a
+// ResourceList, without touching the nodes.
+func WriteResourceList(items []*yaml.RNode, config, results *yaml.RNode) ([]byte, error) {
+	seq := &yaml.Node{Kind: yaml.SequenceNode, Content: make([]*yaml.Node, len(items))}
+	for i, n := range items {
+		seq.Content[i] = n.YNode()
+	}
+	list := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: "apiVersion"}, {Kind: yaml.ScalarNode, Value: kio.ResourceListAPIVersion},
+		{Kind: yaml.ScalarNode, Value: "kind"}, {Kind: yaml.ScalarNode, Value: kio.ResourceListKind},
+		{Kind: yaml.ScalarNode, Value: "items"}, seq,
+	}}
+	if config != nil {
+		list.Content = append(list.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "functionConfig"}, config.YNode())
+	}
+	if results != nil {
+		list.Content = append(list.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "results"}, results.YNode())
+	}
 	var buf bytes.Buffer
-	w.Writer = &buf
-	if err := w.Write(items); err != nil {
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{list}}); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -52,12 +52,11 @@ func ReadYAMLFiles(t testing.TB, paths ...string) []*yaml.RNode {
 // ResourceList.
 func ResourceList(t testing.TB, items []*yaml.RNode, config *yaml.RNode) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	w := kio.ByteWriter{Writer: &buf, WrappingKind: kio.ResourceListKind, WrappingAPIVersion: kio.ResourceListAPIVersion, FunctionConfig: config}
-	if err := w.Write(items); err != nil {
+	out, err := krm.WriteResourceList(items, config, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return out
 }
 
 // Output is the result of one run.
