@@ -1,0 +1,50 @@
+// Command revshift plans and verifies zero-downtime Istio revision upgrades,
+// and runs every revshift function in-process (`revshift fn`), so a step
+// needs one exec call. See README.md.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/revshift/revshift/functions/copy-configmap/copyconfigmap"
+	"github.com/revshift/revshift/internal/krm"
+	"github.com/revshift/revshift/internal/step"
+)
+
+func init() {
+	step.Register(
+		step.Function{Kind: copyconfigmap.Kind, Transform: copyconfigmap.Transform},
+	)
+}
+
+const usage = `revshift: zero-downtime Istio revision upgrades, offline.
+
+Usage:
+  revshift fn            run as a KRM function (ResourceList on stdin); the
+                         functionConfig is a Step or any revshift function's config
+  revshift functions     list the function kinds this binary runs
+`
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "fn":
+		return krm.MainIO("revshift", krm.Processor(step.Transform), os.Stdin, os.Stdout, os.Stderr)
+	case "functions":
+		for _, k := range step.Kinds() {
+			fmt.Println(k)
+		}
+		return 0
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "revshift: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
