@@ -12,6 +12,7 @@ export PATH := $(BIN):$(PATH)
 
 FUNCTIONS  := $(notdir $(wildcard functions/*))
 FUZZTIME   ?= 10s
+BENCHCOUNT ?= 6
 
 .PHONY: all build tools test unit examples conformance demo bench fuzz fmt vet clean
 
@@ -47,7 +48,8 @@ demo: build tools
 
 ## bench: benchmarks, with ratios against baselines measured in the same run
 bench: build tools
-	go test -run '^$$' -bench . -benchmem -count 6 ./... | tee bench.out
+	go test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... | tee bench.out
+	@go run ./hack/benchratio < bench.out
 
 ## fuzz: each fuzz target for FUZZTIME
 fuzz:

@@ -27,3 +27,7 @@ func FuzzTransform(f *testing.F) {
 		krmtest.FuzzProperties(t, krm.Processor(Transform), input)
 	})
 }
+
+func BenchmarkCopyConfigMap(b *testing.B) {
+	krmtest.BenchProcessor(b, krm.Processor(Transform))
+}

@@ -1,0 +1,263 @@
+// Package meshgen writes synthetic rendered meshes of any size, in the shape
+// of istioctl output, for benchmarks and property tests: a control plane per
+// revision, and namespaces each holding a user gateway (Deployment, Service,
+// PDB, HPA, ServiceAccount, Role, RoleBinding, Istio Gateway) and
+// application workloads with their Services.
+package meshgen
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Options shapes a generated mesh.
+type Options struct {
+	// Objects is the approximate number of objects wanted.
+	Objects int
+	// Revision of the control plane and gateways ("default" for none).
+	Revision string
+	// GatewayConfigMap mounts istio-<rev> as config-volume (1.6+ shape).
+	GatewayConfigMap bool
+}
+
+// perNamespace is how many objects one generated namespace holds.
+const perNamespace = 13
+
+// YAML returns the mesh as a multi-document YAML stream.
+func YAML(o Options) string {
+	if o.Revision == "" {
+		o.Revision = "default"
+	}
+	var b strings.Builder
+	controlPlane(&b, o.Revision)
+	n := (o.Objects - 5) / perNamespace
+	if n < 1 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		namespace(&b, fmt.Sprintf("team-%04d", i), o)
+	}
+	return b.String()
+}
+
+func suffix(rev string) string {
+	if rev == "default" {
+		return ""
+	}
+	return "-" + rev
+}
+
+func controlPlane(b *strings.Builder, rev string) {
+	s := suffix(rev)
+	fmt.Fprintf(b, `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: istiod%[1]s
+  namespace: istio-system
+  labels: {app: istiod, istio.io/rev: %[2]s}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: istiod, istio.io/rev: %[2]s}
+  template:
+    metadata:
+      labels: {app: istiod, istio: pilot, istio.io/rev: %[2]s}
+    spec:
+      serviceAccountName: istiod%[1]s
+      containers:
+      - name: discovery
+        image: docker.io/istio/pilot:1.6.14
+        args: [discovery, --monitoringAddr=:15014]
+        env:
+        - {name: REVISION, value: %[2]s}
+        ports:
+        - containerPort: 15010
+        - containerPort: 15017
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: istiod%[1]s
+  namespace: istio-system
+spec:
+  selector: {app: istiod, istio.io/rev: %[2]s}
+  ports:
+  - {name: grpc-xds, port: 15010}
+  - {name: https-dns, port: 15012}
+  - {name: https-webhook, port: 443, targetPort: 15017}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: istio%[1]s
+  namespace: istio-system
+  labels: {istio.io/rev: %[2]s}
+data:
+  mesh: |-
+    defaultConfig:
+      discoveryAddress: istiod%[1]s.istio-system.svc:15012
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: istiod%[1]s
+  namespace: istio-system
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata:
+  name: istio-sidecar-injector%[1]s
+webhooks:
+- name: sidecar-injector.istio.io
+  clientConfig:
+    service: {name: istiod%[1]s, namespace: istio-system, path: /inject}
+  namespaceSelector:
+    matchLabels: {istio.io/rev: %[2]s}
+`, s, rev)
+}
+
+func namespace(b *strings.Builder, ns string, o Options) {
+	s := suffix(o.Revision)
+	vol := ""
+	if o.GatewayConfigMap {
+		vol = fmt.Sprintf(`
+      volumes:
+      - name: config-volume
+        configMap: {name: istio%s, optional: true}`, s)
+	}
+	fmt.Fprintf(b, `---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: %[1]s
+  labels: {istio.io/rev: %[3]s}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: gw
+  namespace: %[1]s
+  labels: {app: istio-ingressgateway, istio: %[1]s-gw}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: istio-ingressgateway, istio: %[1]s-gw}
+  template:
+    metadata:
+      labels: {app: istio-ingressgateway, istio: %[1]s-gw, istio.io/rev: %[3]s}
+    spec:
+      serviceAccountName: gw-service-account
+      containers:
+      - name: istio-proxy
+        image: docker.io/istio/proxyv2:1.6.14
+        args: [proxy, router, --domain, $(POD_NAMESPACE).svc.cluster.local, --serviceCluster, gw]
+        env:
+        - {name: CA_ADDR, value: istiod%[2]s.istio-system.svc:15012}
+        ports:
+        - containerPort: 8080
+        - containerPort: 8443
+        - {containerPort: 15021, name: status-port}%[4]s
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: gw
+  namespace: %[1]s
+spec:
+  type: LoadBalancer
+  selector: {app: istio-ingressgateway, istio: %[1]s-gw}
+  ports:
+  - {name: http2, port: 80, targetPort: 8080}
+  - {name: https, port: 443, targetPort: 8443}
+  - {name: status-port, port: 15021, targetPort: 15021}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: gw
+  namespace: %[1]s
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels: {app: istio-ingressgateway, istio: %[1]s-gw}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: gw
+  namespace: %[1]s
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: gw}
+  minReplicas: 2
+  maxReplicas: 5
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: gw-service-account
+  namespace: %[1]s
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: gw-sds
+  namespace: %[1]s
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, watch, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: gw-sds
+  namespace: %[1]s
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gw-sds}
+subjects:
+- {kind: ServiceAccount, name: gw-service-account}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata:
+  name: gw
+  namespace: %[1]s
+spec:
+  selector: {istio: %[1]s-gw}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+`, ns, s, o.Revision, vol)
+	for _, app := range []string{"web", "api"} {
+		fmt.Fprintf(b, `---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: %[2]s}
+  template:
+    metadata:
+      labels: {app: %[2]s}
+    spec:
+      serviceAccountName: %[2]s
+      containers:
+      - name: %[2]s
+        image: example.com/%[2]s:1.0
+        ports:
+        - {containerPort: 8080, name: http}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: %[2]s
+  namespace: %[1]s
+spec:
+  selector: {app: %[2]s}
+  ports:
+  - {name: http, port: 80, targetPort: http}
+`, ns, app)
+	}
+}
