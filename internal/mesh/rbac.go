@@ -1,0 +1,216 @@
+package mesh
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// PolicyRule is one entry of a Role's or ClusterRole's rules.
+type PolicyRule struct {
+	APIGroups       []string
+	Resources       []string
+	Verbs           []string
+	ResourceNames   []string
+	NonResourceURLs []string
+	// Node is the rule as written, so that it can be copied unchanged.
+	Node *yaml.Node
+}
+
+// String renders a rule compactly for messages, e.g.
+// "extensions/ingresses [get list watch]".
+func (r PolicyRule) String() string {
+	var b strings.Builder
+	if len(r.NonResourceURLs) > 0 {
+		b.WriteString(strings.Join(r.NonResourceURLs, ","))
+	} else {
+		groups := make([]string, len(r.APIGroups))
+		for i, g := range r.APIGroups {
+			if g == "" {
+				g = "core"
+			}
+			groups[i] = g
+		}
+		b.WriteString(strings.Join(groups, ","))
+		b.WriteString("/")
+		b.WriteString(strings.Join(r.Resources, ","))
+		if len(r.ResourceNames) > 0 {
+			b.WriteString("(" + strings.Join(r.ResourceNames, ",") + ")")
+		}
+	}
+	b.WriteString(" [" + strings.Join(r.Verbs, " ") + "]")
+	return b.String()
+}
+
+// IsRole reports whether an identity is an RBAC Role or ClusterRole.
+func IsRole(id ID) bool {
+	return id.Group == "rbac.authorization.k8s.io" && (id.Kind == "Role" || id.Kind == "ClusterRole")
+}
+
+// RoleRules parses the rules of a Role or ClusterRole. A rule that is not a
+// mapping, or a list field that is not a list of strings, is an error
+// naming the field.
+func RoleRules(o *Object) ([]PolicyRule, error) {
+	n := lookup(o.Node.YNode(), "rules")
+	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("rules: expected a list")
+	}
+	var out []PolicyRule
+	for i, r := range n.Content {
+		field := fmt.Sprintf("rules[%d]", i)
+		if r.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("%s: expected a rule", field)
+		}
+		pr := PolicyRule{Node: r}
+		for _, f := range []struct {
+			key string
+			dst *[]string
+		}{{"apiGroups", &pr.APIGroups}, {"resources", &pr.Resources}, {"verbs", &pr.Verbs}, {"resourceNames", &pr.ResourceNames}, {"nonResourceURLs", &pr.NonResourceURLs}} {
+			v := lookup(r, f.key)
+			if v == nil || (v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
+				continue
+			}
+			if v.Kind != yaml.SequenceNode {
+				return nil, fmt.Errorf("%s.%s: expected a list of strings", field, f.key)
+			}
+			for j, s := range v.Content {
+				if s.Kind != yaml.ScalarNode {
+					return nil, fmt.Errorf("%s.%s[%d]: expected a string", field, f.key, j)
+				}
+				*f.dst = append(*f.dst, s.Value)
+			}
+		}
+		out = append(out, pr)
+	}
+	return out, nil
+}
+
+// permission is one atomic grant: what a rule allows on one group, one
+// resource, one verb and one resource name (or one non-resource URL).
+type permission struct {
+	group, resource, verb, name, url string
+}
+
+func (r PolicyRule) permissions() []permission {
+	var out []permission
+	if len(r.NonResourceURLs) > 0 {
+		for _, u := range r.NonResourceURLs {
+			for _, v := range r.Verbs {
+				out = append(out, permission{url: u, verb: v})
+			}
+		}
+		return out
+	}
+	names := r.ResourceNames
+	if len(names) == 0 {
+		names = []string{""} // every name
+	}
+	for _, g := range r.APIGroups {
+		for _, res := range r.Resources {
+			for _, v := range r.Verbs {
+				for _, n := range names {
+					out = append(out, permission{group: g, resource: res, verb: v, name: n})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// allows applies the RBAC authorizer's matching rules
+// (k8s.io/kubernetes/plugin/pkg/auth/authorizer/rbac, RuleAllows): "*"
+// matches every group, resource or verb; "resource/*" every subresource;
+// an empty resourceNames list every name; a non-resource URL ending in "*"
+// is a prefix.
+func (r PolicyRule) allows(p permission) bool {
+	if !matches(r.Verbs, p.verb) {
+		return false
+	}
+	if p.url != "" {
+		for _, u := range r.NonResourceURLs {
+			if u == "*" || u == p.url || (strings.HasSuffix(u, "*") && strings.HasPrefix(p.url, strings.TrimSuffix(u, "*"))) {
+				return true
+			}
+		}
+		return false
+	}
+	if len(r.NonResourceURLs) > 0 && len(r.Resources) == 0 {
+		return false
+	}
+	if !matches(r.APIGroups, p.group) {
+		return false
+	}
+	resOK := false
+	for _, res := range r.Resources {
+		if res == "*" || res == p.resource {
+			resOK = true
+			break
+		}
+		if base, ok := strings.CutSuffix(res, "/*"); ok {
+			if b, _, sub := strings.Cut(p.resource, "/"); sub && b == base {
+				resOK = true
+				break
+			}
+		}
+	}
+	if !resOK {
+		return false
+	}
+	if len(r.ResourceNames) == 0 {
+		return true
+	}
+	return p.name != "" && slices.Contains(r.ResourceNames, p.name)
+}
+
+func matches(list []string, v string) bool {
+	return slices.Contains(list, "*") || slices.Contains(list, v)
+}
+
+// RulesAllow reports whether the rules together grant everything rule r
+// grants.
+func RulesAllow(rules []PolicyRule, r PolicyRule) bool {
+	for _, p := range r.permissions() {
+		ok := false
+		for _, have := range rules {
+			if have.allows(p) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// RulesLost returns the rules of old that next does not fully grant, in
+// order: appending them to next gives a role that grants at least what old
+// granted (the union).
+func RulesLost(old, next []PolicyRule) []PolicyRule {
+	var out []PolicyRule
+	for _, r := range old {
+		if !RulesAllow(next, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// BindingsTo returns the RoleBindings and ClusterRoleBindings whose roleRef
+// is the role, in input order.
+func (m *Model) BindingsTo(role ID) []*Binding {
+	var out []*Binding
+	for _, r := range m.ReferencesTo(role) {
+		if b := m.bindingOf[r.From]; b != nil && r.Why == "roleRef" {
+			out = append(out, b)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Binding) int { return a.Index - b.Index })
+	return out
+}
