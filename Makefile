@@ -21,7 +21,7 @@ all: build
 ## build: every function (and the revshift binary, when present) into bin/
 build:
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/ ./functions/... $(wildcard ./cmd/...)
+	go build -o $(BIN)/ ./functions/... ./cmd/...
 
 ## tools: kustomize $(KUSTOMIZE_VERSION) into bin/ with go install
 tools: $(KUSTOMIZE)

@@ -218,6 +218,9 @@ func SharedDir(t testing.TB) string {
 	return ""
 }
 
+// SharedDirOrEmpty returns the renders' folder, or "" when absent.
+func SharedDirOrEmpty() string { return sharedDirNoSkip() }
+
 // sharedDirNoSkip finds the renders, or returns "".
 func sharedDirNoSkip() string {
 	if d := os.Getenv("REVSHIFT_RENDERS"); d != "" {
