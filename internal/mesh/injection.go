@@ -44,19 +44,6 @@ type Injection struct {
 // Labelled reports whether the namespace asks for injection at all.
 func (i Injection) Labelled() bool { return i.Legacy || i.Rev != "" }
 
-// String renders the label that decides, e.g. "istio-injection=enabled".
-func (i Injection) String() string {
-	switch {
-	case i.Legacy:
-		return LabelInjection + "=enabled"
-	case i.Disabled:
-		return LabelInjection + " (not enabled)"
-	case i.Rev != "":
-		return LabelRev + "=" + i.Rev
-	}
-	return "no injection label"
-}
-
 // NamespaceInjection reads a namespace's injection labels.
 func NamespaceInjection(nsLabels map[string]string) Injection {
 	if v, ok := nsLabels[LabelInjection]; ok {
@@ -116,21 +103,27 @@ func (m *Model) WebhookRevision(h *Webhook) (string, bool) {
 // namespace, in input order.
 func (m *Model) WorkloadsIn(ns string) []*Workload { return m.podsByNS[ns] }
 
-// OptedOutOfInjection reports whether the injector refuses the pod
-// template: sidecar.istio.io/inject set (the label wins over the annotation
-// when both are present) to anything but y/yes/true/on, e.g. "false". This
-// is injectRequired in pkg/kube/inject/inject.go (Istio 1.10+; the 1.5/1.6
-// injector read the annotation the same way).
-func (w *Workload) OptedOutOfInjection() bool {
+// NotInjected reports whether the injector refuses the workload's pods
+// whatever their namespace says, and why: hostNetwork pods are never
+// injected, and sidecar.istio.io/inject set (the label wins over the
+// annotation when both are present) to anything but y/yes/true/on, e.g.
+// "false", opts out. This is injectRequired in pkg/kube/inject/inject.go
+// (Istio 1.10+; the 1.5/1.6 injector read the annotation the same way).
+func (w *Workload) NotInjected() (bool, string) {
+	if scalar(lookup(w.Node.YNode(), "spec", "template", "spec", "hostNetwork")) == "true" {
+		return true, "spec.template.spec.hostNetwork is true"
+	}
+	where := "label"
 	v, ok := w.PodLabels[LabelSidecarInject]
 	if !ok {
+		where = "annotation"
 		v = w.PodAnnotations[LabelSidecarInject]
 	}
 	switch strings.ToLower(v) {
 	case "", "y", "yes", "true", "on":
-		return false
+		return false, ""
 	}
-	return true
+	return true, fmt.Sprintf("pod template %s %s=%q", where, LabelSidecarInject, v)
 }
 
 // RollsOnTemplateChange reports whether a change to the pod template

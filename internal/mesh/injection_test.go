@@ -207,25 +207,27 @@ metadata: {name: ds, namespace: other}
 spec:
   updateStrategy: {type: RollingUpdate}
   selector: {matchLabels: {app: ds2}}
-  template: {metadata: {labels: {app: ds2}}}
+  template: {metadata: {labels: {app: ds2}}, spec: {hostNetwork: true}}
 `)
 	type row struct {
-		optedOut bool
-		rolls    bool
-		why      string
+		notInjected bool
+		reason      string
+		rolls       bool
+		why         string
 	}
 	got := map[string]row{}
 	for _, w := range m.Workloads {
 		rolls, why := w.RollsOnTemplateChange()
-		got[w.ID.Name] = row{w.OptedOutOfInjection(), rolls, why}
+		not, reason := w.NotInjected()
+		got[w.ID.Name] = row{not, reason, rolls, why}
 	}
 	assert.Equal(t, map[string]row{
-		"plain":    {false, true, ""},
-		"paused":   {true, false, "spec.paused is true"},
-		"ondelete": {false, false, "spec.updateStrategy.type is OnDelete"}, // the label wins over the annotation
-		"old-api":  {true, false, "spec.updateStrategy.type defaults to OnDelete in apps/v1beta1"},
-		"old-ds":   {false, false, "spec.updateStrategy.type defaults to OnDelete in extensions/v1beta1"},
-		"ds":       {false, true, ""},
+		"plain":    {false, "", true, ""},
+		"paused":   {true, `pod template annotation sidecar.istio.io/inject="false"`, false, "spec.paused is true"},
+		"ondelete": {false, "", false, "spec.updateStrategy.type is OnDelete"}, // the label wins over the annotation
+		"old-api":  {true, `pod template label sidecar.istio.io/inject="no"`, false, "spec.updateStrategy.type defaults to OnDelete in apps/v1beta1"},
+		"old-ds":   {false, "", false, "spec.updateStrategy.type defaults to OnDelete in extensions/v1beta1"},
+		"ds":       {true, "spec.template.spec.hostNetwork is true", true, ""},
 	}, got)
 
 	var apps []string
