@@ -1,0 +1,115 @@
+package mesh
+
+import (
+	"sort"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+)
+
+// Indexed selection for callers that ask "who selects whom" for every object
+// of a state (the verifier): each answer costs the size of the smallest
+// candidate list in the pod-label index, not a scan of the namespace.
+
+// equalityPairs returns the key=value pairs a selector requires (=, == and
+// single-valued In), which the pod-label index can look up. ok is false for
+// a selector that selects nothing.
+func equalityPairs(sel labels.Selector) (pairs map[string]string, ok bool) {
+	reqs, selectable := sel.Requirements()
+	if !selectable {
+		return nil, false
+	}
+	pairs = map[string]string{}
+	for _, r := range reqs {
+		switch r.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In:
+			if vs := r.Values(); vs.Len() == 1 {
+				pairs[r.Key()] = vs.List()[0]
+			}
+		}
+	}
+	return pairs, true
+}
+
+// WorkloadsSelectedBy returns the workloads of namespace ns whose pod
+// template labels match sel, in input order. It gives the same answer as
+// PDBSelected for a PDB's selector, using the label index.
+func (m *Model) WorkloadsSelectedBy(ns string, sel labels.Selector) []*Workload {
+	if sel == nil {
+		return nil
+	}
+	pairs, ok := equalityPairs(sel)
+	if !ok {
+		return nil
+	}
+	return m.workloadsMatching(ns, sel, pairs)
+}
+
+// PDBIndex maps each workload to the PDBs that select its pods, built once
+// per model (PDBsSelecting scans the namespace's PDBs per workload).
+type PDBIndex struct {
+	of       map[*Workload][]*PDB
+	selected map[*PDB][]*Workload
+}
+
+// NewPDBIndex indexes every PDB of the model.
+func NewPDBIndex(m *Model) *PDBIndex {
+	x := &PDBIndex{of: map[*Workload][]*PDB{}, selected: map[*PDB][]*Workload{}}
+	for _, p := range m.PDBs {
+		ws := m.WorkloadsSelectedBy(p.ID.Namespace, p.Selector)
+		x.selected[p] = ws
+		for _, w := range ws {
+			x.of[w] = append(x.of[w], p)
+		}
+	}
+	return x
+}
+
+// Selecting returns the PDBs that select the workload's pods, in input
+// order (as PDBsSelecting).
+func (x *PDBIndex) Selecting(w *Workload) []*PDB { return x.of[w] }
+
+// Selected returns the workloads a PDB selects, in input order (as
+// PDBSelected).
+func (x *PDBIndex) Selected(p *PDB) []*Workload { return x.selected[p] }
+
+// IstioGatewayIndex answers IstioGatewaysSelecting for many workloads
+// without testing every Gateway resource against every workload: each
+// Gateway resource is filed under one of its selector's label pairs, so a
+// workload only meets the Gateways filed under one of its own pod labels.
+type IstioGatewayIndex struct {
+	byPair map[string][]*IstioGateway
+}
+
+// NewIstioGatewayIndex indexes the model's Istio Gateway resources.
+func NewIstioGatewayIndex(m *Model) *IstioGatewayIndex {
+	x := &IstioGatewayIndex{byPair: map[string][]*IstioGateway{}}
+	for _, g := range m.IstioGateways {
+		if len(g.Selector) == 0 {
+			continue // selects nothing (see IstioGateway.Selects)
+		}
+		keys := make([]string, 0, len(g.Selector))
+		for k := range g.Selector {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		p := keys[0] + "=" + g.Selector[keys[0]]
+		x.byPair[p] = append(x.byPair[p], g)
+	}
+	return x
+}
+
+// Selecting returns the Gateway resources that program the workload's pods,
+// in input order: the same answer as Model.IstioGatewaysSelecting.
+func (x *IstioGatewayIndex) Selecting(w *Workload) []*IstioGateway {
+	var out []*IstioGateway
+	for k, v := range w.PodLabels {
+		for _, g := range x.byPair[k+"="+v] {
+			if g.Selects(w) {
+				out = append(out, g)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	return out
+}

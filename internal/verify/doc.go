@@ -1,0 +1,44 @@
+// Package verify proves offline that a sequence of desired states S0..Sn of
+// an Istio upgrade keeps traffic flowing: it checks the invariants of
+// shared/design/upgrade-model.md (1-14, plus two traps read off the real
+// renders) as small named rules with stable IDs RS001..RS019, like
+// `istioctl analyze` message codes. Every rule asks internal/mesh; nothing
+// here parses an object.
+//
+// # Rules
+//
+// Rules() is the catalogue. A StateRule looks at one desired state (checked
+// on every S0..Sn); a TransitionRule looks at one step S(k-1) -> S(k) and at
+// S0, the baseline for capacity and for what counts as production. IDs are
+// never renumbered or reused; a retired rule keeps its ID.
+//
+// # API
+//
+//	findings := verify.CheckState(m)                                  // one state, no baseline
+//	findings  = verify.CheckTransition(prev, next, s0, verify.DefaultOrdering)
+//	report, err := verify.CheckSequence([]verify.State{{Name: "00-running", Model: s0}, ...}, verify.DefaultOrdering)
+//	report.WriteTable(os.Stdout, false)  // per-step table, then each finding and what to do
+//	ok := report.OK()                    // no error-severity finding
+//	verify.WriteMermaid(os.Stdout, m)    // traffic path of one state
+//
+// CheckSequence fails (error, no report) on fewer than two states, a nil
+// model or two states with the same name; a sequence is what it verifies.
+// Inside a sequence the state rules also know S0, so a production Service of
+// S0 that no longer selects any gateway still counts as production.
+//
+// # Ordering
+//
+// A step that adds new endpoints and removes old ones (RS012) is allowed only
+// when the applier orders the addition first and waits for it to be healthy.
+// Ordering says which annotations the applier honours: Argo CD sync waves
+// (argocd.argoproj.io/sync-wave, PruneLast) and kpt depends-on. Use
+// NoOrdering for kubectl apply and Flux, which apply a step at once.
+//
+// # Findings
+//
+// A Finding names the rule, the step (the state's name; From is the previous
+// state for a transition rule), the objects (mesh.ID, first the one to fix),
+// what is wrong (Message) and what to do (Fix). Severity Error fails the
+// sequence; Warning is a degradation that does not drop requests (e.g. a
+// webhook with failurePolicy Ignore that stops validating).
+package verify

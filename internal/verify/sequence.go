@@ -1,0 +1,198 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/revshift/revshift/internal/mesh"
+)
+
+// State is one desired state of a sequence: a step directory's build.
+type State struct {
+	Name  string
+	Model *mesh.Model
+}
+
+// CheckState runs every state rule on one state, on its own (no S0: only
+// the Services that select a gateway now count as production).
+func CheckState(m *mesh.Model) []Finding {
+	return checkState(newView(m), nil)
+}
+
+func checkState(v, base *view) []Finding {
+	var out []Finding
+	for _, r := range catalogue {
+		if r.state == nil {
+			continue
+		}
+		c := &stateCtx{collector: collector{rule: r.ID}, v: v, base: base}
+		r.state(c)
+		out = append(out, c.out...)
+	}
+	sortFindings(out)
+	return out
+}
+
+// CheckTransition runs every transition rule on the step prev -> next.
+// baseline is S0, the running state (capacity and production Services are
+// measured against it); nil means prev. ord says which ordering annotations
+// the applier honours.
+func CheckTransition(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
+	p := newView(prev)
+	b := p
+	if baseline != nil && baseline != prev {
+		b = newView(baseline)
+	}
+	return checkTransition(p, newView(next), b, ord)
+}
+
+func checkTransition(prev, next, base *view, ord Ordering) []Finding {
+	var out []Finding
+	for _, r := range catalogue {
+		if r.transition == nil {
+			continue
+		}
+		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord}
+		r.transition(t)
+		out = append(out, t.out...)
+	}
+	sortFindings(out)
+	return out
+}
+
+// Status of one rule at one step.
+type Status string
+
+const (
+	StatusOK   Status = "ok"
+	StatusFail Status = "FAIL"
+	StatusWarn Status = "warn"
+	// StatusNA: a transition rule on the first state.
+	StatusNA Status = "-"
+)
+
+// RuleStatus is one cell row of the per-step table.
+type RuleStatus struct {
+	Rule    Rule
+	Status  Status
+	Objects []mesh.ID
+}
+
+// StepReport is the outcome of one state: its state rules and, from the
+// second state on, the transition rules of the step that produced it.
+type StepReport struct {
+	Name string
+	// From is the previous state ("" for S0).
+	From     string
+	Rules    []RuleStatus
+	Findings []Finding
+}
+
+// Report is the outcome of CheckSequence.
+type Report struct {
+	Steps []StepReport
+}
+
+// Findings returns every finding, step by step.
+func (r *Report) Findings() []Finding {
+	var out []Finding
+	for _, s := range r.Steps {
+		out = append(out, s.Findings...)
+	}
+	return out
+}
+
+// Count returns the number of findings of a severity.
+func (r *Report) Count(sev Severity) int {
+	n := 0
+	for _, f := range r.Findings() {
+		if f.Severity == sev {
+			n++
+		}
+	}
+	return n
+}
+
+// OK reports whether no finding has severity Error.
+func (r *Report) OK() bool { return r.Count(Error) == 0 }
+
+// CheckSequence checks every state S0..Sn with the state rules and every
+// step S(k-1) -> S(k) with the transition rules, S0 being the baseline. It
+// returns an error, and no report, for fewer than two states, a state
+// without a model, or two states with the same name.
+func CheckSequence(states []State, ord Ordering) (*Report, error) {
+	if len(states) < 2 {
+		names := ""
+		if len(states) == 1 {
+			names = fmt.Sprintf(" (only %q)", states[0].Name)
+		}
+		return nil, fmt.Errorf("verify needs a sequence: the running state and at least one step, got %d state(s)%s", len(states), names)
+	}
+	seen := map[string]int{}
+	var errs []error
+	for i, s := range states {
+		if s.Model == nil {
+			errs = append(errs, fmt.Errorf("state %d (%q) has no model", i, s.Name))
+		}
+		if j, dup := seen[s.Name]; dup {
+			errs = append(errs, fmt.Errorf("states %d and %d have the same name %q", j, i, s.Name))
+		}
+		seen[s.Name] = i
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	views := make([]*view, len(states))
+	for i, s := range states {
+		views[i] = newView(s.Model)
+	}
+	rep := &Report{}
+	for i, s := range states {
+		sr := StepReport{Name: s.Name}
+		fs := checkState(views[i], views[0])
+		if i > 0 {
+			sr.From = states[i-1].Name
+			fs = append(fs, checkTransition(views[i-1], views[i], views[0], ord)...)
+			sortFindings(fs)
+		}
+		for k := range fs {
+			fs[k].Step = s.Name
+			if i > 0 && byID[fs[k].Rule].Kind == TransitionRule {
+				fs[k].From = sr.From
+			}
+		}
+		sr.Findings = fs
+		sr.Rules = statuses(fs, i == 0)
+		rep.Steps = append(rep.Steps, sr)
+	}
+	return rep, nil
+}
+
+func statuses(fs []Finding, first bool) []RuleStatus {
+	var out []RuleStatus
+	for _, r := range catalogue {
+		st := RuleStatus{Rule: r.Rule, Status: StatusOK}
+		if first && r.Kind == TransitionRule {
+			st.Status = StatusNA
+		}
+		seen := map[mesh.ID]bool{}
+		for _, f := range fs {
+			if f.Rule != r.ID {
+				continue
+			}
+			if f.Severity == Error {
+				st.Status = StatusFail
+			} else if st.Status != StatusFail {
+				st.Status = StatusWarn
+			}
+			for _, id := range f.Objects {
+				if !seen[id] {
+					seen[id] = true
+					st.Objects = append(st.Objects, id)
+				}
+			}
+		}
+		out = append(out, st)
+	}
+	return out
+}

@@ -1,0 +1,338 @@
+package verify
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/revshift/revshift/internal/mesh"
+)
+
+// Ordering says which ordering annotations the applier of a step honours.
+// With neither, a step is applied at once (kubectl apply, Flux).
+type Ordering struct {
+	// ArgoCDSyncWaves: argocd.argoproj.io/sync-wave orders the apply, each
+	// wave waiting for the previous one to be healthy; pruned objects go in
+	// their live wave, or last with sync option PruneLast=true.
+	ArgoCDSyncWaves bool
+	// KptDependsOn: config.kubernetes.io/depends-on on an object makes kpt
+	// apply it after the objects it names are reconciled.
+	KptDependsOn bool
+}
+
+// DefaultOrdering honours both Argo CD sync waves and kpt depends-on, the
+// annotations revshift's functions write.
+var DefaultOrdering = Ordering{ArgoCDSyncWaves: true, KptDependsOn: true}
+
+// NoOrdering is for appliers that apply a step at once (kubectl, Flux).
+var NoOrdering = Ordering{}
+
+// RS002 (invariant 1): capacity against S0.
+func ruleCapacity(t *transCtx) {
+	for _, bs := range t.base.production {
+		s := t.next.m.Service(bs.ID.Namespace, bs.ID.Name)
+		if s == nil {
+			continue // deleted: RS017
+		}
+		want, got := t.base.serviceCapacity(bs), t.next.serviceCapacity(s)
+		if got >= want {
+			continue
+		}
+		ws := t.next.selected[s]
+		t.add(Error, append([]mesh.ID{s.ID}, ids(ws)...),
+			fmt.Sprintf("raise the replicas (or HPA minReplicas) of the new gateway Deployments to at least %d in total before scaling the old ones down", want),
+			"production Service %s is backed by %d guaranteed replicas, fewer than the %d it had in the running state (%s)",
+			s.ID, got, want, describeOr(t.next, ws, "no workload"))
+	}
+}
+
+func describeOr(v *view, ws []*mesh.Workload, none string) string {
+	if len(ws) == 0 {
+		return none
+	}
+	return v.describeAll(ws)
+}
+
+// RS011 (invariant 8).
+func ruleSelectorImmutable(t *transCtx) {
+	for _, w := range t.next.m.Workloads {
+		pw := t.prev.m.Workload(w.ID)
+		if pw == nil {
+			continue
+		}
+		a, b := pw.Selector.String(), w.Selector.String()
+		if a == b {
+			continue
+		}
+		t.add(Error, []mesh.ID{w.ID},
+			"keep the selector; create the revisioned gateway as a new Deployment with its own name (e.g. suffix -<rev>)",
+			"spec.selector of %s changes from {%s} to {%s}: the field is immutable, so the API server rejects the update and the step stops half-applied",
+			w.ID, a, b)
+	}
+}
+
+// RS012 (invariant 9).
+func ruleMakeBeforeBreak(t *transCtx) {
+	for _, ps := range t.prev.production {
+		prevCap := map[mesh.ID]int64{}
+		for _, w := range t.prev.selected[ps] {
+			if c := t.prev.capacity(w); c > 0 {
+				prevCap[w.ID] = c
+			}
+		}
+		if len(prevCap) == 0 {
+			continue
+		}
+		nextCap := map[mesh.ID]int64{}
+		var nextWs []*mesh.Workload
+		if s := t.next.m.Service(ps.ID.Namespace, ps.ID.Name); s != nil {
+			nextWs = t.next.selected[s]
+			for _, w := range nextWs {
+				nextCap[w.ID] = t.next.capacity(w)
+			}
+		}
+		var removed, added []mesh.ID
+		var change []string
+		for id, c := range prevCap {
+			if nextCap[id] < c {
+				removed = append(removed, id)
+			}
+		}
+		sortIDs(removed)
+		for _, id := range removed {
+			change = append(change, fmt.Sprintf("%s %d -> %d", id, prevCap[id], nextCap[id]))
+		}
+		for _, w := range nextWs {
+			if c := nextCap[w.ID]; c > prevCap[w.ID] {
+				added = append(added, w.ID)
+				change = append(change, fmt.Sprintf("%s %d -> %d", w.ID, prevCap[w.ID], c))
+			}
+		}
+		if len(removed) == 0 || len(added) == 0 {
+			continue
+		}
+		ok, why := t.ordered(added, removed)
+		if ok {
+			continue
+		}
+		objs := append(append([]mesh.ID{ps.ID}, removed...), added...)
+		t.add(Error, objs,
+			"add the new endpoints in an earlier step (or an earlier Argo CD sync wave: argocd.argoproj.io/sync-wave on the new Deployment lower than on the old one) and remove the old ones only once the new pods are Ready",
+			"this step removes endpoints of production Service %s and adds their replacement in the same apply (%s): the old pods can go before the new ones are Ready%s",
+			ps.ID, strings.Join(change, "; "), why)
+	}
+}
+
+// ordered reports whether the applier adds every object in added, and waits
+// for it to be healthy, before it removes any object in removed.
+func (t *transCtx) ordered(added, removed []mesh.ID) (bool, string) {
+	var notes []string
+	if t.ord.ArgoCDSyncWaves {
+		ok := true
+		for _, a := range added {
+			ao, _ := t.next.m.Get(a)
+			wa, err := mesh.SyncWave(ao)
+			if err != nil {
+				notes = append(notes, err.Error())
+				ok = false
+				continue
+			}
+			for _, r := range removed {
+				wr, err := t.removalWave(r)
+				if err != nil {
+					notes = append(notes, err.Error())
+					ok = false
+					continue
+				}
+				ok = ok && wa < wr
+			}
+		}
+		if ok {
+			return true, ""
+		}
+	}
+	if t.ord.KptDependsOn {
+		ok := true
+		for _, r := range removed {
+			ro, present := t.next.m.Get(r)
+			if !present {
+				ok = false // kpt prunes dependents first: no way to order a deletion after an addition
+				continue
+			}
+			deps, err := mesh.DependsOn(ro)
+			if err != nil {
+				notes = append(notes, err.Error())
+				ok = false
+				continue
+			}
+			have := map[mesh.ID]bool{}
+			for _, d := range deps {
+				have[d] = true
+			}
+			for _, a := range added {
+				ok = ok && have[a]
+			}
+		}
+		if ok {
+			return true, ""
+		}
+	}
+	if len(notes) > 0 {
+		return false, " (" + strings.Join(notes, "; ") + ")"
+	}
+	return false, ""
+}
+
+// removalWave is the Argo CD wave in which an endpoint goes away: the wave of
+// its updated object, or, for a pruned object, its live wave (last, with
+// PruneLast).
+func (t *transCtx) removalWave(id mesh.ID) (int, error) {
+	if o, ok := t.next.m.Get(id); ok {
+		return mesh.SyncWave(o)
+	}
+	o, _ := t.prev.m.Get(id)
+	if mesh.PruneLast(o) {
+		return math.MaxInt, nil
+	}
+	return mesh.SyncWave(o)
+}
+
+// deleted returns the objects of prev absent from next, in input order.
+func (t *transCtx) deleted() []*mesh.Object {
+	var out []*mesh.Object
+	for _, o := range t.prev.m.Objects {
+		if !t.next.m.Has(o.ID) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// RS015 (invariant 12).
+func ruleKeepCRDNamespace(t *transCtx) {
+	var crds []mesh.ID
+	for _, o := range t.deleted() {
+		switch {
+		case o.ID.Kind == "CustomResourceDefinition" && o.ID.Group == "apiextensions.k8s.io":
+			crds = append(crds, o.ID)
+		case o.ID.Kind == "Namespace" && o.ID.Group == "":
+			t.add(Error, []mesh.ID{o.ID},
+				"keep the Namespace in every state; prune only the objects in it that nothing kept uses",
+				"this step deletes Namespace %s: everything in it is deleted with it, the new control plane included", o.ID.Name)
+		}
+	}
+	if len(crds) == 0 {
+		return
+	}
+	sortIDs(crds)
+	names := make([]string, len(crds))
+	for i, c := range crds {
+		names[i] = c.Name
+	}
+	t.add(Error, crds,
+		"keep every CustomResourceDefinition in every state (the new revision's render carries them too); prune only old-only objects",
+		"this step deletes %d CustomResourceDefinitions (%s): deleting a CRD deletes every resource of its kind in the cluster", len(crds), strings.Join(names, ", "))
+}
+
+// RS016 (invariant 13).
+func ruleDeletedReferenced(t *transCtx) {
+	for _, o := range t.deleted() {
+		refs := t.next.m.ReferencesTo(o.ID)
+		if len(refs) == 0 {
+			continue
+		}
+		sev := Warning
+		var from []string
+		objs := []mesh.ID{o.ID}
+		for _, r := range refs {
+			if !r.Optional {
+				sev = Error
+			}
+			from = append(from, fmt.Sprintf("%s (%s)", r.From, r.Why))
+			objs = append(objs, r.From)
+		}
+		effect := "it is needed"
+		if sev == Warning {
+			effect = "the references are optional, so the referrers run degraded"
+		}
+		t.add(sev, objs,
+			fmt.Sprintf("keep %s in this state (the new revision still uses it); prune only objects nothing kept references", o.ID),
+			"this step deletes %s, which this state still references: %s; %s", o.ID, strings.Join(from, ", "), effect)
+	}
+}
+
+// RS017 (invariant 14).
+func ruleKeepProductionService(t *transCtx) {
+	var gone []mesh.ID
+	for _, v := range []*view{t.prev, t.base} {
+		for _, s := range v.production {
+			if t.prev.m.Has(s.ID) && !t.next.m.Has(s.ID) {
+				gone = append(gone, s.ID)
+			}
+		}
+	}
+	sortIDs(gone)
+	for i, id := range gone {
+		if i > 0 && gone[i-1] == id {
+			continue
+		}
+		t.add(Error, []mesh.ID{id},
+			"keep the Service and move its selector to the new gateway pods; its address must outlive every revision",
+			"this step deletes production Service %s: its external address is what clients use, and a new Service gets a new one", id)
+	}
+}
+
+// RS018: the seed's hand overlay adds a LoadBalancer Service of its own over
+// the canary pods: a second paid address no client uses, while the production
+// Service never reaches the new pods.
+func ruleNewEntryPoint(t *transCtx) {
+	for _, s := range t.next.production {
+		if s.Type != "LoadBalancer" && s.Type != "NodePort" {
+			continue
+		}
+		if t.prev.m.Has(s.ID) || t.base.m.Has(s.ID) {
+			continue
+		}
+		var prod []string
+		for _, ps := range t.base.production {
+			if ps.ID.Namespace == s.ID.Namespace && t.next.m.Has(ps.ID) {
+				prod = append(prod, ps.ID.String())
+			}
+		}
+		sort.Strings(prod)
+		also := ""
+		if len(prod) > 0 {
+			also = "; clients keep calling " + strings.Join(prod, ", ")
+		}
+		t.add(Error, append([]mesh.ID{s.ID}, ids(t.next.selected[s])...),
+			"let the existing production Service select the new gateway's pods (give them its selector labels) and drop this Service",
+			"this step adds %s Service %s over gateway pods (%s): a second external entry point with its own address%s",
+			s.Type, s.ID, idList(ids(t.next.selected[s])), also)
+	}
+}
+
+// RS019: the revision render of the control plane carries a non-revisioned
+// istio-ingressgateway (upgrade-model.md, S1); applying it restarts the
+// running gateway onto the new revision at once.
+func ruleGatewayInPlace(t *transCtx) {
+	for _, g := range t.next.m.Gateways {
+		pw := t.prev.m.Workload(g.ID)
+		if pw == nil || !t.prev.running(pw) {
+			continue
+		}
+		pg := t.prev.m.GatewayOf(pw)
+		if pg == nil {
+			continue
+		}
+		from, _ := t.prev.m.GatewayRevision(pg)
+		to, how := t.next.m.GatewayRevision(g)
+		if from == to {
+			continue
+		}
+		t.add(Error, []mesh.ID{g.ID},
+			fmt.Sprintf("keep the running %s unchanged (drop it from the new revision's render) and add revision %s as a separate Deployment with its own name", g.ID.Name, to),
+			"this step moves running gateway %s from revision %s to %s in place (%s): all its pods restart onto the new revision at once, with no canary",
+			g.ID, from, to, how)
+	}
+}
