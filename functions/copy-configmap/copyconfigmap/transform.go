@@ -41,6 +41,8 @@ const (
 //	  revisions: [1-6-14]     # only gateways of these revisions
 //	  namespaces: [default]   # only gateways in these namespaces
 //	  overwrite: false        # replace a differing ConfigMap instead of failing
+//	  targetNamespaces: [ns]  # also copy the revisions' ConfigMaps here, before any
+//	                          # gateway there mounts them (needs revisions)
 //	  ordering:
 //	    argocdSyncWave: "-1"  # sync-wave annotation on each copy
 //	    kptDependsOn: true    # depends-on annotation on each gateway
@@ -48,7 +50,17 @@ type Spec struct {
 	Revisions  []string `yaml:"revisions"`
 	Namespaces []string `yaml:"namespaces"`
 	Overwrite  bool     `yaml:"overwrite"`
-	Ordering   Ordering `yaml:"ordering"`
+	// TargetNamespaces pre-stages the ConfigMaps of Revisions in these
+	// namespaces, for gateways that a later step adds (revshift plan's
+	// gateway-config step, which precedes the canary gateways).
+	TargetNamespaces []string `yaml:"targetNamespaces"`
+	Ordering         Ordering `yaml:"ordering"`
+}
+
+// want is one ConfigMap that must exist in a namespace, and why.
+type want struct {
+	ns, name, rev string
+	gateway       *mesh.Gateway // nil for a pre-staged copy
 }
 
 // Ordering makes the copy land before the gateway pods that mount it.
@@ -72,8 +84,10 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 	if err != nil {
 		return nil, err
 	}
-	out := items
-	done := map[mesh.ID]bool{}
+	if len(spec.TargetNamespaces) > 0 && len(spec.Revisions) == 0 {
+		return nil, fmt.Errorf("functionConfig spec.targetNamespaces: needs spec.revisions (which revisions' ConfigMaps to copy)")
+	}
+	var wants []want
 	for _, g := range m.Gateways {
 		if g.ConfigMap == "" || g.Injected {
 			continue
@@ -82,26 +96,40 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		if !ok {
 			continue // config-volume mounts something that is not a mesh ConfigMap
 		}
-		ns := g.ID.Namespace
 		if (len(spec.Revisions) > 0 && !slices.Contains(spec.Revisions, rev)) ||
-			(len(spec.Namespaces) > 0 && !slices.Contains(spec.Namespaces, ns)) {
+			(len(spec.Namespaces) > 0 && !slices.Contains(spec.Namespaces, g.ID.Namespace)) {
 			continue
 		}
-		target := mesh.ID{Kind: "ConfigMap", Namespace: ns, Name: g.ConfigMap}
-		src := source(m, rev, g.ConfigMap, ns)
+		wants = append(wants, want{ns: g.ID.Namespace, name: g.ConfigMap, rev: rev, gateway: g})
+	}
+	for _, ns := range spec.TargetNamespaces {
+		for _, rev := range spec.Revisions {
+			wants = append(wants, want{ns: ns, name: mesh.MeshConfigMapName(rev), rev: rev})
+		}
+	}
+	out := items
+	done := map[mesh.ID]bool{}
+	for _, w := range wants {
+		ns := w.ns
+		target := mesh.ID{Kind: "ConfigMap", Namespace: ns, Name: w.name}
+		for_, user := "pre-staged for the gateways of a later step", "the gateways of a later step will mount"
+		if w.gateway != nil {
+			for_, user = "for gateway "+w.gateway.ID.String(), "gateway "+w.gateway.ID.String()+" mounts"
+		}
+		src := source(m, w.rev, w.name, ns)
 		if existing, ok := m.Get(target); ok {
 			if src == nil || src == existing || done[target] {
 				continue
 			}
 			if same, diff := sameData(src.Node, existing.Node); !same {
 				if !spec.Overwrite {
-					res.Errorf(existing, "ConfigMap %s already exists with different data than %s (%s); it is what gateway %s mounts. Remove it, or set spec.overwrite: true to replace its data", target, src.ID, diff, g.ID)
+					res.Errorf(existing, "%s already exists with different data than %s (%s); it is the one %s. Remove it, or set spec.overwrite: true to replace its data", target, src.ID, diff, user)
 					continue
 				}
 				if err := replaceData(existing.Node, src.Node); err != nil {
 					return nil, err
 				}
-				res.Infof(existing, "overwrote the data of %s with %s's (spec.overwrite) for gateway %s", target, src.ID, g.ID)
+				res.Infof(existing, "overwrote the data of %s with %s's (spec.overwrite) %s", target, src.ID, for_)
 			}
 			done[target] = true
 			continue
@@ -110,7 +138,16 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 			continue
 		}
 		if src == nil {
-			res.Warnf(g.Object, "gateway %s mounts ConfigMap %s (revision %s), which exists nowhere in the input; the volume is optional, so the gateway will start and silently connect to the default istiod (%s) instead of revision %s", g.ID, g.ConfigMap, rev, mesh.FallbackDiscoveryAddress, rev)
+			if w.gateway == nil {
+				if _, inNS := m.ConfigMap(ns, w.name); !inNS {
+					res.Errorf(nil, "spec.targetNamespaces: ConfigMap %s of revision %s exists nowhere in the input (render the revision's control plane into the same input)", w.name, w.rev)
+				}
+				continue
+			}
+			res.Warnf(w.gateway.Object, "gateway %s mounts ConfigMap %s (revision %s), which exists nowhere in the input; the volume is optional, so the gateway will start and silently connect to the default istiod (%s) instead of revision %s", w.gateway.ID, w.name, w.rev, mesh.FallbackDiscoveryAddress, w.rev)
+			continue
+		}
+		if src.ID.Namespace == ns {
 			continue
 		}
 		cp, err := copyOf(src, ns, spec.Ordering.ArgoCDSyncWave)
@@ -119,7 +156,7 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		}
 		out = append(out, cp)
 		done[target] = true
-		res.Infof(&mesh.Object{APIVersion: "v1", ID: target}, "copied %s into namespace %s for gateway %s (revision %s)", src.ID, ns, g.ID, rev)
+		res.Infof(&mesh.Object{APIVersion: "v1", ID: target}, "copied %s into namespace %s %s (revision %s)", src.ID, ns, for_, w.rev)
 	}
 	if spec.Ordering.KptDependsOn {
 		for _, g := range m.Gateways {
