@@ -113,3 +113,15 @@ func (x *IstioGatewayIndex) Selecting(w *Workload) []*IstioGateway {
 	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out
 }
+
+// AddressService names the Service a control-plane address dials, e.g.
+// "istiod.istio-system.svc:15012" -> Service/istio-system/istiod; a bare
+// name resolves in fromNS. ok is false for an address that names no cluster
+// Service.
+func AddressService(addr, fromNS string) (ID, bool) {
+	ns, name, ok := hostService(addr, fromNS)
+	if !ok {
+		return ID{}, false
+	}
+	return ID{Kind: "Service", Namespace: ns, Name: name}, true
+}

@@ -68,6 +68,19 @@ type Finding struct {
 	// Message says what is wrong; Fix says what to do.
 	Message string
 	Fix     string
+	// Preexisting is set inside a sequence for a state finding that the
+	// running state S0 already has (same rule, same objects): the plan did
+	// not cause it and cannot be blamed for it, so it is a Warning.
+	Preexisting bool
+}
+
+func (f Finding) key() string {
+	var b strings.Builder
+	b.WriteString(f.Rule)
+	for _, id := range f.Objects {
+		b.WriteString("|" + id.String())
+	}
+	return b.String()
 }
 
 // String renders a finding on one line: "RS001 error [step] message Fix: fix".

@@ -117,7 +117,9 @@ func (r *Report) Count(sev Severity) int {
 func (r *Report) OK() bool { return r.Count(Error) == 0 }
 
 // CheckSequence checks every state S0..Sn with the state rules and every
-// step S(k-1) -> S(k) with the transition rules, S0 being the baseline. It
+// step S(k-1) -> S(k) with the transition rules, S0 being the baseline. A
+// state finding that S0 already has (same rule and objects) is reported as
+// a Preexisting Warning: the sequence did not cause it. It
 // returns an error, and no report, for fewer than two states, a state
 // without a model, or two states with the same name.
 func CheckSequence(states []State, ord Ordering) (*Report, error) {
@@ -147,9 +149,19 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 		views[i] = newView(s.Model)
 	}
 	rep := &Report{}
+	before := map[string]bool{}
 	for i, s := range states {
 		sr := StepReport{Name: s.Name}
 		fs := checkState(views[i], views[0])
+		for k := range fs {
+			if i == 0 {
+				before[fs[k].key()] = true
+			}
+			if before[fs[k].key()] {
+				fs[k].Preexisting = true
+				fs[k].Severity = Warning
+			}
+		}
 		if i > 0 {
 			sr.From = states[i-1].Name
 			fs = append(fs, checkTransition(views[i-1], views[i], views[0], ord)...)

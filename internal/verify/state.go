@@ -23,10 +23,10 @@ func ruleEndpoints(c *stateCtx) {
 		objs := append([]mesh.ID{s.ID}, ids(ws)...)
 		fix := fmt.Sprintf("keep a Deployment selected by %s at replicas > 0 (or an HPA minReplicas > 0) until the new gateway's pods carry the labels %s and run", s.ID, selectorText(s.Selector))
 		if len(ws) == 0 {
-			c.add(Error, objs, fix, "production Service %s selects no pods: no workload in namespace %s carries its selector %s, so every request to its address fails", s.ID, s.ID.Namespace, selectorText(s.Selector))
+			c.add(Error, objs, fix, "production %s selects no pods: no workload in namespace %s carries its selector %s, so every request to its address fails", s.ID, s.ID.Namespace, selectorText(s.Selector))
 			continue
 		}
-		c.add(Error, objs, fix, "production Service %s selects no running pods: %s; every request to its address fails", s.ID, c.v.describeAll(ws))
+		c.add(Error, objs, fix, "production %s selects no running pods: %s; every request to its address fails", s.ID, c.v.describeAll(ws))
 	}
 }
 
@@ -49,7 +49,7 @@ func ruleTargetPorts(c *stateCtx) {
 			}
 			c.add(Error, []mesh.ID{w.ID, s.ID},
 				"keep the new gateway on the ports the Service targets, or first move the Service to named targetPorts that the old and the new pods both declare (a named port resolves per pod)",
-				"%s is selected by production Service %s but declares none of its targetPorts %s (it declares %s): requests sent there are refused",
+				"%s is selected by production %s but declares none of its targetPorts %s (it declares %s): requests sent there are refused",
 				w.ID, s.ID, strings.Join(missing, ", "), declaredPorts(w))
 		}
 	}
@@ -151,7 +151,7 @@ func ruleIstioGateway(c *stateCtx) {
 			objs := append([]mesh.ID{g.ID, s.ID}, ids(missing)...)
 			c.add(Error, objs,
 				fmt.Sprintf("give the new gateway's pods the labels of the Gateway's selector %s (derive them from the selectors that exist, never type them by hand)", selectorText(g.Selector)),
-				"Gateway resource %s programs gateways behind production Service %s but not %s, which %s also sends traffic to: those pods have no listener for its servers",
+				"Gateway resource %s programs gateways behind production %s but not %s, which %s also sends traffic to: those pods have no listener for its servers",
 				g.ID, s.ID, idList(ids(missing)), s.ID)
 		}
 	}
@@ -222,8 +222,8 @@ func ruleControlPlaneAddress(c *stateCtx) {
 			s := m.Service(r.To.Namespace, r.To.Name)
 			if s == nil {
 				c.add(Error, []mesh.ID{g.ID, r.To},
-					fmt.Sprintf("keep Service %s and its istiod until the gateway has moved to another revision", r.To),
-					"gateway %s dials Service %s (%s), which is absent from this state: the proxy gets no configuration or certificates", g.ID, r.To, r.Why)
+					fmt.Sprintf("keep %s and its istiod until the gateway has moved to another revision", r.To),
+					"gateway %s dials %s (%s), which is absent from this state: the proxy gets no configuration or certificates", g.ID, r.To, r.Why)
 				continue
 			}
 			ok := false
@@ -233,7 +233,7 @@ func ruleControlPlaneAddress(c *stateCtx) {
 			if !ok {
 				c.add(Error, []mesh.ID{g.ID, r.To},
 					fmt.Sprintf("keep a running istiod selected by %s until the gateway has moved to another revision", r.To),
-					"gateway %s dials Service %s (%s), which selects no running istiod: the proxy gets no configuration or certificates", g.ID, r.To, r.Why)
+					"gateway %s dials %s (%s), which selects no running istiod: the proxy gets no configuration or certificates", g.ID, r.To, r.Why)
 			}
 		}
 	}
@@ -266,7 +266,7 @@ func rulePDBEmpty(c *stateCtx) {
 		}
 		c.add(Error, []mesh.ID{p.ID},
 			"derive the PDB's selector from the pod labels of the gateway it protects, or drop it in favour of the PDB that already selects those pods",
-			"PodDisruptionBudget %s selects no pod: no workload in namespace %s matches %s, so the workload it was rendered for has no disruption budget",
+			"%s selects no pod: no workload in namespace %s matches %s, so the workload it was rendered for has no disruption budget",
 			p.ID, p.ID.Namespace, "{"+p.Selector.String()+"}")
 	}
 }
@@ -289,7 +289,7 @@ func rulePDBCoverage(c *stateCtx) {
 			}
 			c.add(Error, []mesh.ID{w.ID, s.ID},
 				fmt.Sprintf("give %s a PodDisruptionBudget that selects its pods (and only one)", w.ID),
-				"%s serves production Service %s, whose gateways had a PodDisruptionBudget, but no PDB selects its pods: a node drain may evict all of them at once",
+				"%s serves production %s, whose gateways had a PodDisruptionBudget, but no PDB selects its pods: a node drain may evict all of them at once",
 				w.ID, s.ID)
 		}
 	}
@@ -325,8 +325,8 @@ func ruleWebhookTarget(c *stateCtx) {
 			what = "which selects no running pod"
 		}
 		c.add(sev, []mesh.ID{h.Config.ID, h.Service.ID()},
-			fmt.Sprintf("keep Service %s selecting a running istiod (an alias Service selecting the new revision's istiod works) until the webhook is repointed", h.Service.ID()),
-			"webhook %s of %s calls Service %s, %s: %s", h.Name, h.Config.ID, h.Service.ID(), what, effect)
+			fmt.Sprintf("keep %s selecting a running istiod (an alias Service selecting the new revision's istiod works) until the webhook is repointed", h.Service.ID()),
+			"webhook %s of %s calls %s, %s: %s", h.Name, h.Config.ID, h.Service.ID(), what, effect)
 	}
 }
 

@@ -42,7 +42,7 @@ func ruleCapacity(t *transCtx) {
 		ws := t.next.selected[s]
 		t.add(Error, append([]mesh.ID{s.ID}, ids(ws)...),
 			fmt.Sprintf("raise the replicas (or HPA minReplicas) of the new gateway Deployments to at least %d in total before scaling the old ones down", want),
-			"production Service %s is backed by %d guaranteed replicas, fewer than the %d it had in the running state (%s)",
+			"production %s is backed by %d guaranteed replicas, fewer than the %d it had in the running state (%s)",
 			s.ID, got, want, describeOr(t.next, ws, "no workload"))
 	}
 }
@@ -119,7 +119,7 @@ func ruleMakeBeforeBreak(t *transCtx) {
 		objs := append(append([]mesh.ID{ps.ID}, removed...), added...)
 		t.add(Error, objs,
 			"add the new endpoints in an earlier step (or an earlier Argo CD sync wave: argocd.argoproj.io/sync-wave on the new Deployment lower than on the old one) and remove the old ones only once the new pods are Ready",
-			"this step removes endpoints of production Service %s and adds their replacement in the same apply (%s): the old pods can go before the new ones are Ready%s",
+			"this step removes endpoints of production %s and adds their replacement in the same apply (%s): the old pods can go before the new ones are Ready%s",
 			ps.ID, strings.Join(change, "; "), why)
 	}
 }
@@ -279,7 +279,7 @@ func ruleKeepProductionService(t *transCtx) {
 		}
 		t.add(Error, []mesh.ID{id},
 			"keep the Service and move its selector to the new gateway pods; its address must outlive every revision",
-			"this step deletes production Service %s: its external address is what clients use, and a new Service gets a new one", id)
+			"this step deletes production %s: its external address is what clients use, and a new Service gets a new one", id)
 	}
 }
 
@@ -307,7 +307,7 @@ func ruleNewEntryPoint(t *transCtx) {
 		}
 		t.add(Error, append([]mesh.ID{s.ID}, ids(t.next.selected[s])...),
 			"let the existing production Service select the new gateway's pods (give them its selector labels) and drop this Service",
-			"this step adds %s Service %s over gateway pods (%s): a second external entry point with its own address%s",
+			"this step adds %s %s over gateway pods (%s): a second external entry point with its own address%s",
 			s.Type, s.ID, idList(ids(t.next.selected[s])), also)
 	}
 }
