@@ -1,0 +1,726 @@
+// Package prunelegacy is step S7 of the upgrade (see
+// shared/design/upgrade-model.md): remove the old revision and nothing else.
+//
+// The input holds the old renders (marked, see below) and the desired state
+// (everything else: the new revision, the canary gateways, the user's other
+// objects). Every old object is classified as delete or keep, with a reason
+// reported as a result. Never deleted: CustomResourceDefinitions,
+// Namespaces, production Services (invariants 12 and 14), anything present
+// in the desired state by group/kind/namespace/name, and anything the
+// desired state still references (invariant 13; mesh.PruneReferences). An
+// old sidecar injector is deleted only when no labelled namespace still
+// depends on it alone.
+//
+// Modes: delete-list outputs exactly the objects to delete, in a safe order
+// for `kubectl delete -f`; desired-state outputs the input minus them, with
+// GitOps prune protection on every kept old object; mark-old wraps every
+// input object into an OldObject carrier so that old and new renders can
+// meet in one kustomize build although their names collide.
+package prunelegacy
+
+import (
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/revshift/revshift/internal/krm"
+	"github.com/revshift/revshift/internal/mesh"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Kind is the functionConfig kind.
+const Kind = "PruneLegacy"
+
+// Modes.
+const (
+	ModeDeleteList   = "delete-list"
+	ModeDesiredState = "desired-state"
+	ModeMarkOld      = "mark-old"
+)
+
+// Markers of old objects.
+const (
+	// AnnotationState marks an object of the old state (value StateOld).
+	AnnotationState = "revshift.dev/state"
+	StateOld        = "old"
+	// CarrierKind (apiVersion krm.APIVersion) wraps one old object under
+	// spec.object; mark-old writes it, the other modes unwrap it.
+	CarrierKind = "OldObject"
+)
+
+// Prune protection annotations (desired-state mode).
+const (
+	AnnotationArgoCDSyncOptions = "argocd.argoproj.io/sync-options"
+	ArgoCDPruneFalse            = "Prune=false"
+	AnnotationFluxPrune         = "kustomize.toolkit.fluxcd.io/prune"
+	FluxPruneDisabled           = "disabled"
+)
+
+// Spec is the functionConfig:
+//
+//	apiVersion: revshift.dev/v1alpha1
+//	kind: PruneLegacy
+//	metadata: {name: prune}
+//	spec:
+//	  mode: delete-list        # or desired-state, or mark-old
+//	  oldPaths: [old/]         # also old: objects whose path annotation matches
+//	  pruneProtection:         # desired-state: annotations on kept old objects
+//	    argocd: true
+//	    flux: true
+type Spec struct {
+	Mode            string     `yaml:"mode"`
+	OldPaths        []string   `yaml:"oldPaths"`
+	PruneProtection Protection `yaml:"pruneProtection"`
+}
+
+// Protection selects the GitOps prune-protection annotations (both on by
+// default).
+type Protection struct {
+	ArgoCD *bool `yaml:"argocd"`
+	Flux   *bool `yaml:"flux"`
+}
+
+func (p Protection) argocd() bool { return p.ArgoCD == nil || *p.ArgoCD }
+func (p Protection) flux() bool   { return p.Flux == nil || *p.Flux }
+
+// item is one input object, unwrapped.
+type item struct {
+	node    *yaml.RNode // the object (a carrier's payload)
+	obj     *mesh.Object
+	old     bool
+	carrier bool
+}
+
+// decision is the fate of one old object.
+type decision struct {
+	keep   bool
+	shared bool // present in the desired state by canonical identity
+	reason string
+}
+
+// Transform classifies the old objects and writes the output of the mode.
+func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+	spec := Spec{Mode: ModeDeleteList}
+	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
+		return nil, err
+	}
+	switch spec.Mode {
+	case ModeDeleteList, ModeDesiredState, ModeMarkOld:
+	default:
+		return nil, fmt.Errorf("functionConfig spec.mode: %q is not one of %s, %s, %s", spec.Mode, ModeDeleteList, ModeDesiredState, ModeMarkOld)
+	}
+	for i, p := range spec.OldPaths {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			return nil, fmt.Errorf("functionConfig spec.oldPaths[%d]: %q is not a path pattern (path.Match syntax, or a directory ending in /)", i, p)
+		}
+	}
+	its, err := readItems(items, spec.OldPaths)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Mode == ModeMarkOld {
+		return markOld(items, its, res)
+	}
+	return prune(its, spec, res)
+}
+
+// readItems identifies every input object and tells old from desired.
+func readItems(items []*yaml.RNode, oldPaths []string) ([]*item, error) {
+	var errs []string
+	its := make([]*item, 0, len(items))
+	for i, n := range items {
+		o, err := mesh.Identify(i, n)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		it := &item{node: n, obj: o}
+		if o.ID.Kind == CarrierKind && o.APIVersion == krm.APIVersion {
+			payload, err := unwrap(i, o)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			it = &item{node: payload.Node, obj: payload, old: true, carrier: true}
+		} else {
+			state, set, err := stateOf(o)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			it.old = set && state == StateOld
+			if !it.old && len(oldPaths) > 0 {
+				it.old = pathMatches(n, oldPaths)
+			}
+		}
+		its = append(its, it)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	// Duplicates within one state, with the real input positions.
+	var dups []string
+	for _, old := range []bool{true, false} {
+		seen := map[mesh.ID]int{}
+		for _, it := range its {
+			if it.old != old {
+				continue
+			}
+			id := mesh.CanonicalID(it.obj.ID)
+			if prev, ok := seen[id]; ok {
+				dups = append(dups, (&mesh.DuplicateError{ID: it.obj.ID, First: prev, Second: it.obj.Index}).Error()+stateName(old))
+				continue
+			}
+			seen[id] = it.obj.Index
+		}
+	}
+	if len(dups) > 0 {
+		return nil, fmt.Errorf("%s", strings.Join(dups, "\n"))
+	}
+	return its, nil
+}
+
+func stateName(old bool) string {
+	if old {
+		return " (both in the old state)"
+	}
+	return " (both in the desired state)"
+}
+
+// unwrap reads a carrier's spec.object.
+func unwrap(i int, c *mesh.Object) (*mesh.Object, error) {
+	y := c.Node.YNode()
+	spec := field(y, "spec")
+	obj := field(spec, "object")
+	if obj == nil || obj.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("items[%d]: %s %s: spec.object: expected the wrapped object", i, CarrierKind, c.ID.Name)
+	}
+	p, err := mesh.Identify(i, yaml.NewRNode(obj))
+	if err != nil {
+		if ie, ok := err.(*mesh.IdentityError); ok {
+			return nil, fmt.Errorf("items[%d]: %s %s: spec.object.%s: %s", i, CarrierKind, c.ID.Name, ie.Field, ie.Msg)
+		}
+		return nil, err
+	}
+	if p.ID.Kind == CarrierKind && p.APIVersion == krm.APIVersion {
+		return nil, fmt.Errorf("items[%d]: %s %s: spec.object: a carrier inside a carrier (mark-old ran twice on different inputs?)", i, CarrierKind, c.ID.Name)
+	}
+	return p, nil
+}
+
+// stateOf reads the revshift.dev/state annotation.
+func stateOf(o *mesh.Object) (string, bool, error) {
+	ann := field(field(o.Node.YNode(), "metadata"), "annotations")
+	v := field(ann, AnnotationState)
+	if v == nil {
+		return "", false, nil
+	}
+	if v.Kind != yaml.ScalarNode || v.Value != StateOld {
+		return "", false, fmt.Errorf("items[%d]: %s: metadata.annotations[%s]: expected %q, got %q", o.Index, o.ID, AnnotationState, StateOld, v.Value)
+	}
+	return v.Value, true, nil
+}
+
+// Path annotations of the file an object was read from: kpt sets the
+// internal one, older kpt and kyaml readers the legacy one.
+var pathAnnotations = []string{"internal.config.kubernetes.io/path", "config.kubernetes.io/path"}
+
+func pathMatches(n *yaml.RNode, patterns []string) bool {
+	ann := field(field(n.YNode(), "metadata"), "annotations")
+	for _, a := range pathAnnotations {
+		v := field(ann, a)
+		if v == nil || v.Kind != yaml.ScalarNode || v.Value == "" {
+			continue
+		}
+		p := path.Clean(strings.TrimPrefix(v.Value, "./"))
+		for _, pat := range patterns {
+			if strings.HasSuffix(pat, "/") {
+				if strings.HasPrefix(p+"/", path.Clean(pat)+"/") {
+					return true
+				}
+				continue
+			}
+			if ok, _ := path.Match(pat, p); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// field returns the value of a mapping key, or nil.
+func field(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// prune classifies the old objects and writes the mode's output.
+func prune(its []*item, spec Spec, res *krm.Results) ([]*yaml.RNode, error) {
+	var oldNodes, newNodes []*yaml.RNode
+	var olds []*item
+	for _, it := range its {
+		if it.old {
+			oldNodes = append(oldNodes, it.node)
+			olds = append(olds, it)
+		} else {
+			newNodes = append(newNodes, it.node)
+		}
+	}
+	mOld, err := mesh.Build(oldNodes)
+	if err != nil {
+		return nil, fmt.Errorf("old state: %w", err)
+	}
+	mNew, err := mesh.Build(newNodes)
+	if err != nil {
+		return nil, fmt.Errorf("desired state: %w", err)
+	}
+	// Report with the real input positions.
+	for i, o := range mOld.Objects {
+		o.Index = olds[i].obj.Index
+	}
+	if len(olds) == 0 {
+		res.Warnf(nil, "no old objects in the input: nothing to prune. Mark the old renders with the annotation %s: %s, wrap them with mode %s, or list their files in spec.oldPaths", AnnotationState, StateOld, ModeMarkOld)
+	}
+	c := classify(mOld, mNew, res)
+
+	var out []*yaml.RNode
+	switch spec.Mode {
+	case ModeDeleteList:
+		var del []*mesh.Object
+		for _, o := range mOld.Objects {
+			if !c.dec[o.ID].keep {
+				del = append(del, o)
+			}
+		}
+		sort.SliceStable(del, func(i, j int) bool {
+			ti, tj := deleteTier(del[i].ID), deleteTier(del[j].ID)
+			if ti != tj {
+				return ti < tj
+			}
+			return del[i].ID.Less(del[j].ID)
+		})
+		for _, o := range del {
+			if err := o.Node.PipeE(yaml.SetAnnotation(AnnotationState, StateOld)); err != nil {
+				return nil, fmt.Errorf("%s: metadata.annotations: %v", o.ID, err)
+			}
+			out = append(out, o.Node)
+		}
+	case ModeDesiredState:
+		protect := map[mesh.ID]bool{}
+		for _, o := range mOld.Objects {
+			if d := c.dec[o.ID]; d.keep {
+				protect[mesh.CanonicalID(o.ID)] = true
+			}
+		}
+		for _, it := range its {
+			if it.old {
+				d := c.dec[it.obj.ID]
+				if !d.keep || d.shared {
+					continue
+				}
+				if err := clearAnnotation(it.node, AnnotationState); err != nil {
+					return nil, fmt.Errorf("%s: %v", it.obj.ID, err)
+				}
+			}
+			if protect[mesh.CanonicalID(it.obj.ID)] {
+				if err := addProtection(it.node, spec.PruneProtection); err != nil {
+					return nil, fmt.Errorf("%s: metadata.annotations: %v", it.obj.ID, err)
+				}
+			}
+			out = append(out, it.node)
+		}
+	}
+	kept := 0
+	for _, o := range mOld.Objects {
+		if c.dec[o.ID].keep {
+			kept++
+		}
+	}
+	res.Infof(nil, "%d old objects: %d to delete, %d kept (mode %s)", len(mOld.Objects), len(mOld.Objects)-kept, kept, spec.Mode)
+	return out, nil
+}
+
+// classification holds every old object's decision.
+type classification struct {
+	dec map[mesh.ID]decision
+}
+
+// classify decides every old object, reports each decision, and reports
+// errors for the deletions that would break the desired state.
+func classify(mOld, mNew *mesh.Model, res *krm.Results) *classification {
+	c := &classification{dec: map[mesh.ID]decision{}}
+	newByID := map[mesh.ID]*mesh.Object{}
+	for _, o := range mNew.Objects {
+		newByID[mesh.CanonicalID(o.ID)] = o
+	}
+	refIdx := mNew.PruneReferenceIndex()
+	istioGW := map[mesh.ID]*mesh.IstioGateway{}
+	for _, g := range mOld.IstioGateways {
+		istioGW[g.ID] = g
+	}
+	var warnings []func()
+	for _, o := range mOld.Objects {
+		id := o.ID
+		cid := mesh.CanonicalID(id)
+		if n, ok := newByID[cid]; ok {
+			why := "present in the desired state"
+			if n.APIVersion != o.APIVersion {
+				why += " (as " + n.APIVersion + ")"
+			}
+			c.dec[id] = decision{keep: true, shared: true, reason: why}
+			continue
+		}
+		if mesh.IsCRD(id) {
+			c.dec[id] = decision{keep: true, reason: "a CustomResourceDefinition: deleting it deletes every " + id.Name + " resource in the cluster (invariant 12)"}
+			continue
+		}
+		if id.Group == "" && id.Kind == "Namespace" {
+			c.dec[id] = decision{keep: true, reason: "a Namespace: deleting it deletes everything in it, the new control plane included (invariant 12)"}
+			continue
+		}
+		var svc *mesh.Service
+		if id.Group == "" && id.Kind == "Service" {
+			svc = mOld.Service(id.Namespace, id.Name)
+		}
+		if svc != nil && (mOld.SelectsGateway(svc) || mNew.SelectsGateway(svc)) {
+			c.dec[id] = decision{keep: true, reason: "a production Service: it selects gateway pods (" + selectorString(svc.Selector) + "), and its address is what clients reach (invariant 14)"}
+			continue
+		}
+		if refs := refIdx[cid]; len(refs) > 0 {
+			c.dec[id] = decision{keep: true, reason: "still referenced by the desired state: " + refList(refs)}
+			for _, r := range refs {
+				if r.Why == mesh.WhyFallbackDiscovery {
+					r := r
+					warnings = append(warnings, func() {
+						w, _ := mNew.Get(r.From)
+						res.Warnf(w, "%s mounts a mesh ConfigMap that is missing from namespace %s, so its proxy falls back to %s: %s is kept, but the old istiod behind it is not. Run copy-configmap (step S2) before pruning", r.From, r.From.Namespace, mesh.FallbackDiscoveryAddress, id)
+					})
+				}
+			}
+			continue
+		}
+		if svc != nil {
+			if ws := mNew.Selected(svc); len(ws) > 0 {
+				c.dec[id] = decision{keep: true, reason: "selects the pods of " + workloadList(ws) + ", which the desired state keeps"}
+				continue
+			}
+		}
+		if g := istioGW[id]; g != nil {
+			if gws := mNew.GatewaysProgrammedBy(g); len(gws) > 0 {
+				ws := make([]*mesh.Workload, len(gws))
+				for i, gw := range gws {
+					ws[i] = gw.Workload
+				}
+				c.dec[id] = decision{keep: true, reason: "programs the pods of gateway " + workloadList(ws) + ", which the desired state keeps"}
+				continue
+			}
+		}
+		if !knownKind(id) {
+			c.dec[id] = decision{keep: true, reason: "unclassified: revshift does not know what a " + kindName(id) + " depends on, so it is kept rather than deleted by guess; delete it by hand if only the old revision used it"}
+			warnings = append(warnings, func() { res.Warnf(o, "kept: %s", c.dec[id].reason) })
+			continue
+		}
+		c.dec[id] = decision{reason: "only in the old state, and nothing in the desired state uses it"}
+	}
+	c.keepReferencedByKept(mOld)
+	c.checkInjectors(mOld, mNew, res)
+	c.checkProductionServices(mOld, mNew, newByID, res)
+	for _, o := range mOld.Objects {
+		d := c.dec[o.ID]
+		if d.keep {
+			res.Infof(o, "keep: %s", d.reason)
+		} else {
+			res.Infof(o, "delete: %s", d.reason)
+		}
+	}
+	for _, w := range warnings {
+		w()
+	}
+	return c
+}
+
+// keepReferencedByKept keeps what kept old-only objects need, to a fixed
+// point. Shared objects are not followed: their desired copy is what runs,
+// and its references are already in the desired state's index.
+func (c *classification) keepReferencedByKept(mOld *mesh.Model) {
+	var work []*mesh.Object
+	for _, o := range mOld.Objects {
+		if d := c.dec[o.ID]; d.keep && !d.shared {
+			work = append(work, o)
+		}
+	}
+	byCID := map[mesh.ID]*mesh.Object{}
+	for _, o := range mOld.Objects {
+		byCID[mesh.CanonicalID(o.ID)] = o
+	}
+	for len(work) > 0 {
+		o := work[0]
+		work = work[1:]
+		for _, r := range mOld.PruneReferences(o) {
+			t, ok := byCID[mesh.CanonicalID(r.To)]
+			if !ok || c.dec[t.ID].keep {
+				continue
+			}
+			c.dec[t.ID] = decision{keep: true, reason: "needed by " + o.ID.String() + " (" + r.Why + "), which is kept"}
+			work = append(work, t)
+		}
+	}
+}
+
+// checkInjectors keeps an old injector configuration that a labelled
+// namespace still depends on alone, and reports it as an error: deleting it
+// silently stops injection there, and deleting its istiod first blocks pod
+// creation (failurePolicy Fail).
+func (c *classification) checkInjectors(mOld, mNew *mesh.Model, res *krm.Results) {
+	type nsInfo struct {
+		obj    *mesh.Object
+		labels map[string]string
+	}
+	var nss []nsInfo
+	newNS := map[string]bool{}
+	for _, n := range mNew.Namespaces {
+		nss = append(nss, nsInfo{n.Object, n.Labels})
+		newNS[n.ID.Name] = true
+	}
+	for _, n := range mOld.Namespaces {
+		if !newNS[n.ID.Name] {
+			nss = append(nss, nsInfo{n.Object, n.Labels})
+		}
+	}
+	rev := ""
+	if rs := mNew.Revisions(); len(rs) == 1 {
+		rev = rs[0]
+	}
+	for _, o := range mOld.WebhookConfigs() {
+		if c.dec[o.ID].keep || o.ID.Kind != "MutatingWebhookConfiguration" {
+			continue
+		}
+		injector := false
+		for _, h := range mOld.WebhooksOf(o.ID) {
+			injector = injector || mesh.IsInjector(h)
+		}
+		if !injector {
+			continue
+		}
+		if len(nss) == 0 {
+			res.Warnf(o, "sidecar injector %s is deleted, but the input has no Namespace objects, so revshift cannot check that no namespace still depends on it: relabel every namespace to istio.io/rev=<new revision> (step S5) first, or add your Namespaces to the input", o.ID.Name)
+			continue
+		}
+		for _, n := range nss {
+			l := map[string]string{"kubernetes.io/metadata.name": n.obj.ID.Name}
+			for k, v := range n.labels {
+				l[k] = v
+			}
+			inj := mesh.NamespaceInjection(l)
+			if !inj.Labelled() {
+				continue
+			}
+			label := mesh.LabelRev + "=" + inj.Rev
+			if inj.Legacy {
+				label = mesh.LabelInjection + "=enabled"
+			}
+			byThis := false
+			for _, h := range mOld.InjectorsForNamespace(l) {
+				byThis = byThis || h.Config == o
+			}
+			if !byThis {
+				continue
+			}
+			others := len(mNew.InjectorsForNamespace(l)) > 0
+			for _, h := range mOld.InjectorsForNamespace(l) {
+				others = others || (h.Config != o && c.dec[h.Config.ID].keep)
+			}
+			if others {
+				continue
+			}
+			c.dec[o.ID] = decision{keep: true, reason: "namespace " + n.obj.ID.Name + " (" + label + ") is still injected by it and by nothing else"}
+			hint := "istio.io/rev=<new revision>"
+			if rev != "" {
+				hint = "istio.io/rev=" + rev
+			}
+			res.Errorf(n.obj, "namespace %s is labelled %s and only the old injector %s selects it: deleting the injector stops sidecar injection there. Relabel it to %s (removing istio-injection) first (step S5)", n.obj.ID.Name, label, o.ID.Name, hint)
+		}
+	}
+}
+
+// checkProductionServices reports a kept production Service that would
+// select no running gateway once the old ones are deleted (invariant 1).
+func (c *classification) checkProductionServices(mOld, mNew *mesh.Model, newByID map[mesh.ID]*mesh.Object, res *krm.Results) {
+	for _, s := range mOld.Services {
+		if !c.dec[s.ID].keep || !mOld.SelectsGateway(s) {
+			continue
+		}
+		target := s
+		if d := mNew.Service(s.ID.Namespace, s.ID.Name); d != nil {
+			target = d
+		}
+		running := false
+		for _, w := range mNew.Selected(target) {
+			if mNew.GatewayOf(w) != nil && mNew.MinReplicas(w) > 0 {
+				running = true
+				break
+			}
+		}
+		if running {
+			continue
+		}
+		var old []*mesh.Workload
+		for _, w := range mOld.Selected(s) {
+			if !c.dec[w.ID].keep {
+				old = append(old, w)
+			}
+		}
+		if len(old) == 0 {
+			continue
+		}
+		res.Errorf(s.Object, "production Service %s would select no running gateway: it selects %s, which this prune deletes, and no gateway of the desired state with replicas > 0. Add the canary gateway (step S3) and shift to it (S4) before pruning", s.ID, workloadList(old))
+	}
+}
+
+// knownKind reports whether revshift knows what an object of this kind
+// depends on, so deleting it when nothing references it is safe.
+func knownKind(id mesh.ID) bool {
+	switch id.Group {
+	case "":
+		switch id.Kind {
+		case "ConfigMap", "Secret", "Service", "ServiceAccount", "Endpoints":
+			return true
+		}
+	case "apps", "extensions":
+		switch id.Kind {
+		case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet":
+			return true
+		}
+	case "rbac.authorization.k8s.io":
+		return true
+	case "policy":
+		return id.Kind == "PodDisruptionBudget"
+	case "autoscaling":
+		return id.Kind == "HorizontalPodAutoscaler"
+	case "admissionregistration.k8s.io":
+		return id.Kind == "MutatingWebhookConfiguration" || id.Kind == "ValidatingWebhookConfiguration"
+	case "networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io":
+		// Istio configuration rendered by istioctl; VirtualService ->
+		// Gateway is the one edge into it (mesh.PruneReferences).
+		return true
+	}
+	return false
+}
+
+// deleteTier orders the delete list: admission webhooks first (so no call
+// reaches an istiod that is going away), then autoscalers and workloads,
+// then what they used: disruption budgets, Services, Istio configuration,
+// ConfigMaps and Secrets, bindings, roles, and ServiceAccounts last.
+func deleteTier(id mesh.ID) int {
+	switch {
+	case id.Group == "admissionregistration.k8s.io":
+		return 0
+	case id.Kind == "HorizontalPodAutoscaler":
+		return 1
+	case id.Kind == "Deployment" || id.Kind == "StatefulSet" || id.Kind == "DaemonSet" || id.Kind == "ReplicaSet":
+		return 2
+	case id.Kind == "PodDisruptionBudget":
+		return 3
+	case id.Group == "" && (id.Kind == "Service" || id.Kind == "Endpoints"):
+		return 4
+	case strings.HasSuffix(id.Group, ".istio.io"):
+		return 5
+	case id.Group == "" && (id.Kind == "ConfigMap" || id.Kind == "Secret"):
+		return 6
+	case id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding":
+		return 7
+	case id.Kind == "Role" || id.Kind == "ClusterRole":
+		return 8
+	case id.Kind == "ServiceAccount":
+		return 9
+	}
+	return 10
+}
+
+func kindName(id mesh.ID) string {
+	if id.Group == "" {
+		return id.Kind
+	}
+	return id.Kind + "." + id.Group
+}
+
+func refList(refs []mesh.Reference) string {
+	parts := make([]string, 0, len(refs))
+	for _, r := range refs {
+		parts = append(parts, r.From.String()+" ("+r.Why+")")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func workloadList(ws []*mesh.Workload) string {
+	parts := make([]string, 0, len(ws))
+	for _, w := range ws {
+		parts = append(parts, w.ID.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+func selectorString(sel map[string]string) string {
+	keys := make([]string, 0, len(sel))
+	for k := range sel {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + sel[k]
+	}
+	return strings.Join(parts, ",")
+}
+
+// addProtection sets the GitOps prune-protection annotations. An existing
+// Argo CD sync-options list keeps its other options; a Prune= option in it
+// is replaced.
+func addProtection(n *yaml.RNode, p Protection) error {
+	if p.argocd() {
+		cur := n.GetAnnotations()[AnnotationArgoCDSyncOptions]
+		var opts []string
+		for _, s := range strings.Split(cur, ",") {
+			s = strings.TrimSpace(s)
+			if s != "" && !strings.HasPrefix(s, "Prune=") {
+				opts = append(opts, s)
+			}
+		}
+		opts = append(opts, ArgoCDPruneFalse)
+		if v := strings.Join(opts, ","); v != cur {
+			if err := n.PipeE(yaml.SetAnnotation(AnnotationArgoCDSyncOptions, v)); err != nil {
+				return err
+			}
+		}
+	}
+	if p.flux() {
+		if err := n.PipeE(yaml.SetAnnotation(AnnotationFluxPrune, FluxPruneDisabled)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clearAnnotation removes an annotation, and the annotations map when it
+// ends up empty.
+func clearAnnotation(n *yaml.RNode, key string) error {
+	if err := n.PipeE(yaml.ClearAnnotation(key)); err != nil {
+		return err
+	}
+	meta := n.Field("metadata")
+	if meta == nil {
+		return nil
+	}
+	if a := meta.Value.Field("annotations"); a != nil && a.Value.YNode().Kind == yaml.MappingNode && len(a.Value.YNode().Content) == 0 {
+		return meta.Value.PipeE(yaml.Clear("annotations"))
+	}
+	return nil
+}
