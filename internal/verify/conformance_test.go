@@ -279,3 +279,34 @@ func TestConformanceSeedNaivePrune(t *testing.T) {
 	require.Equal(t, Error, role.Severity)
 	require.Contains(t, role.Message, "ClusterRoleBinding.rbac.authorization.k8s.io/istiod-pilot-istio-system (roleRef)")
 }
+
+// TestConformanceRunningStatesHold: the running states of both pairs, as
+// rendered, break no state rule the plan could be blamed for.
+func TestConformanceRunningStatesHold(t *testing.T) {
+	for _, files := range [][]string{
+		{"1.29-to-1.31-modern/1.29.6/control-plane.yaml", "1.29-to-1.31-modern/1.29.6/gateways.yaml"},
+	} {
+		m := model(t, union(t, krmtest.Render(t, files[0]), krmtest.Render(t, files[1])))
+		require.Empty(t, CheckState(m), "%v", files)
+	}
+}
+
+// TestConformanceSeedRevisionRenderAsIs applies the 1.6.14 revision render of
+// the control plane as it is over the running 1.5.10 install: its
+// non-revisioned istio-ingressgateway replaces the running one in place.
+func TestConformanceSeedRevisionRenderAsIs(t *testing.T) {
+	cp15, gw15, cp16 := krmtest.Render(t, seed15CP), krmtest.Render(t, seed15GW), krmtest.Render(t, seed16CP)
+	s0 := union(t, cp15, gw15)
+	s1 := union(t, cp16, cp15, gw15) // the revision render wins on shared names
+	f := CheckTransition(model(t, s0), model(t, s1), nil, DefaultOrdering)
+	var inPlace []string
+	for _, x := range f {
+		if x.Rule == "RS019" {
+			inPlace = append(inPlace, x.Objects[0].String())
+		}
+	}
+	require.Equal(t, []string{"Deployment.apps/istio-system/istio-ingressgateway"}, inPlace, "%v", f)
+	for _, x := range f {
+		t.Log(x)
+	}
+}
