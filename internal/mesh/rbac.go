@@ -214,3 +214,6 @@ func (m *Model) BindingsTo(role ID) []*Binding {
 	slices.SortFunc(out, func(a, b *Binding) int { return a.Index - b.Index })
 	return out
 }
+
+// BindingOf returns the RoleBinding or ClusterRoleBinding with the identity.
+func (m *Model) BindingOf(id ID) *Binding { return m.bindingOf[id] }

@@ -21,14 +21,16 @@ func (m *Model) WebhooksOf(id ID) []*Webhook { return m.webhooksOf[id] }
 func (m *Model) WebhookConfigs() []*Object {
 	var out []*Object
 	for _, o := range m.Objects {
-		if _, ok := m.webhooksOf[o.ID]; ok || isWebhookConfig(o.ID) {
+		if _, ok := m.webhooksOf[o.ID]; ok || IsWebhookConfig(o.ID) {
 			out = append(out, o)
 		}
 	}
 	return out
 }
 
-func isWebhookConfig(id ID) bool {
+// IsWebhookConfig reports whether an identity is a Validating- or
+// MutatingWebhookConfiguration.
+func IsWebhookConfig(id ID) bool {
 	return id.Group == "admissionregistration.k8s.io" && (id.Kind == "ValidatingWebhookConfiguration" || id.Kind == "MutatingWebhookConfiguration")
 }
 

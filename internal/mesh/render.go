@@ -1,0 +1,125 @@
+package mesh
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// AnnotationRunningRender marks a ConfigMap whose data values are the
+// running control plane's render (one YAML stream per key). Two renders of
+// the same mesh collide on kind/namespace/name (CRDs, ClusterRoles, the
+// default gateway), so plain kustomize cannot load both as resources; a
+// configMapGenerator can carry the running one as data:
+//
+//	configMapGenerator:
+//	- name: running-render
+//	  files: [control-plane.yaml]
+//	  options:
+//	    disableNameSuffixHash: true
+//	    annotations:
+//	      revshift.dev/running-render: "true"
+//	      config.kubernetes.io/local-config: "true"
+const AnnotationRunningRender = "revshift.dev/running-render"
+
+// AnnotationLocalConfig keeps an object out of what kustomize, kpt and
+// Argo CD apply.
+const AnnotationLocalConfig = "config.kubernetes.io/local-config"
+
+// IsRunningRender reports whether an item carries a running render.
+func IsRunningRender(n *yaml.RNode) bool {
+	if n.GetKind() != "ConfigMap" || n.GetApiVersion() != "v1" {
+		return false
+	}
+	v, ok := n.GetAnnotations()[AnnotationRunningRender]
+	return ok && v != "false"
+}
+
+// RunningRender reads the objects of every running-render ConfigMap among
+// items, in item order and key order. It rejects YAML aliases (a carried
+// stream is parsed here, after the ResourceList's own alias check) and
+// documents that are not objects, naming the ConfigMap, the key and the
+// document.
+func RunningRender(items []*yaml.RNode) (objects []*yaml.RNode, carriers []*yaml.RNode, err error) {
+	for _, n := range items {
+		if !IsRunningRender(n) {
+			continue
+		}
+		carriers = append(carriers, n)
+		name := n.GetNamespace() + "/" + n.GetName()
+		if n.GetNamespace() == "" {
+			name = n.GetName()
+		}
+		data := lookup(n.YNode(), "data")
+		if data == nil || data.Kind != yaml.MappingNode || len(data.Content) == 0 {
+			return nil, nil, fmt.Errorf("ConfigMap %s is annotated %s but has no data: put the running render's files under data (configMapGenerator files:)", name, AnnotationRunningRender)
+		}
+		keys := map[string]*yaml.Node{}
+		var order []string
+		for i := 0; i+1 < len(data.Content); i += 2 {
+			keys[data.Content[i].Value] = data.Content[i+1]
+			order = append(order, data.Content[i].Value)
+		}
+		sort.Strings(order)
+		for _, k := range order {
+			v := keys[k]
+			if v.Kind != yaml.ScalarNode {
+				return nil, nil, fmt.Errorf("ConfigMap %s data.%s: expected a string holding YAML", name, k)
+			}
+			objs, err := parseStream(v.Value)
+			if err != nil {
+				return nil, nil, fmt.Errorf("ConfigMap %s data.%s: %v", name, k, err)
+			}
+			objects = append(objects, objs...)
+		}
+	}
+	return objects, carriers, nil
+}
+
+func parseStream(s string) ([]*yaml.RNode, error) {
+	dec := yaml.NewDecoder(strings.NewReader(s))
+	var out []*yaml.RNode
+	for doc := 1; ; doc++ {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %v", doc, err)
+		}
+		if a := aliasIn(&n, 0); a != nil {
+			return nil, fmt.Errorf("document %d, line %d: YAML aliases are not supported", doc, a.Line)
+		}
+		y := &n
+		if y.Kind == yaml.DocumentNode {
+			if len(y.Content) == 0 {
+				continue
+			}
+			y = y.Content[0]
+		}
+		if y.Kind == yaml.ScalarNode && (y.Tag == "!!null" || y.Value == "") {
+			continue // comment-only documents (istioctl separates components with them)
+		}
+		if y.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("document %d (line %d): expected an object", doc, y.Line)
+		}
+		out = append(out, yaml.NewRNode(y))
+	}
+}
+
+func aliasIn(n *yaml.Node, depth int) *yaml.Node {
+	if n.Kind == yaml.AliasNode || depth > 1000 {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := aliasIn(c, depth+1); a != nil {
+			return a
+		}
+	}
+	return nil
+}
