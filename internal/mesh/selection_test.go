@@ -1,0 +1,133 @@
+package mesh
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+const selectionFixture = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: old, namespace: default}
+spec:
+  selector: {matchLabels: {app: gw}}
+  template:
+    metadata: {labels: {app: gw, istio: ingressgateway}}
+    spec: {containers: [{name: istio-proxy, args: [proxy, router]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: new, namespace: default}
+spec:
+  selector: {matchLabels: {app: gw, rev: b}}
+  template:
+    metadata: {labels: {app: gw, istio: ingressgateway, rev: b}}
+    spec: {containers: [{name: istio-proxy, args: [proxy, router]}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: elsewhere, namespace: other}
+spec:
+  selector: {matchLabels: {app: gw}}
+  template:
+    metadata: {labels: {app: gw, istio: ingressgateway}}
+    spec: {containers: [{name: istio-proxy, args: [proxy, router]}]}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: all, namespace: default}
+spec: {selector: {matchLabels: {app: gw}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: new-only, namespace: default}
+spec: {selector: {matchExpressions: [{key: rev, operator: In, values: [b]}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: not-b, namespace: default}
+spec: {selector: {matchExpressions: [{key: rev, operator: NotIn, values: [b]}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: none, namespace: default}
+spec: {selector: {matchLabels: {app: nothing}}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: both, namespace: default}
+spec: {selector: {istio: ingressgateway}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: b-only, namespace: other}
+spec: {selector: {istio: ingressgateway, rev: b}}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: empty, namespace: default}
+spec: {}
+`
+
+func selNames(ws []*Workload) []string {
+	var out []string
+	for _, w := range ws {
+		out = append(out, w.ID.Namespace+"/"+w.ID.Name)
+	}
+	return out
+}
+
+// The indexed answers equal the scanning ones (PDBSelected, PDBsSelecting,
+// IstioGatewaysSelecting) on every object.
+func TestIndexedSelectionMatchesScans(t *testing.T) {
+	m := build(t, selectionFixture)
+	x := NewPDBIndex(m)
+	for _, p := range m.PDBs {
+		require.Equal(t, selNames(m.PDBSelected(p)), selNames(x.Selected(p)), p.ID.String())
+		require.Equal(t, selNames(m.PDBSelected(p)), selNames(m.WorkloadsSelectedBy(p.ID.Namespace, p.Selector)), p.ID.String())
+	}
+	g := NewIstioGatewayIndex(m)
+	for _, w := range m.Workloads {
+		require.Equal(t, m.PDBsSelecting(w), x.Selecting(w), w.ID.String())
+		require.Equal(t, m.IstioGatewaysSelecting(w), g.Selecting(w), w.ID.String())
+	}
+	byName := map[string][]string{}
+	for _, p := range m.PDBs {
+		byName[p.ID.Name] = selNames(x.Selected(p))
+	}
+	require.Equal(t, map[string][]string{
+		"all":      {"default/old", "default/new"},
+		"new-only": {"default/new"},
+		"not-b":    {"default/old"},
+		"none":     nil,
+	}, byName)
+	var gwNames []string
+	for _, gw := range g.Selecting(m.Deployment("other", "elsewhere")) {
+		gwNames = append(gwNames, gw.ID.Name)
+	}
+	require.Equal(t, []string{"both"}, gwNames, "a Gateway selector applies across namespaces")
+	require.Len(t, g.Selecting(m.Deployment("default", "new")), 2)
+	require.Nil(t, m.WorkloadsSelectedBy("default", labels.Nothing()))
+	require.Nil(t, m.WorkloadsSelectedBy("default", nil))
+	require.Len(t, m.WorkloadsSelectedBy("default", labels.Everything()), 2)
+}
+
+func TestAddressService(t *testing.T) {
+	for _, c := range []struct {
+		addr, from string
+		want       ID
+		ok         bool
+	}{
+		{"istiod.istio-system.svc:15012", "default", ID{Kind: "Service", Namespace: "istio-system", Name: "istiod"}, true},
+		{"istiod-1-6-14.istio-system.svc.cluster.local:15012", "default", ID{Kind: "Service", Namespace: "istio-system", Name: "istiod-1-6-14"}, true},
+		{"istio-pilot.istio-system:15012", "default", ID{Kind: "Service", Namespace: "istio-system", Name: "istio-pilot"}, true},
+		{"istiod:15012", "istio-system", ID{Kind: "Service", Namespace: "istio-system", Name: "istiod"}, true},
+		{"pilot.example.com:15012", "default", ID{}, false},
+	} {
+		got, ok := AddressService(c.addr, c.from)
+		require.Equal(t, c.ok, ok, c.addr)
+		require.Equal(t, c.want, got, c.addr)
+	}
+}
