@@ -1,0 +1,206 @@
+// Package revisiongateway is steps S3 and S4 of the upgrade (see
+// shared/design/upgrade-model.md).
+//
+// Mode canary (S3): the user renders the UNCHANGED gateway IstioOperator
+// with the new istioctl and -r <rev>, through a kustomization with
+// nameSuffix: -<rev> so that the two renders do not collide. For every
+// running gateway paired with a revisioned one, the revisioned Deployment
+// becomes a canary that the production Services and Istio Gateway resources
+// select, that serves every production targetPort, that has its own
+// selector, PDB, HPA or replicas, and that drains before it stops. The new
+// render's own Services are removed (or turned into a ClusterIP preview).
+//
+// Mode shift (S4): every paired old gateway whose replacement is selected by
+// the same production Services, serves their ports and guarantees at least
+// the same capacity is scaled to 0 and loses its HPA. Nothing else changes.
+package revisiongateway
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/revshift/revshift/internal/krm"
+	"github.com/revshift/revshift/internal/mesh"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Kind is the functionConfig kind.
+const Kind = "RevisionGateway"
+
+// Modes.
+const (
+	ModeCanary = "canary"
+	ModeShift  = "shift"
+)
+
+// DefaultDrainSeconds is the default minimum preStop sleep of a canary
+// gateway's proxy (see README.md for the reasoning).
+const DefaultDrainSeconds = 20
+
+// graceMargin is what terminationGracePeriodSeconds adds to the preStop
+// sleep: pilot-agent's own termination drain after SIGTERM
+// (TERMINATION_DRAIN_DURATION_SECONDS, default 5 s) plus 10 s for requests
+// still in flight.
+const graceMargin = 15
+
+// maxDrainSeconds bounds spec.drainSeconds (an hour of sleep is a typo).
+const maxDrainSeconds = 3600
+
+// Annotations revision-gateway writes.
+const (
+	// AnnotationReplaces on a canary Deployment names the gateway it
+	// replaces (namespace/name).
+	AnnotationReplaces = "revshift.dev/replaces"
+	// AnnotationPreviewOf on a preview Service names the production Service
+	// whose ports it mirrors (namespace/name).
+	AnnotationPreviewOf = "revshift.dev/preview-of"
+)
+
+// Spec is the optional functionConfig:
+//
+//	apiVersion: revshift.dev/v1alpha1
+//	kind: RevisionGateway
+//	metadata: {name: canary}
+//	spec:
+//	  mode: canary            # canary (S3, default) or shift (S4)
+//	  revision: 1-6-14        # only canaries of this revision (default: any)
+//	  pairs:                  # explicit pairs instead of name matching
+//	  - {namespace: default, old: custom-gw, new: custom-gw-1-6-14}
+//	  previewService: false   # keep a ClusterIP preview Service per production Service
+//	  drainSeconds: 20        # minimum preStop sleep on the canary's proxy
+//	  ordering:
+//	    argocdSyncWave: "1"   # sync-wave on the canary's objects (canary) or the retired Deployments (shift)
+//	    kptDependsOn: true    # depends-on: canary -> its SA, RoleBindings, mesh ConfigMap; retired -> canary
+type Spec struct {
+	Mode           string   `yaml:"mode"`
+	Revision       string   `yaml:"revision"`
+	Pairs          []Pair   `yaml:"pairs"`
+	PreviewService bool     `yaml:"previewService"`
+	DrainSeconds   *int64   `yaml:"drainSeconds"`
+	Ordering       Ordering `yaml:"ordering"`
+}
+
+// Pair names a running gateway and its replacement explicitly.
+type Pair struct {
+	Namespace string `yaml:"namespace"`
+	Old       string `yaml:"old"`
+	New       string `yaml:"new"`
+}
+
+// Ordering makes the canary land before what depends on it.
+type Ordering struct {
+	ArgoCDSyncWave string `yaml:"argocdSyncWave"`
+	KptDependsOn   bool   `yaml:"kptDependsOn"`
+}
+
+func decode(config *yaml.RNode) (Spec, error) {
+	var spec Spec
+	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
+		return spec, err
+	}
+	switch spec.Mode {
+	case "":
+		spec.Mode = ModeCanary
+	case ModeCanary, ModeShift:
+	default:
+		return spec, fmt.Errorf("functionConfig spec.mode: %q is not %q or %q", spec.Mode, ModeCanary, ModeShift)
+	}
+	if spec.Revision != "" {
+		if err := mesh.ValidRevision(spec.Revision); err != nil {
+			return spec, fmt.Errorf("functionConfig spec.revision: %v", err)
+		}
+	}
+	for i, p := range spec.Pairs {
+		if p.Namespace == "" || p.Old == "" || p.New == "" {
+			return spec, fmt.Errorf("functionConfig spec.pairs[%d]: namespace, old and new are all required", i)
+		}
+	}
+	if spec.DrainSeconds == nil {
+		d := int64(DefaultDrainSeconds)
+		spec.DrainSeconds = &d
+	}
+	if d := *spec.DrainSeconds; d < 0 || d > maxDrainSeconds {
+		return spec, fmt.Errorf("functionConfig spec.drainSeconds: %d is not between 0 and %d", d, maxDrainSeconds)
+	}
+	if w := spec.Ordering.ArgoCDSyncWave; w != "" {
+		if _, err := strconv.Atoi(w); err != nil {
+			return spec, fmt.Errorf("functionConfig spec.ordering.argocdSyncWave: %q is not an integer", w)
+		}
+	}
+	return spec, nil
+}
+
+// Transform runs the configured mode. See the package doc.
+func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+	spec, err := decode(config)
+	if err != nil {
+		return nil, err
+	}
+	m, err := build(items)
+	if err != nil {
+		return nil, err
+	}
+	reqs := make([]mesh.PairRequest, len(spec.Pairs))
+	for i, p := range spec.Pairs {
+		reqs[i] = mesh.PairRequest{Namespace: p.Namespace, Old: p.Old, New: p.New}
+	}
+	pairs, perrs := m.PairGateways(reqs, spec.Revision)
+	for _, e := range perrs {
+		res.Errorf(e.Object, "%s", e.Msg)
+	}
+	if len(perrs) > 0 {
+		return items, nil
+	}
+	if len(pairs) == 0 {
+		if len(m.Gateways) == 0 {
+			res.Infof(nil, "no gateway Deployments in the input: nothing to do")
+			return items, nil
+		}
+		var gs []string
+		for _, g := range m.Gateways {
+			rev, _ := m.GatewayRevision(g)
+			gs = append(gs, fmt.Sprintf("%s (revision %s)", g.ID, rev))
+		}
+		res.Errorf(nil, "no gateway pairs: none of %s is the revisioned copy of another. Render the new revision's gateways through a kustomization with `nameSuffix: -<revision>` so that custom-gw's copy is custom-gw-<revision>, or list spec.pairs", strings.Join(gs, ", "))
+		return items, nil
+	}
+	paired := map[*mesh.Gateway]bool{}
+	for _, p := range pairs {
+		paired[p.Old], paired[p.New] = true, true
+	}
+	for _, g := range m.Gateways {
+		if !paired[g] {
+			rev, _ := m.GatewayRevision(g)
+			res.Infof(g.Object, "gateway %s (revision %s) has no replacement in the input: left as is", g.ID, rev)
+		}
+	}
+	changed, err := fixReferences(m, pairs, res)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Mode == ModeShift {
+		if changed {
+			if m, err = mesh.Build(items); err != nil {
+				return nil, err
+			}
+			if pairs, perrs = m.PairGateways(reqs, spec.Revision); len(perrs) > 0 {
+				return nil, perrs[0]
+			}
+		}
+		return shift(items, m, pairs, spec, res)
+	}
+	return canary(items, pairs, spec, res)
+}
+
+// build indexes the items; two objects with the same identity most often
+// mean the new render was not suffixed.
+func build(items []*yaml.RNode) (*mesh.Model, error) {
+	m, err := mesh.Build(items)
+	var dup *mesh.DuplicateError
+	if errors.As(err, &dup) {
+		return nil, fmt.Errorf("%w\n(hint: the revisioned render keeps the running gateways' names; render it through a kustomization with `nameSuffix: -<revision>` so that both renders can be in one input)", err)
+	}
+	return m, err
+}
