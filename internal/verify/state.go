@@ -325,7 +325,7 @@ func ruleWebhookTarget(c *stateCtx) {
 			what = "which selects no running pod"
 		}
 		c.add(sev, []mesh.ID{h.Config.ID, h.Service.ID()},
-			fmt.Sprintf("keep %s selecting a running istiod (an alias Service selecting the new revision's istiod works) until the webhook is repointed", h.Service.ID()),
+			fmt.Sprintf("keep %s selecting a running pod of the webhook's server until the webhook is repointed (for istiod: an alias Service selecting the new revision's istiod)", h.Service.ID()),
 			"webhook %s of %s calls %s, %s: %s", h.Name, h.Config.ID, h.Service.ID(), what, effect)
 	}
 }
