@@ -195,18 +195,18 @@ func (m *Model) ReplacementGaps(old, repl *Workload) []string {
 	sort.Slice(svcs, func(i, j int) bool { return svcs[i].ID.Less(svcs[j].ID) })
 	for _, s := range svcs {
 		if !s.SelectorLabels().Matches(labels.Set(repl.PodLabels)) {
-			out = append(out, fmt.Sprintf("Service %s selects %s but not %s", s.ID, old.ID, repl.ID))
+			out = append(out, fmt.Sprintf("%s selects %s but not %s", s.ID, old.ID, repl.ID))
 			continue
 		}
 		for _, p := range UnservedTargetPorts(s, repl) {
-			out = append(out, fmt.Sprintf("%s does not serve targetPort %s of Service %s (port %d)", repl.ID, p.TargetPort, s.ID, p.Port))
+			out = append(out, fmt.Sprintf("%s does not serve targetPort %s of %s (port %d)", repl.ID, p.TargetPort, s.ID, p.Port))
 		}
 	}
 	gws := m.IstioGatewaysSelecting(old)
 	sort.Slice(gws, func(i, j int) bool { return gws[i].ID.Less(gws[j].ID) })
 	for _, g := range gws {
 		if !g.Selects(repl) {
-			out = append(out, fmt.Sprintf("Gateway %s programs %s but not %s", g.ID, old.ID, repl.ID))
+			out = append(out, fmt.Sprintf("%s programs %s but not %s", g.ID, old.ID, repl.ID))
 		}
 	}
 	for _, c := range m.PortConflicts(repl) {

@@ -170,10 +170,10 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 	}
 	var from []string
 	for _, s := range prod {
-		from = append(from, "Service "+s.ID.String())
+		from = append(from, s.ID.String())
 	}
 	for _, g := range gws {
-		from = append(from, "Gateway "+g.ID.String())
+		from = append(from, g.ID.String())
 	}
 	final := map[string]string{}
 	for k, v := range n.PodLabels {
@@ -349,7 +349,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 			if created {
 				added = append(added, pv.node)
 			}
-			res.Infof(&mesh.Object{APIVersion: "v1", ID: pv.id}, "preview Service %s (ClusterIP) selects only the pods of canary %s and maps ports exactly as production Service %s, for smoke tests before the shift", pv.id, n.ID, p.ID)
+			res.Infof(&mesh.Object{APIVersion: "v1", ID: pv.id}, "preview %s (ClusterIP) selects only the pods of canary %s and maps ports exactly as production %s, for smoke tests before the shift", pv.id, n.ID, p.ID)
 		}
 	}
 	for _, s := range render {
@@ -364,12 +364,12 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 		if d := portDiffs(s, prod); d != "" {
 			why += "; it maps " + d + ", and pilot builds the gateway listener on the targetPort of whichever Service it finds on the port (\"found 2 services on port\", pilot/pkg/networking/core/v1alpha3/gateway.go)"
 		}
-		res.Infof(s.Object, "removed Service %s from the new render: %s; production Service %s selects the canary instead", s.ID, why, idList(w.prod))
+		res.Infof(s.Object, "removed %s from the new render: %s; production %s selects the canary instead", s.ID, why, idList(w.prod))
 	}
 	for _, id := range w.renderGws {
 		removed[id] = true
 		gw, _ := m.Get(id)
-		res.Infof(gw, "removed Gateway %s from the new render: it repeats the servers of the running Gateway resources, which now program the canary too", id)
+		res.Infof(gw, "removed %s from the new render: it repeats the servers of the running Gateway resources, which now program the canary too", id)
 	}
 	// Other Services over the canary must agree with production on ports.
 	for _, s := range m.ServicesSelecting(n) {
@@ -377,7 +377,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 			continue
 		}
 		if d := portDiffs(s, prod); d != "" {
-			res.Errorf(s.Object, "Service %s also selects the pods of canary %s and maps %s (invariant 3: pilot would build the listener on either targetPort); remove it or align its targetPorts", s.ID, n.ID, d)
+			res.Errorf(s.Object, "%s also selects the pods of canary %s and maps %s (invariant 3: pilot would build the listener on either targetPort); remove it or align its targetPorts", s.ID, n.ID, d)
 			w.failed = true
 		}
 	}

@@ -141,7 +141,7 @@ func setArgValue(c *yaml.RNode, flag, value string) (bool, error) {
 
 // addAnnotation sets an annotation.
 func addAnnotation(n *yaml.RNode, k, v string) error {
-	return n.PipeE(yaml.SetAnnotation(k, v))
+	return n.PipeE(yaml.LookupCreate(yaml.MappingNode, "metadata", "annotations"), yaml.SetField(k, yaml.NewStringRNode(v)))
 }
 
 // dependsOnRef is kpt's reference to an object.
@@ -175,7 +175,7 @@ func addDependsOn(n *yaml.RNode, ids ...mesh.ID) error {
 	if !changed {
 		return nil
 	}
-	return n.PipeE(yaml.SetAnnotation(mesh.AnnotationDependsOn, strings.Join(list, ",")))
+	return addAnnotation(n, mesh.AnnotationDependsOn, strings.Join(list, ","))
 }
 
 // flow renders a node on one line for messages.

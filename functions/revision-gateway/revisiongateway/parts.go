@@ -152,13 +152,13 @@ func servePorts(m *mesh.Model, w *work, o, n *mesh.Workload, g *mesh.Gateway, pr
 				num, ok = o.ServesPort(sp.TargetPort)
 			}
 			if !ok {
-				res.Errorf(s.Object, "Service %s sends port %d to targetPort %s, which neither %s nor the new render's Services resolve to a port number; declare a containerPort named %s on %s", s.ID, sp.Port, name, o.ID, name, n.ID)
+				res.Errorf(s.Object, "%s sends port %d to targetPort %s, which neither %s nor the new render's Services resolve to a port number; declare a containerPort named %s on %s", s.ID, sp.Port, name, o.ID, name, n.ID)
 				w.failed = true
 				continue
 			}
 			if c, p := declaredPort(n, num); p != nil {
 				if p.Name != "" {
-					res.Errorf(s.Object, "Service %s sends port %d to targetPort %s, which canary %s should serve on containerPort %d, but that port is already named %s", s.ID, sp.Port, name, n.ID, num, p.Name)
+					res.Errorf(s.Object, "%s sends port %d to targetPort %s, which canary %s should serve on containerPort %d, but that port is already named %s", s.ID, sp.Port, name, n.ID, num, p.Name)
 					w.failed = true
 					continue
 				}
@@ -185,7 +185,7 @@ func servePorts(m *mesh.Model, w *work, o, n *mesh.Workload, g *mesh.Gateway, pr
 			added = append(added, fmt.Sprintf("%s (containerPort %d, port %d)", name, num, sp.Port))
 		}
 		if len(added) > 0 {
-			res.Infof(n.Object, "declared on container %s the targetPorts of production Service %s: %s; with the new render's own Service gone, pilot builds the gateway listeners on the targetPorts of %s", g.Proxy.Name, s.ID, strings.Join(added, ", "), s.ID)
+			res.Infof(n.Object, "declared on container %s the targetPorts of production %s: %s; with the new render's own Service gone, pilot builds the gateway listeners on the targetPorts of %s", g.Proxy.Name, s.ID, strings.Join(added, ", "), s.ID)
 		}
 	}
 	return nil
@@ -212,9 +212,9 @@ func privilegedError(s *mesh.Service, sp mesh.ServicePort, n *mesh.Workload, nat
 	if name == "" {
 		name = "http"
 	}
-	return fmt.Sprintf("Service %s sends port %d to targetPort %s, which canary %s cannot serve: %s. "+
+	return fmt.Sprintf("%s sends port %d to targetPort %s, which canary %s cannot serve: %s. "+
 		"Two ways out: (1) keep the new gateway root (render it with values.gateways.istio-ingressgateway.runAsRoot=true) so it can listen on %s; "+
-		"or (2) in a step before this one, move Service %s to a named targetPort that both pod sets serve (e.g. targetPort: %s, declared as containerPort %s on the running pods and %s on the canary's)",
+		"or (2) in a step before this one, move %s to a named targetPort that both pod sets serve (e.g. targetPort: %s, declared as containerPort %s on the running pods and %s on the canary's)",
 		s.ID, sp.Port, sp.TargetPort, n.ID, why, sp.TargetPort, s.ID, name, sp.TargetPort, alt)
 }
 
@@ -237,7 +237,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 		if sel != nil {
 			s = sel.YNode()
 		}
-		res.Warnf(named, "PDB %s selects no pods of running gateway %s: its selector %s asks for labels the pods do not carry. It is left as is; the canary's PDB selects the canary's pods", named.ID, o.ID, flow(s))
+		res.Warnf(named, "%s selects no pods of running gateway %s: its selector %s asks for labels the pods do not carry. It is left as is; the canary's PDB selects the canary's pods", named.ID, o.ID, flow(s))
 	}
 	sel := yaml.NewRNode(n.SelectorNode).Copy()
 	if existing, ok := m.Get(canaryID); ok {
@@ -246,11 +246,11 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 		if cur != nil {
 			curNode = cur.YNode()
 		}
-		if flow(curNode) != flow(sel.YNode()) {
+		if was := flow(curNode); was != flow(sel.YNode()) {
 			if err := existing.Node.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("selector", sel)); err != nil {
 				return r, err
 			}
-			res.Infof(existing, "PDB %s now selects exactly the pods of canary %s (spec.selector %s, was %s)", canaryID, n.ID, flow(sel.YNode()), flow(curNode))
+			res.Infof(existing, "%s now selects exactly the pods of canary %s (spec.selector %s, was %s)", canaryID, n.ID, flow(sel.YNode()), was)
 		}
 		r.canary = append(r.canary, existing.Node)
 	} else {
@@ -267,7 +267,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 			}
 			r.created = append(r.created, p)
 			r.canary = append(r.canary, p)
-			res.Infof(&mesh.Object{APIVersion: tmpl.APIVersion, ID: canaryID}, "created PDB %s for canary %s, with the budget of %s and spec.selector %s", canaryID, n.ID, tmpl.ID, flow(sel.YNode()))
+			res.Infof(&mesh.Object{APIVersion: tmpl.APIVersion, ID: canaryID}, "created %s for canary %s, with the budget of %s and spec.selector %s", canaryID, n.ID, tmpl.ID, flow(sel.YNode()))
 		}
 	}
 	for _, p := range m.PDBsSelecting(n) {
@@ -275,7 +275,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 			continue
 		}
 		if w.discKey == "" {
-			res.Errorf(p.Object, "PDB %s also selects the pods of canary %s and no label tells them apart to narrow it (a pod selected by two PDBs cannot be evicted: istio/istio#23075)", p.ID, n.ID)
+			res.Errorf(p.Object, "%s also selects the pods of canary %s and no label tells them apart to narrow it (a pod selected by two PDBs cannot be evicted: istio/istio#23075)", p.ID, n.ID)
 			w.failed = true
 			continue
 		}
@@ -286,7 +286,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 		if err := p.Node.PipeE(yaml.LookupCreate(yaml.SequenceNode, "spec", "selector", "matchExpressions"), yaml.Append(expr.YNode())); err != nil {
 			return r, err
 		}
-		res.Infof(p.Object, "narrowed PDB %s with matchExpressions {key: %s, operator: NotIn, values: [%s]} so that it no longer selects the pods of canary %s, which %s covers (a pod selected by two PDBs cannot be evicted: istio/istio#23075)", p.ID, w.discKey, w.discValue, n.ID, canaryID)
+		res.Infof(p.Object, "narrowed %s with matchExpressions {key: %s, operator: NotIn, values: [%s]} so that it no longer selects the pods of canary %s, which %s covers (a pod selected by two PDBs cannot be evicted: istio/istio#23075)", p.ID, w.discKey, w.discValue, n.ID, canaryID)
 	}
 	return r, nil
 }
@@ -350,7 +350,7 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 	from := fmt.Sprintf("%s's replicas %d", o.ID, minWant)
 	if oldH != nil {
 		minWant, maxWant = oldH.MinReplicas, oldH.MaxReplicas
-		from = fmt.Sprintf("HPA %s of %s: %d..%d", oldH.ID, o.ID, oldH.MinReplicas, oldH.MaxReplicas)
+		from = fmt.Sprintf("%s of %s: %d..%d", oldH.ID, o.ID, oldH.MinReplicas, oldH.MaxReplicas)
 	}
 	switch {
 	case canaryH != nil:
@@ -380,7 +380,7 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 				return r, err
 			}
 		}
-		msg := fmt.Sprintf("HPA %s scales canary %s between %d and %d, not below %s", canaryH.ID, n.ID, minR, maxR, from)
+		msg := fmt.Sprintf("%s scales canary %s between %d and %d, not below %s", canaryH.ID, n.ID, minR, maxR, from)
 		if len(changes) > 0 {
 			msg += "; set " + strings.Join(changes, ", ")
 		}
@@ -442,7 +442,11 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 		return nil, nil
 	}
 	deps := []mesh.ID{saID}
-	objs := []*yaml.RNode{sa.Node}
+	var objs []*yaml.RNode
+	shared := n.ServiceAccount == o.ServiceAccount
+	if !shared {
+		objs = append(objs, sa.Node)
+	}
 	bound := func(id mesh.ID) []mesh.ID {
 		var out []mesh.ID
 		for _, r := range m.ReferencesTo(id) {
@@ -459,20 +463,22 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 			continue
 		}
 		bo, _ := m.Get(b)
-		objs = append(objs, bo.Node)
+		if !shared {
+			objs = append(objs, bo.Node)
+		}
 		deps = append(deps, b)
 		d := "RoleBinding " + b.Name
 		for _, r := range m.References(bo) {
 			if r.Why == "roleRef" {
 				d += " (" + r.To.Kind + " " + r.To.Name + ")"
-				if ro, ok := m.Get(r.To); ok && r.To.Namespace == n.ID.Namespace {
+				if ro, ok := m.Get(r.To); ok && r.To.Namespace == n.ID.Namespace && !shared {
 					objs = append(objs, ro.Node)
 				}
 			}
 		}
 		desc = append(desc, d)
 	}
-	if n.ServiceAccount == o.ServiceAccount {
+	if shared {
 		res.Warnf(n.Object, "canary %s shares ServiceAccount %s with %s: the prune step must keep it", n.ID, n.ServiceAccount, o.ID)
 	} else if old := bound(mesh.ID{Kind: "ServiceAccount", Namespace: o.ID.Namespace, Name: o.ServiceAccount}); len(old) > 0 && len(bs) == 0 {
 		res.Warnf(n.Object, "ServiceAccount %s of %s is bound by %s, but ServiceAccount %s of the canary by nothing", o.ServiceAccount, o.ID, idList(old), n.ServiceAccount)

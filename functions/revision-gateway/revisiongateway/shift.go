@@ -39,7 +39,7 @@ func shift(items []*yaml.RNode, m *mesh.Model, pairs []mesh.GatewayPair, spec Sp
 		}
 		for _, h := range hpas {
 			removed[h.ID] = true
-			res.Infof(h.Object, "removed HPA %s: it would keep %s at %d replicas or more", h.ID, o.ID, h.MinReplicas)
+			res.Infof(h.Object, "removed %s: it would keep %s at %d replicas or more", h.ID, o.ID, h.MinReplicas)
 		}
 		if spec.Ordering.ArgoCDSyncWave != "" {
 			if err := addAnnotation(o.Node, mesh.AnnotationSyncWave, spec.Ordering.ArgoCDSyncWave); err != nil {

@@ -1,0 +1,209 @@
+package revisiongateway
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/revshift/revshift/internal/krm"
+	"github.com/revshift/revshift/internal/krmtest"
+	"github.com/revshift/revshift/internal/mesh"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// kustomizeBin finds the kustomize that `make tools` installs (bin/ at the
+// repository root), else one on PATH; the test skips without one.
+func kustomizeBin(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			if p := filepath.Join(d, "bin", "kustomize"); fileExists(p) {
+				return p
+			}
+			break
+		}
+	}
+	if p, err := exec.LookPath("kustomize"); err == nil {
+		return p
+	}
+	t.Skip("kustomize not found: run `make tools`")
+	return ""
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// suffixed renders a file of ../shared through a real kustomization with
+// nameSuffix, as the README tells users to.
+func suffixed(t *testing.T, rel, suffix string) []*yaml.RNode {
+	t.Helper()
+	src := filepath.Join(krmtest.SharedDir(t), rel)
+	kz := kustomizeBin(t)
+	dir := t.TempDir()
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "render.yaml"), data, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte("nameSuffix: "+suffix+"\nresources: [render.yaml]\n"), 0o644))
+	out, err := exec.Command(kz, "build", dir).Output()
+	require.NoError(t, err)
+	return krmtest.ParseYAML(t, out)
+}
+
+func config(t *testing.T, spec string) *yaml.RNode {
+	return yaml.MustParse("apiVersion: revshift.dev/v1alpha1\nkind: RevisionGateway\nmetadata: {name: c}\nspec:\n" + spec)
+}
+
+func run(t *testing.T, items []*yaml.RNode, cfg *yaml.RNode) krmtest.Output {
+	t.Helper()
+	out := krmtest.Run(t, krm.Processor(Transform), krmtest.ResourceList(t, items, cfg))
+	require.True(t, out.OK, "%v", out.Results)
+	again := krmtest.Run(t, krm.Processor(Transform), krmtest.ResourceList(t, out.Items, cfg))
+	require.True(t, again.OK, "%v", again.Results)
+	assert.Equal(t, string(krmtest.ItemsYAML(t, out.Items)), string(krmtest.ItemsYAML(t, again.Items)), "second run changed the items")
+	return out
+}
+
+// checkCanary asserts the gateway invariants 1-4 and 7 for the pair, and
+// that the running Deployment came through untouched.
+func checkCanary(t *testing.T, items []*yaml.RNode, oldDeploy string, newName string, gateway bool) *mesh.Model {
+	t.Helper()
+	m, err := mesh.Build(items)
+	require.NoError(t, err)
+	o, n := m.Deployment("default", "custom-gw"), m.Deployment("default", newName)
+	require.NotNil(t, o)
+	require.NotNil(t, n)
+	assert.Equal(t, oldDeploy, o.Node.MustString(), "canary mode must not touch the running Deployment")
+	svc := m.Service("default", "custom-gw")
+	require.NotNil(t, svc)
+	assert.Contains(t, m.Selected(svc), n, "production Service default/custom-gw must select the canary's pods")
+	if gateway {
+		gws := m.IstioGatewaysSelecting(n)
+		require.Len(t, gws, 1)
+		assert.Equal(t, "custom-gw", gws[0].ID.Name)
+	}
+	assert.Empty(t, m.ReplacementGaps(o, n))
+	assert.False(t, n.SelectsPodsOf(o), "the canary's selector must not select the running pods")
+	assert.Nil(t, m.Service("default", newName), "the new render's own Service must be gone")
+	assert.Len(t, m.PDBsSelecting(n), 1)
+	assert.LessOrEqual(t, len(m.PDBsSelecting(o)), 1)
+	return m
+}
+
+func shiftAndCheck(t *testing.T, items []*yaml.RNode, newName string) []*yaml.RNode {
+	t.Helper()
+	before, err := mesh.Build(items)
+	require.NoError(t, err)
+	newBefore := before.Deployment("default", newName).Node.MustString()
+	out := run(t, items, config(t, "  mode: shift\n"))
+	m, err := mesh.Build(out.Items)
+	require.NoError(t, err)
+	o := m.Deployment("default", "custom-gw")
+	require.NotNil(t, o.Replicas)
+	assert.Equal(t, int64(0), *o.Replicas)
+	assert.Nil(t, m.HPAFor(o))
+	assert.Equal(t, newBefore, m.Deployment("default", newName).Node.MustString(), "shift must not touch the canary")
+	assert.Len(t, out.Items, len(items)-len(before.HPAs)+len(m.HPAs))
+	return out.Items
+}
+
+// The seed: 1.5.10 gateways next to the 1.6.14 render of the unchanged
+// gateway input, suffixed -1-6-14 by kustomize.
+func TestConformanceSeed(t *testing.T) {
+	old := krmtest.Render(t, "1.5-to-1.6-seed/1.5.10/gateways.yaml")
+	items := append(old, suffixed(t, "1.5-to-1.6-seed/1.6.14/gateways.rev-1-6-14.yaml", "-1-6-14")...)
+	oldDeploy := krmtest.Find(items, "Deployment", "default", "custom-gw").MustString()
+	out := run(t, items, nil)
+	m := checkCanary(t, out.Items, oldDeploy, "custom-gw-1-6-14", true)
+	n := m.Deployment("default", "custom-gw-1-6-14")
+	assert.Equal(t, "ingressgateway", n.PodLabels["istio"])
+	for _, p := range []int64{80, 443, 15020} {
+		_, ok := n.ServesPort(mesh.IntOrString{Num: p})
+		assert.True(t, ok, "port %d", p)
+	}
+	assert.Equal(t, "custom-gw", m.GatewayOf(n).ServiceCluster)
+	assert.Equal(t, "custom-gw-service-account-1-6-14", n.ServiceAccount)
+	shiftAndCheck(t, out.Items, "custom-gw-1-6-14")
+}
+
+// The seed's hand-written 1.6 overlay (pods labelled istio: custom-gw, names
+// already -1-6-14): the function fixes what the overlay got wrong.
+func TestConformanceSeedOverlay(t *testing.T) {
+	items := krmtest.Render(t, "1.5-to-1.6-seed/1.5.10/gateways.yaml", "1.5-to-1.6-seed/1.6.14/gateways-seed-overlays.rev-1-6-14.yaml")
+	oldDeploy := krmtest.Find(items, "Deployment", "default", "custom-gw").MustString()
+	out := run(t, items, nil)
+	m := checkCanary(t, out.Items, oldDeploy, "custom-gw-1-6-14", true)
+	assert.Equal(t, "ingressgateway", m.Deployment("default", "custom-gw-1-6-14").PodLabels["istio"])
+}
+
+// The modern pair: 1.29.6 default-revision gateway with an HPA, 1.31.0
+// revision render suffixed -1-31-0; with the running control plane in the
+// input (its istio-ingressgateway has no replacement and is left alone).
+func TestConformanceModern(t *testing.T) {
+	old := krmtest.Render(t, "1.29-to-1.31-modern/1.29.6/control-plane.yaml", "1.29-to-1.31-modern/1.29.6/gateways.yaml")
+	items := append(old, suffixed(t, "1.29-to-1.31-modern/1.31.0/gateways.rev-1-31-0.yaml", "-1-31-0")...)
+	oldDeploy := krmtest.Find(items, "Deployment", "default", "custom-gw").MustString()
+	sysGw := krmtest.Find(items, "Deployment", "istio-system", "istio-ingressgateway").MustString()
+	out := run(t, items, nil)
+	m := checkCanary(t, out.Items, oldDeploy, "custom-gw-1-31-0", false)
+	n := m.Deployment("default", "custom-gw-1-31-0")
+	assert.Equal(t, "1-31-0", n.PodLabels[mesh.LabelRev])
+	h := m.HPAFor(n)
+	require.NotNil(t, h)
+	assert.GreaterOrEqual(t, h.MinReplicas, int64(2))
+	assert.GreaterOrEqual(t, h.MaxReplicas, int64(5))
+	pdb := m.PDBsSelecting(n)[0]
+	assert.Equal(t, "custom-gw-1-31-0", pdb.ID.Name)
+	assert.Empty(t, m.PDBsSelecting(m.Deployment("default", "custom-gw")), "the 1.31 PDB must no longer select the running pods")
+	assert.Equal(t, sysGw, krmtest.Find(out.Items, "Deployment", "istio-system", "istio-ingressgateway").MustString())
+	after := shiftAndCheck(t, out.Items, "custom-gw-1-31-0")
+	assert.Nil(t, krmtest.Find(after, "HorizontalPodAutoscaler", "default", "custom-gw"), "the running gateway's HPA must be removed")
+}
+
+// The whole user workflow with the real kustomize and the function as an
+// exec transformer: the parent kustomization holds the running render and a
+// sub-kustomization with nameSuffix. kustomize's final name-reference pass
+// must leave the running render's references alone
+// (kubernetes-sigs/kustomize#5856).
+func TestConformanceSeedKustomizeExec(t *testing.T) {
+	shared := krmtest.SharedDir(t)
+	kz := kustomizeBin(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "revision-gateway")
+	build := exec.Command("go", "build", "-o", bin, "..")
+	build.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cp := func(src, dst string) {
+		data, err := os.ReadFile(filepath.Join(shared, src))
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+		require.NoError(t, os.WriteFile(dst, data, 0o644))
+	}
+	write := func(p, s string) { require.NoError(t, os.WriteFile(p, []byte(s), 0o644)) }
+	cp("1.5-to-1.6-seed/1.5.10/gateways.yaml", filepath.Join(dir, "k", "gateways.yaml"))
+	cp("1.5-to-1.6-seed/1.6.14/gateways.rev-1-6-14.yaml", filepath.Join(dir, "k", "base", "gateways-1-6-14", "gateways.rev-1-6-14.yaml"))
+	write(filepath.Join(dir, "k", "base", "gateways-1-6-14", "kustomization.yaml"), "nameSuffix: -1-6-14\nresources: [gateways.rev-1-6-14.yaml]\n")
+	write(filepath.Join(dir, "k", "fn.yaml"), "apiVersion: revshift.dev/v1alpha1\nkind: RevisionGateway\nmetadata:\n  name: canary\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: "+bin+"\n")
+	write(filepath.Join(dir, "k", "kustomization.yaml"), "resources: [gateways.yaml, base/gateways-1-6-14]\ntransformers: [fn.yaml]\n")
+	cmd := exec.Command(kz, "build", "--enable-alpha-plugins", "--enable-exec", filepath.Join(dir, "k"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, stderr.String())
+	items := krmtest.ParseYAML(t, out)
+	oldDeploy := krmtest.Find(krmtest.Render(t, "1.5-to-1.6-seed/1.5.10/gateways.yaml"), "Deployment", "default", "custom-gw").MustString()
+	m := checkCanary(t, items, oldDeploy, "custom-gw-1-6-14", true)
+	assert.Equal(t, "custom-gw-service-account-1-6-14", m.Deployment("default", "custom-gw-1-6-14").ServiceAccount)
+	rb := krmtest.Find(items, "RoleBinding", "default", "custom-gw-sds")
+	assert.Equal(t, "custom-gw-sds", yaml.GetValue(rb.Field("roleRef").Value.Field("name").Value))
+	rbNew := krmtest.Find(items, "RoleBinding", "default", "custom-gw-sds-1-6-14")
+	assert.Contains(t, rbNew.MustString(), "name: custom-gw-service-account-1-6-14")
+	assert.Contains(t, rbNew.MustString(), "name: custom-gw-sds-1-6-14")
+	assert.NotContains(t, string(out), "internal.config.kubernetes.io")
+}
