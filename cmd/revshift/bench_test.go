@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/revshift/revshift/internal/krmtest"
 	"github.com/revshift/revshift/internal/meshgen"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // BenchmarkKustomize measures whole `kustomize build` runs, the cost users
@@ -77,4 +81,38 @@ func BenchmarkKustomize(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkPeakMemory runs `revshift fn` (a Step with CopyConfigMap) on a
+// generated ResourceList of about 50 MB and reports the process's peak
+// resident memory as a multiple of the input size (metric "rss/input"; the
+// goal is 10). Needs `make build`.
+func BenchmarkPeakMemory(b *testing.B) {
+	revshift, err := filepath.Abs("../../bin/revshift")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(revshift); err != nil {
+		b.Skip("bin/revshift not built: run make build")
+	}
+	nodes := krmtest.ParseYAML(b, []byte(meshgen.YAML(meshgen.Options{Objects: 170000, Revision: "1-6-14", GatewayConfigMap: true})))
+	cfg := yaml.MustParse("apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata: {name: s}\nspec:\n  functions: [{kind: CopyConfigMap}]\n")
+	input := krmtest.ResourceList(b, nodes, cfg)
+	nodes = nil
+	b.ResetTimer()
+	var ratio float64
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command(revshift, "fn")
+		cmd.Stdin = bytes.NewReader(input)
+		cmd.Stdout = io.Discard
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("%v: %s", err, stderr.String())
+		}
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		ratio = float64(ru.Maxrss*1024) / float64(len(input))
+	}
+	b.ReportMetric(float64(len(input))/1e6, "input-MB")
+	b.ReportMetric(ratio, "rss/input")
 }

@@ -21,10 +21,14 @@ import (
 	"strings"
 )
 
-var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+var (
+	line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op`)
+	rss  = regexp.MustCompile(`([\d.]+) rss/input`)
+)
 
 func main() {
 	times := map[string][]float64{}
+	var peaks []float64
 	sc := bufio.NewScanner(os.Stdin)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -34,6 +38,10 @@ func main() {
 		}
 		v, _ := strconv.ParseFloat(m[2], 64)
 		times[m[1]] = append(times[m[1]], v)
+		if r := rss.FindStringSubmatch(sc.Text()); r != nil {
+			x, _ := strconv.ParseFloat(r[1], 64)
+			peaks = append(peaks, x)
+		}
 	}
 	med := map[string]float64{}
 	var names []string
@@ -84,6 +92,11 @@ func main() {
 		if plain, ok := med["BenchmarkKustomize/"+input+"/plain"]; ok {
 			fmt.Printf("  %-60s %6.2fx  (for reference)\n", "step on "+input+" / plain kustomize build", med[n]/plain)
 		}
+	}
+	if len(peaks) > 0 {
+		sort.Float64s(peaks)
+		fmt.Println("peak memory of revshift fn on a ~50 MB input, as a multiple of the input size:")
+		check("peak RSS / input size", peaks[len(peaks)/2], 10)
 	}
 	if fail {
 		fmt.Println("some ratios are over their goals (benchmarks are noisy on a loaded machine: rerun before trusting one figure)")
