@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/revshift/revshift/functions/copy-configmap/copyconfigmap"
+	"github.com/revshift/revshift/internal/cli"
 	"github.com/revshift/revshift/internal/krm"
 	"github.com/revshift/revshift/internal/step"
 )
@@ -23,6 +24,9 @@ const usage = `revshift: zero-downtime Istio revision upgrades, offline.
 Usage:
   revshift fn            run as a KRM function (ResourceList on stdin); the
                          functionConfig is a Step or any revshift function's config
+  revshift verify DIR    build every step directory DIR/NN-name with kustomize and
+                         check every state and step against the upgrade invariants
+  revshift verify -rules print the rule catalogue
   revshift functions     list the function kinds this binary runs
 `
 
@@ -36,6 +40,8 @@ func run(args []string) int {
 	switch args[0] {
 	case "fn":
 		return krm.MainIO("revshift", krm.Processor(step.Transform), os.Stdin, os.Stdout, os.Stderr)
+	case "verify":
+		return cli.Verify(args[1:], os.Stdout, os.Stderr)
 	case "functions":
 		for _, k := range step.Kinds() {
 			fmt.Println(k)
