@@ -20,11 +20,19 @@
 //	report.WriteTable(os.Stdout, false)  // per-step table, then each finding and what to do
 //	ok := report.OK()                    // no error-severity finding
 //	verify.WriteMermaid(os.Stdout, m)    // traffic path of one state
+//	verify.WriteRules(os.Stdout)         // the catalogue as a table
+//	set, err := verify.Select(ids)       // validate user-given rule IDs
 //
 // CheckSequence fails (error, no report) on fewer than two states, a nil
 // model or two states with the same name; a sequence is what it verifies.
 // Inside a sequence the state rules also know S0, so a production Service of
-// S0 that no longer selects any gateway still counts as production.
+// S0 that no longer selects any gateway still counts as production, and a
+// state finding S0 already has (same rule and objects; e.g. the 1.5.10
+// gateway PDB that selects no pod) is marked Preexisting and downgraded to a
+// Warning: the sequence did not cause it.
+//
+// Models are read-only, but mesh.Model.ReferencesTo builds its reverse index
+// on first use: do not check the same model from two goroutines at once.
 //
 // # Ordering
 //
