@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/revshift/revshift/functions/copy-configmap/copyconfigmap"
+	"github.com/revshift/revshift/functions/prune-legacy/prunelegacy"
 	"github.com/revshift/revshift/internal/cli"
 	"github.com/revshift/revshift/internal/krm"
 	"github.com/revshift/revshift/internal/step"
@@ -16,6 +17,7 @@ import (
 func init() {
 	step.Register(
 		step.Function{Kind: copyconfigmap.Kind, Transform: copyconfigmap.Transform},
+		step.Function{Kind: prunelegacy.Kind, Transform: prunelegacy.Transform},
 	)
 }
 
