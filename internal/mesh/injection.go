@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -100,8 +101,8 @@ func (m *Model) WebhookRevision(h *Webhook) (string, bool) {
 }
 
 // WorkloadsIn returns the Deployments, StatefulSets and DaemonSets of a
-// namespace, in input order.
-func (m *Model) WorkloadsIn(ns string) []*Workload { return m.podsByNS[ns] }
+// namespace, in input order (a copy: the model's index stays intact).
+func (m *Model) WorkloadsIn(ns string) []*Workload { return slices.Clone(m.podsByNS[ns]) }
 
 // NotInjected reports whether the injector refuses the workload's pods
 // whatever their namespace says, and why: hostNetwork pods are never
