@@ -26,6 +26,16 @@ import (
 //	      config.kubernetes.io/local-config: "true"
 const AnnotationRunningRender = "revshift.dev/running-render"
 
+// AnnotationState marks an object of the old (running) state inside one
+// input that also holds the desired state; StateOld is its value.
+// canary-control-plane sets it on the running objects it re-emits
+// (spec.includeRunning), prune-legacy reads it, and a revshift Step strips
+// it before output, so the cluster never sees it.
+const (
+	AnnotationState = "revshift.dev/state"
+	StateOld        = "old"
+)
+
 // AnnotationLocalConfig keeps an object out of what kustomize, kpt and
 // Argo CD apply.
 const AnnotationLocalConfig = "config.kubernetes.io/local-config"

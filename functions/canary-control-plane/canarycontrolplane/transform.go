@@ -52,6 +52,12 @@ const Kind = "CanaryControlPlane"
 //	                     # istiod is in the items and not in the running render
 type Spec struct {
 	Revision string `yaml:"revision"`
+	// IncludeRunning also emits the running render's objects (those the
+	// new revision does not supersede: a newer CRD, a role union), marked
+	// revshift.dev/state: old, so that the output is the complete desired
+	// state of S1 and later steps can edit the running objects (the shift
+	// scales the old gateways). revshift plan's steps use it.
+	IncludeRunning bool `yaml:"includeRunning"`
 }
 
 // Transform emits the canary control plane. See the package doc.
@@ -64,6 +70,18 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		if err := mesh.ValidRevision(spec.Revision); err != nil {
 			return nil, fmt.Errorf("functionConfig spec.revision: %v", err)
 		}
+	}
+	if spec.IncludeRunning {
+		// Objects a previous run re-emitted from the running render are
+		// derived again from it: dropping them keeps the function
+		// idempotent.
+		kept := items[:0:0]
+		for _, n := range items {
+			if n.GetAnnotations()[mesh.AnnotationState] != mesh.StateOld {
+				kept = append(kept, n)
+			}
+		}
+		items = kept
 	}
 	newModel, err := mesh.Build(items)
 	if err != nil {
@@ -110,6 +128,26 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		if keep {
 			out = append(out, o.Node)
 		}
+	}
+	if spec.IncludeRunning {
+		n := 0
+		emitted := make(map[mesh.ID]bool, len(out))
+		for _, node := range out {
+			emitted[mesh.ID{Group: mesh.GroupOf(node.GetApiVersion()), Kind: node.GetKind(), Namespace: node.GetNamespace(), Name: node.GetName()}] = true
+		}
+		for _, o := range running.Objects {
+			// An emitted object of the same identity (the newer CRD, a
+			// role union) replaces the running one.
+			if emitted[o.ID] {
+				continue
+			}
+			if err := o.Node.PipeE(yaml.SetAnnotation(mesh.AnnotationState, mesh.StateOld)); err != nil {
+				return nil, err
+			}
+			out = append(out, o.Node)
+			n++
+		}
+		res.Infof(nil, "included %d objects of the running render unchanged (spec.includeRunning), marked %s: %s", n, mesh.AnnotationState, mesh.StateOld)
 	}
 	return out, nil
 }

@@ -42,7 +42,7 @@ const (
 // Markers of old objects.
 const (
 	// AnnotationState marks an object of the old state (value StateOld).
-	AnnotationState = "revshift.dev/state"
+	AnnotationState = mesh.AnnotationState
 	StateOld        = "old"
 	// CarrierKind (apiVersion krm.APIVersion) wraps one old object under
 	// spec.object; mark-old writes it, the other modes unwrap it.
