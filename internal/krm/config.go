@@ -51,7 +51,7 @@ func DecodeConfig[T any](config *yaml.RNode, kind string, spec *T) error {
 		msg := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n")
 		msg = strings.Join(strings.Fields(msg), " ")
 		msg = unknownField.ReplaceAllString(msg, `unknown field "$2" (line $1)`)
-		msg = badType.ReplaceAllString(msg, `line $1: cannot use $2 as $3`)
+		msg = badType.ReplaceAllString(msg, `line $1: a $2 value where $3 is expected`)
 		return fmt.Errorf("functionConfig %s/%s: %s", kind, o.ID.Name, msg)
 	}
 	*spec = env.Spec
@@ -60,5 +60,5 @@ func DecodeConfig[T any](config *yaml.RNode, kind string, spec *T) error {
 
 var (
 	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
-	badType      = regexp.MustCompile(`line (\d+): cannot unmarshal \S+ (.+?) into (\S+)`)
+	badType      = regexp.MustCompile(`line (\d+): cannot unmarshal (\S+)(?: .+?)? into (\S+)`)
 )

@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/revshift/revshift/internal/krm"
+	"github.com/revshift/revshift/internal/mesh"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -56,6 +57,10 @@ func Kinds() []string {
 // Spec is the Step functionConfig's spec.
 type Spec struct {
 	Functions []Call `yaml:"functions"`
+	// KeepStateMarkers keeps the revshift.dev/state annotations that
+	// functions use among themselves to tell old objects from desired ones;
+	// by default a step strips them, so that the cluster never sees them.
+	KeepStateMarkers bool `yaml:"keepStateMarkers"`
 }
 
 // Call is one function of a step: its kind and its spec (as it would appear
@@ -102,6 +107,20 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 			return items, nil
 		}
 		items = out
+	}
+	if !spec.KeepStateMarkers {
+		for _, n := range items {
+			if _, ok := n.GetAnnotations()[mesh.AnnotationState]; ok {
+				if err := n.PipeE(yaml.ClearAnnotation(mesh.AnnotationState)); err != nil {
+					return nil, err
+				}
+				if len(n.GetAnnotations()) == 0 {
+					if err := yaml.ClearEmptyAnnotations(n); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
 	}
 	return items, nil
 }

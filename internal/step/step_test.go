@@ -78,6 +78,25 @@ spec:
 	assert.Equal(t, "TestLabel: labelled 2", out.Results[0].Message)
 }
 
+// A function may mark objects revshift.dev/state: old for the next one; the
+// step strips the marker before output unless asked to keep it.
+func TestStepStripsStateMarkers(t *testing.T) {
+	Register(Function{Kind: "TestMarkOld", Transform: func(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+		for _, n := range items {
+			if err := n.PipeE(yaml.SetAnnotation("revshift.dev/state", "old")); err != nil {
+				return nil, err
+			}
+		}
+		return items, nil
+	}})
+	out := run(t, "apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata: {name: s}\nspec:\n  functions: [{kind: TestMarkOld}]\n")
+	require.True(t, out.OK)
+	assert.Empty(t, out.Items[0].GetAnnotations())
+	assert.NotContains(t, out.Items[0].MustString(), "annotations")
+	kept := run(t, "apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata: {name: s}\nspec:\n  keepStateMarkers: true\n  functions: [{kind: TestMarkOld}]\n")
+	assert.Equal(t, "old", kept.Items[0].GetAnnotations()["revshift.dev/state"])
+}
+
 func TestSingleFunctionConfig(t *testing.T) {
 	out := run(t, "apiVersion: revshift.dev/v1alpha1\nkind: TestLabel\nmetadata: {name: x}\nspec: {value: solo}\n")
 	require.True(t, out.OK)
