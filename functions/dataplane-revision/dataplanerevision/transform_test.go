@@ -54,7 +54,7 @@ func TestBadInput(t *testing.T) {
 		krmtest.BadInput{
 			Name:  "revision of the wrong type",
 			Input: rl("    revision: [1-6-14]\n", "[]\n"),
-			Want:  []string{`functionConfig DataplaneRevision/dp`, `cannot unmarshal !!seq into string`},
+			Want:  []string{`functionConfig DataplaneRevision/dp`, `line 5: a !!seq value where string is expected`},
 		},
 		krmtest.BadInput{
 			Name:  "namespace labels not a map",
