@@ -231,13 +231,28 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 	canaryID := mesh.ID{Group: "policy", Kind: "PodDisruptionBudget", Namespace: ns, Name: n.ID.Name}
 	oldPDBs := m.PDBsSelecting(o)
 	named, hasNamed := m.Get(mesh.ID{Group: "policy", Kind: "PodDisruptionBudget", Namespace: ns, Name: o.ID.Name})
-	if len(oldPDBs) == 0 && hasNamed {
-		sel, _ := named.Node.Pipe(yaml.Lookup("spec", "selector"))
-		var s *yaml.Node
-		if sel != nil {
-			s = sel.YNode()
+	if len(oldPDBs) == 0 && hasNamed && pdbEmpty(m, named.ID) && w.discKey != "" {
+		// The running gateway's own PDB selects no pod at all (the 1.5 and
+		// 1.6 charts add release: istio, which the pods do not carry): give
+		// it the running gateway's selector, without the canary's pods, so
+		// that both pod sets keep a budget during the canary (invariant 7).
+		cur, _ := named.Node.Pipe(yaml.Lookup("spec", "selector"))
+		was := "(none)"
+		if cur != nil {
+			was = flow(cur.YNode())
 		}
-		res.Warnf(named, "%s selects no pods of running gateway %s: its selector %s asks for labels the pods do not carry. It is left as is; the canary's PDB selects the canary's pods", named.ID, o.ID, flow(s))
+		osel := yaml.NewRNode(o.SelectorNode).Copy()
+		expr, err := notIn(w.discKey, w.discValue)
+		if err != nil {
+			return r, err
+		}
+		if err := osel.PipeE(yaml.LookupCreate(yaml.SequenceNode, "matchExpressions"), yaml.Append(expr.YNode())); err != nil {
+			return r, err
+		}
+		if err := named.Node.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("selector", osel)); err != nil {
+			return r, err
+		}
+		res.Infof(named, "%s selected no pod (spec.selector %s asks for labels the pods of %s do not carry); it now selects the pods of %s and not the canary's (spec.selector %s), so that both keep a budget (invariant 7)", named.ID, was, o.ID, o.ID, flow(osel.YNode()))
 	}
 	sel := yaml.NewRNode(n.SelectorNode).Copy()
 	if existing, ok := m.Get(canaryID); ok {
@@ -279,8 +294,8 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 			w.failed = true
 			continue
 		}
-		expr := yaml.NewMapRNode(&map[string]string{"key": w.discKey, "operator": "NotIn"})
-		if err := expr.PipeE(yaml.SetField("values", yaml.NewListRNode(w.discValue))); err != nil {
+		expr, err := notIn(w.discKey, w.discValue)
+		if err != nil {
 			return r, err
 		}
 		if err := p.Node.PipeE(yaml.LookupCreate(yaml.SequenceNode, "spec", "selector", "matchExpressions"), yaml.Append(expr.YNode())); err != nil {
@@ -320,6 +335,32 @@ func newPDB(tmpl *mesh.Object, id mesh.ID, sel *yaml.RNode) (*yaml.RNode, error)
 		}
 	}
 	return n, n.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("selector", sel))
+}
+
+// notIn is the selector requirement {key: k, operator: NotIn, values: [v]},
+// fields in that order.
+func notIn(k, v string) (*yaml.RNode, error) {
+	n := yaml.NewMapRNode(nil)
+	for _, f := range []yaml.Filter{
+		yaml.SetField("key", yaml.NewStringRNode(k)),
+		yaml.SetField("operator", yaml.NewStringRNode("NotIn")),
+		yaml.SetField("values", yaml.NewListRNode(v)),
+	} {
+		if err := n.PipeE(f); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// pdbEmpty reports whether the PDB id selects no workload at all.
+func pdbEmpty(m *mesh.Model, id mesh.ID) bool {
+	for _, p := range m.PDBs {
+		if p.ID == id {
+			return len(m.PDBSelected(p)) == 0
+		}
+	}
+	return false
 }
 
 type scaleResult struct {
