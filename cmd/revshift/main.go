@@ -36,6 +36,8 @@ const usage = `revshift: zero-downtime Istio revision upgrades, offline.
 Usage:
   revshift fn            run as a KRM function (ResourceList on stdin); the
                          functionConfig is a Step or any revshift function's config
+  revshift plan --from DIR --to DIR --out DIR [--revision REV] [--rollback]
+                         write the upgrade as verified step directories
   revshift verify DIR    build every step directory DIR/NN-name with kustomize and
                          check every state and step against the upgrade invariants
   revshift verify -rules print the rule catalogue
@@ -52,6 +54,8 @@ func run(args []string) int {
 	switch args[0] {
 	case "fn":
 		return krm.MainIO("revshift", krm.Processor(step.Transform), os.Stdin, os.Stdout, os.Stderr)
+	case "plan":
+		return cli.Plan(args[1:], os.Stdout, os.Stderr)
 	case "verify":
 		return cli.Verify(args[1:], os.Stdout, os.Stderr)
 	case "functions":

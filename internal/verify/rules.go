@@ -144,6 +144,8 @@ var catalogue = []ruleImpl{
 		Doc: "no step adds a LoadBalancer or NodePort Service over gateway pods that S0 did not have"}, transition: ruleNewEntryPoint},
 	{Rule: Rule{ID: "RS019", Name: "gateway-in-place", Kind: TransitionRule,
 		Doc: "no step moves a running gateway Deployment to another revision in place"}, transition: ruleGatewayInPlace},
+	{Rule: Rule{ID: "RS020", Name: "validation-continuity", Kind: StateRule, Invariant: 10,
+		Doc: "when S0 validated Istio resources, every state keeps a validating webhook for them that reaches a running istiod"}, state: ruleValidationContinuity},
 }
 
 var byID = func() map[string]*ruleImpl {

@@ -350,3 +350,48 @@ func injectionLabel(i mesh.Injection) string {
 	}
 	return mesh.LabelRev + "=" + i.Rev
 }
+
+// RS020 (invariant 10, the silent half): a state with no Istio validating
+// webhook at all passes RS013 (no webhook, nothing unreachable), yet Istio
+// resources are no longer validated. The running render's validator is the
+// one a legacy istiod patches (VALIDATION_WEBHOOK_CONFIG_NAME,
+// pilot/pkg/bootstrap/validation.go in 1.6-1.10), so pruning it with the old
+// revision silently ends validation.
+func ruleValidationContinuity(c *stateCtx) {
+	if c.base == nil {
+		return
+	}
+	var had []mesh.ID
+	seen := map[mesh.ID]bool{}
+	for _, h := range istioValidators(c.base) {
+		if !seen[h.Config.ID] {
+			seen[h.Config.ID] = true
+			had = append(had, h.Config.ID)
+		}
+	}
+	if len(had) == 0 || len(istioValidators(c.v)) > 0 {
+		return
+	}
+	c.add(Error, had,
+		"keep the running validating webhook configuration and point its Service at the new istiod (webhook-fix), or emit the new revision's validator",
+		"no validating webhook for Istio resources reaches a running istiod in this state, while the running state had %s: Istio resources are no longer validated, and nothing reports it", idList(had))
+}
+
+// istioValidators are the validating webhooks of Istio's API (named
+// *.istio.io) that reach a running pod.
+func istioValidators(v *view) []*mesh.Webhook {
+	var out []*mesh.Webhook
+	for _, h := range v.m.Webhooks {
+		if h.Mutating || h.Service == nil || !strings.HasSuffix(h.Name, ".istio.io") {
+			continue
+		}
+		_, ws := v.m.WebhookTarget(h)
+		for _, w := range ws {
+			if v.running(w) {
+				out = append(out, h)
+				break
+			}
+		}
+	}
+	return out
+}

@@ -157,6 +157,8 @@ func TestRules(t *testing.T) {
 			rule: "RS013", first: "MutatingWebhookConfiguration.admissionregistration.k8s.io/istio-sidecar-injector", severity: Error, message: "failurePolicy Fail"},
 		{name: "other webhook with Ignore: a warning", states: []docs{s0Running, s0Running.with(doc{"other", strings.ReplaceAll(validator("other", "nope", "Ignore"), "validation.istio.io", "check.example.com")})},
 			rule: "RS013", first: "ValidatingWebhookConfiguration.admissionregistration.k8s.io/other", severity: Warning, message: "requests pass unchecked"},
+		{name: "validating webhook pruned with the old revision", states: []docs{s0Running, s7Prune.without("validator")},
+			rule: "RS020", first: "ValidatingWebhookConfiguration.admissionregistration.k8s.io/istiod-istio-system", severity: Error, message: "Istio resources are no longer validated"},
 		{name: "legacy namespace after the old injector is gone", states: []docs{s0Running, s4Shift.without("injector")},
 			rule: "RS014", first: "Namespace/apps", severity: Error, message: "labelled istio-injection=enabled"},
 		{name: "CRD deleted", states: []docs{s0Running, s0Running.without("crd")},

@@ -423,6 +423,12 @@ func classify(mOld, mNew *mesh.Model, res *krm.Results) *classification {
 				continue
 			}
 		}
+		if id.Kind == "ValidatingWebhookConfiguration" && id.Group == "admissionregistration.k8s.io" {
+			if istiods := validatorServedByDesired(mOld, mNew, id); len(istiods) > 0 {
+				c.dec[id] = decision{keep: true, reason: "its webhooks call " + workloadList(istiods) + " of the desired state (webhook-fix pointed them there): deleting it would silently stop validating Istio resources"}
+				continue
+			}
+		}
 		if !knownKind(id) {
 			c.dec[id] = decision{keep: true, reason: "unclassified: revshift does not know what a " + kindName(id) + " depends on, so it is kept rather than deleted by guess; delete it by hand if only the old revision used it"}
 			warnings = append(warnings, func() { res.Warnf(o, "kept: %s", c.dec[id].reason) })
@@ -445,6 +451,45 @@ func classify(mOld, mNew *mesh.Model, res *krm.Results) *classification {
 		w()
 	}
 	return c
+}
+
+// validatorServedByDesired returns the desired state's workloads that every
+// webhook of an old validating configuration reaches (through its Service,
+// which webhook-fix may have re-pointed), or nil when one of them reaches
+// none. Such a configuration is the one the new istiod patches and serves
+// (VALIDATION_WEBHOOK_CONFIG_NAME, pilot/pkg/bootstrap/validation.go in
+// 1.6-1.10): it is part of the desired state even though only the old render
+// has it.
+func validatorServedByDesired(mOld, mNew *mesh.Model, id mesh.ID) []*mesh.Workload {
+	hooks := mOld.WebhooksOf(id)
+	if len(hooks) == 0 {
+		return nil
+	}
+	var out []*mesh.Workload
+	seen := map[*mesh.Workload]bool{}
+	for _, h := range hooks {
+		if h.Service == nil {
+			return nil
+		}
+		svc := mNew.Service(h.Service.Namespace, h.Service.Name)
+		if svc == nil {
+			svc = mOld.Service(h.Service.Namespace, h.Service.Name)
+		}
+		if svc == nil {
+			return nil
+		}
+		ws := mNew.Selected(svc)
+		if len(ws) == 0 {
+			return nil
+		}
+		for _, w := range ws {
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, w)
+			}
+		}
+	}
+	return out
 }
 
 // keepReferencedByKept keeps what kept old-only objects need, to a fixed

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/revshift/revshift/internal/kbuild"
+	"github.com/revshift/revshift/internal/plan"
+	"github.com/revshift/revshift/internal/verify"
+)
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+// Plan is `revshift plan`.
+func Plan(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o plan.Options
+	var include multi
+	fs.StringVar(&o.From, "from", "", "folder of YAML renders of the running control plane and gateways (required)")
+	fs.StringVar(&o.To, "to", "", "folder of YAML renders of the target, rendered with --revision (required)")
+	fs.StringVar(&o.Out, "out", "", "folder to write the step directories into (required)")
+	fs.StringVar(&o.Revision, "revision", "", "the target revision (default: inferred from --to)")
+	fs.StringVar(&o.ExecDir, "exec-dir", "", "pin the folder of the revshift binary in the written steps (default: the bare name, looked up on PATH)")
+	fs.BoolVar(&o.Rollback, "rollback", false, "write the reverse walk (from the pruned state back to the running one)")
+	fs.Var(&include, "include", "folder of the user's other objects (Namespaces, workloads) that every state holds; repeatable")
+	prerender := fs.Bool("prerender", false, "also write prerendered/NN-name/ with each step's build output, for Flux and other tools without exec functions")
+	noVerify := fs.Bool("no-verify", false, "write the steps without building and verifying them")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: revshift plan --from DIR --to DIR --out DIR [flags]\n\nWrites the upgrade as step directories OUT/NN-name, builds each, verifies the sequence and\nwrites OUT/README.md (per step: what changes, what to watch, how to roll back, traffic graph).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	o.Include = include
+	if o.From == "" || o.To == "" || o.Out == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	p, err := plan.New(o)
+	if err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	if err := p.Write(); err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %d steps of revision %s into %s\n", len(p.Steps), p.Revision, o.Out)
+	if *noVerify {
+		return 0
+	}
+	execPath := ExecPath(o.ExecDir)
+	states, err := BuildStates(o.Out, execPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	report, err := verify.CheckSequence(states, verify.DefaultOrdering)
+	if err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	if err := p.WriteReadme(states, report); err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	if *prerender {
+		for _, d := range p.Dirs() {
+			data, err := kbuild.BuildYAML(filepath.Join(o.Out, d), execPath...)
+			if err != nil {
+				fmt.Fprintln(stderr, "revshift plan:", err)
+				return 1
+			}
+			dir := filepath.Join(o.Out, "prerendered", d)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				fmt.Fprintln(stderr, "revshift plan:", err)
+				return 1
+			}
+			k := "# " + d + ", pre-rendered by revshift plan --prerender: plain YAML, no functions to run.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- manifests.yaml\n"
+			if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+				fmt.Fprintln(stderr, "revshift plan:", err)
+				return 1
+			}
+			if err := os.WriteFile(filepath.Join(dir, "manifests.yaml"), data, 0o644); err != nil {
+				fmt.Fprintln(stderr, "revshift plan:", err)
+				return 1
+			}
+		}
+	}
+	if err := report.WriteTable(stdout, false); err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	if !report.OK() {
+		return 1
+	}
+	return 0
+}

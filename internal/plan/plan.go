@@ -1,0 +1,333 @@
+// Package plan writes the whole upgrade as step directories from two
+// renders: the running control plane and gateways (--from) and the target
+// rendered with --revision (--to). Each step NN-name/ is a kustomization that
+// builds, with `kustomize build --enable-alpha-plugins --enable-exec`, to
+// the complete desired state at that step.
+//
+// Layout of the output:
+//
+//	inputs/running/                 the --from renders, as they are (S0)
+//	inputs/kustomization.yaml       the same renders carried as the data of a
+//	                                local-config ConfigMap (they collide with
+//	                                the target's names, so later states read
+//	                                them through canary-control-plane)
+//	inputs/target/                  the --to control-plane renders
+//	inputs/target-gateways/         the --to gateway renders, nameSuffix -<rev>
+//	inputs/target-default-gateway/  the target's non-revisioned default
+//	                                gateway, nameSuffix -<rev>
+//	inputs/include/                 the user's other objects (--include)
+//	NN-name/kustomization.yaml      resources from inputs/, and one transformer:
+//	NN-name/revshift.yaml           a Step running every function of the state
+//	                                in one exec call (`revshift fn`)
+//
+// Steps share the inputs instead of building on the previous step: a
+// kustomize base runs its own transformers, so chaining step N on step N-1
+// would cost N exec calls (about 0.85 s each on the seed renders). A step's
+// Step config lists the functions of every state up to it; they are
+// deterministic and idempotent, so state N is state N-1 plus step N's change.
+package plan
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/revshift/revshift/internal/mesh"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Options are revshift plan's flags.
+type Options struct {
+	From, To, Out string
+	// Include are folders of the user's other objects (Namespaces,
+	// applications), part of every state.
+	Include []string
+	// Revision is the target revision; inferred from --to when empty.
+	Revision string
+	// ExecDir pins the folder of the revshift binary in the written steps;
+	// empty means the bare name, looked up on PATH.
+	ExecDir string
+	// Rollback writes the reverse walk.
+	Rollback bool
+}
+
+// File is one render file.
+type File struct {
+	Name  string
+	Data  []byte
+	Nodes []*yaml.RNode
+	Model *mesh.Model
+}
+
+// Step is one state of the plan.
+type Step struct {
+	// Slug is the step's name without its number ("canary-gateways").
+	Slug  string
+	Title string
+	// Resources are folders under inputs/ (relative to inputs/).
+	Resources []string
+	// Carrier is true when the running render travels as data.
+	Carrier   bool
+	Functions []Call
+	// Changes, Watch and Rollback are the README's paragraphs.
+	Changes, Watch, Rollback string
+}
+
+// Call is one function of a Step functionConfig.
+type Call struct {
+	Kind string
+	Spec map[string]any
+}
+
+// Plan is what plan computed from the renders.
+type Plan struct {
+	Opts     Options
+	Revision string
+	Running  []File
+	TargetCP []File
+	TargetGW []File
+	Include  []File
+	// DefaultGateway is the target's non-revisioned gateway objects that
+	// collide with running ones, to be migrated as canaries.
+	DefaultGateway []*yaml.RNode
+	UserPairs      []Pair
+	DefaultPairs   []Pair
+	// GatewayNamespaces are where the target's user gateways run, outside
+	// the control-plane namespace.
+	GatewayNamespaces []string
+	Steps             []Step
+}
+
+// Pair is a running gateway and its canary.
+type Pair struct {
+	Namespace, Old, New string
+}
+
+func (p Pair) spec() map[string]any {
+	return map[string]any{"namespace": p.Namespace, "old": p.Old, "new": p.New}
+}
+
+// ReadDir reads the YAML files of a folder (not recursive), in name order.
+func ReadDir(dir string) ([]File, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []File
+	for _, e := range entries {
+		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) || e.Name() == "kustomization.yaml" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := (&kio.ByteReader{Reader: strings.NewReader(string(data)), OmitReaderAnnotations: true}).Read()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", filepath.Join(dir, e.Name()), err)
+		}
+		m, err := mesh.Build(nodes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", filepath.Join(dir, e.Name()), err)
+		}
+		out = append(out, File{Name: e.Name(), Data: data, Nodes: nodes, Model: m})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no YAML files", dir)
+	}
+	return out, nil
+}
+
+func allNodes(fs []File) []*yaml.RNode {
+	var out []*yaml.RNode
+	for _, f := range fs {
+		out = append(out, f.Nodes...)
+	}
+	return out
+}
+
+// New reads the renders and computes the plan.
+func New(o Options) (*Plan, error) {
+	p := &Plan{Opts: o}
+	var err error
+	if p.Running, err = ReadDir(o.From); err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	to, err := ReadDir(o.To)
+	if err != nil {
+		return nil, fmt.Errorf("--to: %w", err)
+	}
+	for _, dir := range o.Include {
+		fs, err := ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("--include: %w", err)
+		}
+		p.Include = append(p.Include, fs...)
+	}
+	for _, f := range to {
+		if len(f.Model.Istiods) == 0 && len(f.Model.Gateways) > 0 {
+			p.TargetGW = append(p.TargetGW, f)
+		} else {
+			p.TargetCP = append(p.TargetCP, f)
+		}
+	}
+	running, err := mesh.Build(allNodes(p.Running))
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	target, err := mesh.Build(allNodes(to))
+	if err != nil {
+		return nil, fmt.Errorf("--to: %w", err)
+	}
+	if p.Revision, err = revision(o.Revision, running, target); err != nil {
+		return nil, err
+	}
+	if err := p.pairGateways(running, target); err != nil {
+		return nil, err
+	}
+	p.steps(running)
+	return p, nil
+}
+
+// revision is --revision, or the one revision whose istiod the target has
+// and the running render has not.
+func revision(want string, running, target *mesh.Model) (string, error) {
+	if len(target.Istiods) == 0 {
+		return "", fmt.Errorf("--to: no istiod in the target renders: render the target control plane with istioctl manifest generate --revision <rev>")
+	}
+	isRunning := map[string]bool{}
+	for _, r := range running.Revisions() {
+		isRunning[r] = true
+	}
+	if want != "" {
+		if err := mesh.ValidRevision(want); err != nil {
+			return "", fmt.Errorf("--revision: %v", err)
+		}
+		if len(target.IstiodsOf(want)) == 0 {
+			return "", fmt.Errorf("--revision %s: the target renders have no istiod of that revision (they have %s)", want, strings.Join(target.Revisions(), ", "))
+		}
+		if isRunning[want] {
+			return "", fmt.Errorf("--revision %s: that revision is already running", want)
+		}
+		return want, nil
+	}
+	var cands []string
+	for _, r := range target.Revisions() {
+		if !isRunning[r] {
+			cands = append(cands, r)
+		}
+	}
+	switch {
+	case len(cands) == 1:
+		return cands[0], mesh.ValidRevision(cands[0])
+	case len(cands) > 1:
+		return "", fmt.Errorf("--to: several new revisions (%s): pass --revision", strings.Join(cands, ", "))
+	}
+	same := ""
+	if rv, tv := versions(running), versions(target); rv != "" && rv == tv {
+		same = fmt.Sprintf(" (both renders run Istio %s)", rv)
+	}
+	return "", fmt.Errorf("--from and --to are renders of the same revision %s%s: render the target with istioctl manifest generate --revision <rev>", strings.Join(target.Revisions(), ", "), same)
+}
+
+func versions(m *mesh.Model) string {
+	var vs []string
+	for _, i := range m.Istiods {
+		if v, ok := mesh.IstiodVersion(i); ok {
+			vs = append(vs, v.String())
+		}
+	}
+	sort.Strings(vs)
+	return strings.Join(vs, ",")
+}
+
+// pairGateways pairs the target's user gateways with the running ones (by
+// namespace and name), and finds the target's non-revisioned gateways that
+// would replace running ones in place (the default istio-ingressgateway).
+func (p *Plan) pairGateways(running, target *mesh.Model) error {
+	suffix := "-" + p.Revision
+	cpNS := map[string]bool{}
+	for _, i := range target.IstiodsOf(p.Revision) {
+		cpNS[i.ID.Namespace] = true
+	}
+	nsSet := map[string]bool{}
+	var unpaired []string
+	for _, f := range p.TargetGW {
+		for _, g := range f.Model.Gateways {
+			old := running.Deployment(g.ID.Namespace, g.ID.Name)
+			if old == nil || running.GatewayOf(old) == nil {
+				unpaired = append(unpaired, g.ID.Namespace+"/"+g.ID.Name)
+				continue
+			}
+			p.UserPairs = append(p.UserPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: g.ID.Name + suffix})
+			if !cpNS[g.ID.Namespace] {
+				nsSet[g.ID.Namespace] = true
+			}
+		}
+	}
+	if len(p.TargetGW) > 0 && len(p.UserPairs) == 0 {
+		var runningGWs []string
+		for _, g := range running.Gateways {
+			runningGWs = append(runningGWs, g.ID.Namespace+"/"+g.ID.Name)
+		}
+		return fmt.Errorf("no gateway of the target pairs up with a running one: the target's gateways %s have no running gateway of the same namespace and name (running gateways: %s); render the UNCHANGED gateway IstioOperator with -r %s", strings.Join(unpaired, ", "), strings.Join(runningGWs, ", "), p.Revision)
+	}
+	for ns := range nsSet {
+		p.GatewayNamespaces = append(p.GatewayNamespaces, ns)
+	}
+	sort.Strings(p.GatewayNamespaces)
+
+	// The target control plane's non-revisioned gateways that collide with
+	// running ones: canary-control-plane holds them back; they are migrated
+	// as canaries of their own.
+	for _, f := range p.TargetCP {
+		for _, g := range f.Model.Gateways {
+			old := running.Deployment(g.ID.Namespace, g.ID.Name)
+			if old == nil || running.GatewayOf(old) == nil {
+				continue
+			}
+			if rev, _ := f.Model.GatewayRevision(g); rev != p.Revision {
+				continue
+			}
+			p.DefaultPairs = append(p.DefaultPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: g.ID.Name + suffix})
+			p.DefaultGateway = append(p.DefaultGateway, gatewayObjects(f.Model, g)...)
+		}
+	}
+	return nil
+}
+
+// gatewayObjects are a gateway's Deployment and the objects that go with
+// it: its ServiceAccount, the PDBs that select its pods, its HPA, and the
+// Roles and RoleBindings of its ServiceAccount. Its Services are not: the
+// running ones are the production Services.
+func gatewayObjects(m *mesh.Model, g *mesh.Gateway) []*yaml.RNode {
+	out := []*yaml.RNode{g.Node}
+	ns := g.ID.Namespace
+	if o, ok := m.Get(mesh.ID{Kind: "ServiceAccount", Namespace: ns, Name: g.ServiceAccount}); ok && g.ServiceAccount != "" {
+		out = append(out, o.Node)
+	}
+	for _, pdb := range m.PDBsSelecting(g.Workload) {
+		out = append(out, pdb.Node)
+	}
+	if h := m.HPAFor(g.Workload); h != nil {
+		out = append(out, h.Node)
+	}
+	for _, b := range m.Bindings {
+		if b.ID.Namespace != ns || b.ID.Kind != "RoleBinding" {
+			continue
+		}
+		for _, s := range b.Subjects {
+			if s.Kind == "ServiceAccount" && s.Namespace == ns && s.Name == g.ServiceAccount {
+				out = append(out, b.Node)
+				if r, ok := m.Get(b.RoleRef); ok {
+					out = append(out, r.Node)
+				}
+				break
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package plan
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/revshift/revshift/internal/verify"
+)
+
+// WriteReadme writes README.md into the output: per step what it changes,
+// what to watch before moving on, how to roll back, and the Mermaid graph of
+// the state's traffic path; then the verifier's table.
+func (p *Plan) WriteReadme(states []verify.State, report *verify.Report) error {
+	var b bytes.Buffer
+	walk := "upgrade"
+	if p.Opts.Rollback {
+		walk = "rollback"
+	}
+	fmt.Fprintf(&b, "# Istio %s to revision %s\n\n", walk, p.Revision)
+	fmt.Fprintf(&b, "Written by `revshift plan` from `%s` (running) and `%s` (target, revision `%s`). ", p.Opts.From, p.Opts.To, p.Revision)
+	b.WriteString("Each `NN-name/` folder is a kustomization that builds to the complete desired state at that step:\n\n")
+	b.WriteString("```sh\nkustomize build --enable-alpha-plugins --enable-exec 03-canary-gateways   # revshift on PATH\nrevshift verify .                                                        # every state and step checked\n```\n\n")
+	b.WriteString("Apply the steps in order, one commit (or one `kubectl apply`) at a time, and move on only when what the step says to watch holds. ")
+	b.WriteString("For Argo CD, point the Application at the step folder and enable `--enable-alpha-plugins --enable-exec` in `kustomize.buildOptions`, with `revshift` on the repo-server's PATH. For Flux, pre-render each step (`revshift plan --prerender`) and point the Kustomization at `prerendered/NN-name`.\n\n")
+	if p.Opts.Rollback {
+		b.WriteString("This is the **rollback** walk: the forward steps in reverse order. It satisfies the same invariants.\n\n")
+	}
+	b.WriteString("| step | what it changes |\n|---|---|\n")
+	for i, s := range p.Order() {
+		fmt.Fprintf(&b, "| [`%s`](#%s) | %s |\n", p.Dirs()[i], anchor(p.Dirs()[i]), s.Title)
+	}
+	b.WriteString("\n")
+	for i, s := range p.Order() {
+		name := p.Dirs()[i]
+		fmt.Fprintf(&b, "## %s\n\n", name)
+		fmt.Fprintf(&b, "**%s.** %s\n\n", upper(s.Title), s.Changes)
+		fmt.Fprintf(&b, "- **Watch before moving on:** %s\n", s.Watch)
+		fmt.Fprintf(&b, "- **Roll back:** %s\n\n", s.Rollback)
+		if i < len(states) && states[i].Model != nil {
+			b.WriteString("Traffic path in this state:\n\n```mermaid\n")
+			if err := verify.WriteMermaid(&b, states[i].Model); err != nil {
+				return err
+			}
+			b.WriteString("```\n\n")
+		}
+	}
+	if report != nil {
+		b.WriteString("## Verification\n\n`revshift verify .` on these steps:\n\n```\n")
+		if err := report.WriteTable(&b, false); err != nil {
+			return err
+		}
+		b.WriteString("```\n")
+	}
+	return os.WriteFile(filepath.Join(p.Opts.Out, "README.md"), b.Bytes(), 0o644)
+}
+
+func anchor(s string) string { return strings.ToLower(s) }
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,218 @@
+package plan
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// StepName is the directory name of step i.
+func (p *Plan) StepName(i int) string {
+	return fmt.Sprintf("%02d-%s", i, p.Steps[i].Slug)
+}
+
+// Order is the order in which the steps are written: forward, or reversed
+// for --rollback.
+func (p *Plan) Order() []Step {
+	if !p.Opts.Rollback {
+		return p.Steps
+	}
+	out := make([]Step, len(p.Steps))
+	for i, s := range p.Steps {
+		out[len(p.Steps)-1-i] = s
+	}
+	return out
+}
+
+// Dirs are the written step directory names, in order.
+func (p *Plan) Dirs() []string {
+	var out []string
+	for i, s := range p.Order() {
+		out = append(out, fmt.Sprintf("%02d-%s", i, s.Slug))
+	}
+	return out
+}
+
+// Write writes the inputs and the step directories into Opts.Out. Files it
+// writes are replaced; nothing else in the folder is touched, except step
+// directories of an earlier plan (NN-name), which are removed so that a
+// shorter plan leaves no stale step behind.
+func (p *Plan) Write() error {
+	out := p.Opts.Out
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() && stepDirName(e.Name()) {
+			if err := os.RemoveAll(filepath.Join(out, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	in := filepath.Join(out, "inputs")
+	if err := os.RemoveAll(in); err != nil {
+		return err
+	}
+	w := &writer{err: nil}
+	// inputs/running: the running renders as resources (S0).
+	w.files(filepath.Join(in, "running"), p.Running)
+	w.kustomization(filepath.Join(in, "running"), "The running renders (--from), as they are: the state S0.", kust{resources: names(p.Running)})
+	// inputs/kustomization.yaml: the same files as the data of a
+	// local-config ConfigMap, for every later state.
+	var carried []string
+	for _, f := range p.Running {
+		carried = append(carried, "running/"+f.Name)
+	}
+	w.kustomization(in, "The running renders (--from) carried as the data of a ConfigMap: they collide with the\n# target's names (CRDs, ClusterRoles, the default gateway), so later states read them through\n# canary-control-plane (spec.includeRunning). local-config: never applied.", kust{carrier: carried})
+	w.files(filepath.Join(in, "target"), p.TargetCP)
+	w.kustomization(filepath.Join(in, "target"), "The target control plane (--to), rendered with --revision "+p.Revision+".", kust{resources: names(p.TargetCP)})
+	if len(p.TargetGW) > 0 {
+		w.files(filepath.Join(in, "target-gateways"), p.TargetGW)
+		w.kustomization(filepath.Join(in, "target-gateways"), "The target gateways (--to), rendered from the UNCHANGED gateway IstioOperator with -r "+p.Revision+".\n# Their names are the running ones: the suffix lets both sit side by side (revision-gateway pairs them).", kust{resources: names(p.TargetGW), nameSuffix: "-" + p.Revision})
+	}
+	if len(p.DefaultGateway) > 0 {
+		var buf bytes.Buffer
+		buf.WriteString("# The target control plane's default gateway (non-revisioned, same names as the running one),\n# extracted from the --to render by revshift plan. canary-control-plane holds it back; it is\n# migrated as a canary of its own.\n")
+		if err := (kio.ByteWriter{Writer: &buf}).Write(p.DefaultGateway); err != nil {
+			return err
+		}
+		name := "default-gateway.rev-" + p.Revision + ".yaml"
+		w.file(filepath.Join(in, "target-default-gateway", name), buf.Bytes())
+		w.kustomization(filepath.Join(in, "target-default-gateway"), "The target's default gateway, suffixed like the user gateways.", kust{resources: []string{name}, nameSuffix: "-" + p.Revision})
+	}
+	if len(p.Include) > 0 {
+		w.files(filepath.Join(in, "include"), p.Include)
+		w.kustomization(filepath.Join(in, "include"), "The user's other objects (--include), part of every state.", kust{resources: names(p.Include)})
+	}
+	for i, s := range p.Order() {
+		dir := filepath.Join(out, fmt.Sprintf("%02d-%s", i, s.Slug))
+		var res []string
+		if s.Carrier {
+			res = append(res, "../inputs")
+		}
+		for _, r := range s.Resources {
+			res = append(res, "../inputs/"+r)
+		}
+		k := kust{resources: res}
+		if len(s.Functions) > 0 {
+			k.transformers = []string{"revshift.yaml"}
+			w.file(filepath.Join(dir, "revshift.yaml"), p.stepConfig(s))
+		}
+		w.kustomization(dir, fmt.Sprintf("%s\n#   kustomize build --enable-alpha-plugins --enable-exec .", s.Title), k)
+	}
+	return w.err
+}
+
+func stepDirName(n string) bool {
+	i := strings.IndexByte(n, '-')
+	if i < 1 {
+		return false
+	}
+	for _, c := range n[:i] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func names(fs []File) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// stepConfig is the Step functionConfig of a step.
+func (p *Plan) stepConfig(s Step) []byte {
+	path := "revshift"
+	if p.Opts.ExecDir != "" {
+		path = filepath.Join(p.Opts.ExecDir, "revshift")
+	}
+	var fns []any
+	for _, c := range s.Functions {
+		fns = append(fns, map[string]any{"kind": c.Kind, "spec": c.Spec})
+	}
+	doc := map[string]any{
+		"apiVersion": "revshift.dev/v1alpha1",
+		"kind":       "Step",
+		"metadata": map[string]any{
+			"name": s.Slug,
+			"annotations": map[string]any{
+				"config.kubernetes.io/function": fmt.Sprintf("exec:\n  path: %s\n  args: [fn]\n", path),
+			},
+		},
+		"spec": map[string]any{"functions": fns},
+	}
+	n, err := yaml.FromMap(doc)
+	if err != nil {
+		panic(err) // a map of strings, slices and maps always converts
+	}
+	return []byte("# The functions of this state, run in one exec call (`revshift fn`): each step's list is the\n# previous step's plus its own, so this state is the previous one plus this step's change.\n" + n.MustString())
+}
+
+type kust struct {
+	resources    []string
+	transformers []string
+	nameSuffix   string
+	carrier      []string
+}
+
+type writer struct{ err error }
+
+func (w *writer) file(path string, data []byte) {
+	if w.err != nil {
+		return
+	}
+	if w.err = os.MkdirAll(filepath.Dir(path), 0o755); w.err != nil {
+		return
+	}
+	w.err = os.WriteFile(path, data, 0o644)
+}
+
+func (w *writer) files(dir string, fs []File) {
+	for _, f := range fs {
+		w.file(filepath.Join(dir, f.Name), f.Data)
+	}
+}
+
+func (w *writer) kustomization(dir, comment string, k kust) {
+	var b strings.Builder
+	b.WriteString("# " + comment + "\n")
+	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
+	if k.nameSuffix != "" {
+		b.WriteString("nameSuffix: " + k.nameSuffix + "\n")
+	}
+	if len(k.resources) > 0 {
+		b.WriteString("resources:\n")
+		for _, r := range k.resources {
+			b.WriteString("- " + r + "\n")
+		}
+	}
+	if len(k.carrier) > 0 {
+		b.WriteString("configMapGenerator:\n- name: running-render\n  files:\n")
+		for _, f := range k.carrier {
+			b.WriteString("  - " + f + "\n")
+		}
+		b.WriteString("  options:\n    disableNameSuffixHash: true\n    annotations:\n      revshift.dev/running-render: \"true\"\n      config.kubernetes.io/local-config: \"true\"\n")
+	}
+	if len(k.transformers) > 0 {
+		b.WriteString("transformers:\n")
+		for _, t := range k.transformers {
+			b.WriteString("- " + t + "\n")
+		}
+	}
+	w.file(filepath.Join(dir, "kustomization.yaml"), []byte(b.String()))
+}
