@@ -274,17 +274,29 @@ func rulePDBEmpty(c *stateCtx) {
 // RS010 (invariant 7).
 func rulePDBCoverage(c *stateCtx) {
 	for _, s := range c.productionServices() {
+		// Within a sequence, S0 decides: a gateway that had a PDB keeps
+		// one, and a new gateway gets one when the Service's gateways had
+		// one. A running gateway that never had a PDB is not a regression.
 		had := c.v.pdbCovered(s)
-		if !had && c.base != nil {
+		if c.base != nil {
+			had = false
 			if bs := c.base.m.Service(s.ID.Namespace, s.ID.Name); bs != nil {
 				had = c.base.pdbCovered(bs)
 			}
 		}
-		if !had {
-			continue
-		}
 		for _, w := range c.v.selected[s] {
 			if !c.v.running(w) || c.v.m.GatewayOf(w) == nil || len(c.v.pdb.Selecting(w)) > 0 {
+				continue
+			}
+			if c.base != nil {
+				if bw := c.base.m.Workload(w.ID); bw != nil {
+					if len(c.base.pdb.Selecting(bw)) == 0 {
+						continue
+					}
+				} else if !had {
+					continue
+				}
+			} else if !had {
 				continue
 			}
 			c.add(Error, []mesh.ID{w.ID, s.ID},

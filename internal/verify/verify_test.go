@@ -133,6 +133,8 @@ func TestRules(t *testing.T) {
 			rule: "RS009", first: "PodDisruptionBudget.policy/default/custom-gw-canary", severity: Error, message: "selects no pod"},
 		{name: "canary without PDB", states: []docs{s0Gen, s3Gen},
 			rule: "RS010", first: "Deployment.apps/default/custom-gw-canary", severity: Error, message: "no PDB selects its pods"},
+		{name: "a running gateway that never had a PDB is not a regression", states: []docs{s0Running.without("gw-pdb"), s3CanaryGateway.without("gw-pdb").with(doc{"pdb-canary", pdb("default", "custom-gw-canary", newPods)})},
+			rule: "RS010", none: true},
 		{name: "selector changed", states: []docs{s0Running, s0Running.with(doc{"gw", gatewayDeploy("default", "custom-gw", gwOpts{replicas: 2, labels: genPods, ports: []int{8080, 8443, 15021}, caAddr: "istiod.istio-system.svc:15012"})})},
 			rule: "RS011", first: "Deployment.apps/default/custom-gw", severity: Error, message: "changes from {app=istio-ingressgateway,istio=ingressgateway} to {app=istio-ingressgateway,gen=v1,istio=ingressgateway}"},
 		{name: "add and shift in one step", states: []docs{s0Running, s2GatewayConfig, addAndShift}, ord: NoOrdering,
