@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/revshift/revshift/internal/kbuild"
 	"github.com/revshift/revshift/internal/mesh"
@@ -55,7 +56,10 @@ func BuildStates(dir string, execPath []string) ([]verify.State, error) {
 		if err != nil {
 			return nil, fmt.Errorf("step %s: %w", s, err)
 		}
-		states = append(states, verify.State{Name: s, Model: m})
+		// A rollback walk ends at the running state: what that state
+		// already had is not the walk's fault.
+		original := len(states) > 0 && strings.HasSuffix(s, "-running")
+		states = append(states, verify.State{Name: s, Model: m, Original: original})
 	}
 	return states, nil
 }

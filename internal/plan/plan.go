@@ -93,8 +93,12 @@ type Plan struct {
 	// DefaultGateway is the target's non-revisioned gateway objects that
 	// collide with running ones, to be migrated as canaries.
 	DefaultGateway []*yaml.RNode
-	UserPairs      []Pair
-	DefaultPairs   []Pair
+	// NewCRDs are the target's CRDs that the running render lacks: a
+	// rollback keeps them (deleting a CRD deletes every resource of its
+	// kind).
+	NewCRDs      []*yaml.RNode
+	UserPairs    []Pair
+	DefaultPairs []Pair
 	// GatewayNamespaces are where the target's user gateways run, outside
 	// the control-plane namespace.
 	GatewayNamespaces []string
@@ -187,6 +191,11 @@ func New(o Options) (*Plan, error) {
 	}
 	if err := p.pairGateways(running, target); err != nil {
 		return nil, err
+	}
+	for _, o := range target.Objects {
+		if mesh.IsCRD(o.ID) && !running.Has(o.ID) {
+			p.NewCRDs = append(p.NewCRDs, o.Node)
+		}
 	}
 	p.steps(running)
 	return p, nil

@@ -26,6 +26,11 @@ func (p *Plan) steps(running *mesh.Model) {
 		Watch:     "Nothing to apply: this is what the cluster runs.",
 		Rollback:  "-",
 	})
+	if p.Opts.Rollback && len(p.NewCRDs) > 0 {
+		p.Steps[0].Title = "the running state, with the new revision's CRDs kept"
+		p.Steps[0].Changes = fmt.Sprintf("Back to the renders of the running control plane and gateways, except that the %d CustomResourceDefinitions the new revision added stay: deleting a CRD deletes every resource of its kind.", len(p.NewCRDs))
+		p.Steps[0].Watch = "The running istiod and gateways serve; the new revision's objects are gone."
+	}
 	var fns []Call
 	add := func(s Step, calls ...Call) {
 		fns = append(fns, calls...)

@@ -90,6 +90,15 @@ func (p *Plan) Write() error {
 		w.file(filepath.Join(in, "target-default-gateway", name), buf.Bytes())
 		w.kustomization(filepath.Join(in, "target-default-gateway"), "The target's default gateway, suffixed like the user gateways.", kust{resources: []string{name}, nameSuffix: "-" + p.Revision})
 	}
+	if p.Opts.Rollback && len(p.NewCRDs) > 0 {
+		var buf bytes.Buffer
+		buf.WriteString("# The target's CustomResourceDefinitions that the running render lacks, extracted from the --to\n# render by revshift plan: the rollback keeps them, since deleting a CRD deletes every resource\n# of its kind.\n")
+		if err := (kio.ByteWriter{Writer: &buf}).Write(p.NewCRDs); err != nil {
+			return err
+		}
+		w.file(filepath.Join(in, "target-crds", "crds.rev-"+p.Revision+".yaml"), buf.Bytes())
+		w.kustomization(filepath.Join(in, "target-crds"), "CRDs the rollback keeps.", kust{resources: []string{"crds.rev-" + p.Revision + ".yaml"}})
+	}
 	if len(p.Include) > 0 {
 		w.files(filepath.Join(in, "include"), p.Include)
 		w.kustomization(filepath.Join(in, "include"), "The user's other objects (--include), part of every state.", kust{resources: names(p.Include)})
@@ -102,6 +111,9 @@ func (p *Plan) Write() error {
 		}
 		for _, r := range s.Resources {
 			res = append(res, "../inputs/"+r)
+		}
+		if p.Opts.Rollback && s.Slug == "running" && len(p.NewCRDs) > 0 {
+			res = append(res, "../inputs/target-crds")
 		}
 		k := kust{resources: res}
 		if len(s.Functions) > 0 {

@@ -194,11 +194,11 @@ func TestConformanceSeedHandOverlay(t *testing.T) {
 	s4 := edit(t, s3, "Deployment", "default", "custom-gw", setReplicas(t, 0))
 
 	rep, err := CheckSequence([]State{
-		{"00-running", model(t, s0)},
-		{"01-canary-control-plane", model(t, s1)},
-		{"02-gateway-config", model(t, s2)},
-		{"03-canary-gateways", model(t, s3)},
-		{"04-shift", model(t, s4)},
+		{Name: "00-running", Model: model(t, s0)},
+		{Name: "01-canary-control-plane", Model: model(t, s1)},
+		{Name: "02-gateway-config", Model: model(t, s2)},
+		{Name: "03-canary-gateways", Model: model(t, s3)},
+		{Name: "04-shift", Model: model(t, s4)},
 	}, DefaultOrdering)
 	require.NoError(t, err)
 	out := table(t, rep)
@@ -249,8 +249,8 @@ func TestConformanceSeedNaivePrune(t *testing.T) {
 	pruned := without(t, both, append(append([]*yaml.RNode{}, cp15...), gw15...))
 
 	rep, err := CheckSequence([]State{
-		{"06-webhook-continuity", model(t, both)},
-		{"07-prune", model(t, pruned)},
+		{Name: "06-webhook-continuity", Model: model(t, both)},
+		{Name: "07-prune", Model: model(t, pruned)},
 	}, DefaultOrdering)
 	require.NoError(t, err)
 	out := table(t, rep)

@@ -261,13 +261,13 @@ var (
 
 func goodSequence(t testing.TB) []State {
 	return []State{
-		{"00-running", s0Running.model(t)},
-		{"01-canary-control-plane", s1CanaryControlPlane.model(t)},
-		{"02-gateway-config", s2GatewayConfig.model(t)},
-		{"03-canary-gateways", s3CanaryGateway.model(t)},
-		{"04-shift", s4Shift.model(t)},
-		{"05-data-plane", s5DataPlane.model(t)},
-		{"06-webhook-continuity", s6WebhookContinuity.model(t)},
-		{"07-prune", s7Prune.model(t)},
+		{Name: "00-running", Model: s0Running.model(t)},
+		{Name: "01-canary-control-plane", Model: s1CanaryControlPlane.model(t)},
+		{Name: "02-gateway-config", Model: s2GatewayConfig.model(t)},
+		{Name: "03-canary-gateways", Model: s3CanaryGateway.model(t)},
+		{Name: "04-shift", Model: s4Shift.model(t)},
+		{Name: "05-data-plane", Model: s5DataPlane.model(t)},
+		{Name: "06-webhook-continuity", Model: s6WebhookContinuity.model(t)},
+		{Name: "07-prune", Model: s7Prune.model(t)},
 	}
 }

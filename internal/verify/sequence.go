@@ -11,6 +11,12 @@ import (
 type State struct {
 	Name  string
 	Model *mesh.Model
+	// Original marks the running render as it was before the upgrade, when
+	// it is not the first state: the end of a rollback walk. What it
+	// already had is not the walk's fault: its state findings (checked on
+	// their own) count as pre-existing, and a gateway it runs without a
+	// PDB is not a regression (RS010).
+	Original bool
 }
 
 // CheckState runs every state rule on one state, on its own (no S0: only
@@ -19,13 +25,13 @@ func CheckState(m *mesh.Model) []Finding {
 	return checkState(newView(m), nil)
 }
 
-func checkState(v, base *view) []Finding {
+func checkState(v, base *view, orig ...*view) []Finding {
 	var out []Finding
 	for _, r := range catalogue {
 		if r.state == nil {
 			continue
 		}
-		c := &stateCtx{collector: collector{rule: r.ID}, v: v, base: base}
+		c := &stateCtx{collector: collector{rule: r.ID}, v: v, base: base, orig: orig}
 		r.state(c)
 		out = append(out, c.out...)
 	}
@@ -150,9 +156,18 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 	}
 	rep := &Report{}
 	before := map[string]bool{}
+	var orig []*view
+	for i, s := range states {
+		if s.Original && i > 0 {
+			orig = append(orig, views[i])
+			for _, f := range checkState(views[i], nil) {
+				before[f.key()] = true
+			}
+		}
+	}
 	for i, s := range states {
 		sr := StepReport{Name: s.Name}
-		fs := checkState(views[i], views[0])
+		fs := checkState(views[i], views[0], orig...)
 		for k := range fs {
 			if i == 0 {
 				before[fs[k].key()] = true

@@ -288,6 +288,9 @@ func rulePDBCoverage(c *stateCtx) {
 			if !c.v.running(w) || c.v.m.GatewayOf(w) == nil || len(c.v.pdb.Selecting(w)) > 0 {
 				continue
 			}
+			if c.originallyUncovered(w) {
+				continue
+			}
 			if c.base != nil {
 				if bw := c.base.m.Workload(w.ID); bw != nil {
 					if len(c.base.pdb.Selecting(bw)) == 0 {
@@ -406,4 +409,15 @@ func istioValidators(v *view) []*mesh.Webhook {
 		}
 	}
 	return out
+}
+
+// originallyUncovered reports whether the original running state (the end
+// of a rollback walk) ran this workload with no PDB selecting its pods.
+func (c *stateCtx) originallyUncovered(w *mesh.Workload) bool {
+	for _, o := range c.orig {
+		if ow := o.m.Workload(w.ID); ow != nil && len(o.pdb.Selecting(ow)) == 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -52,11 +53,11 @@ func TestCatalogue(t *testing.T) {
 
 func TestCheckSequenceErrors(t *testing.T) {
 	m := s0Running.model(t)
-	_, err := CheckSequence([]State{{"00-running", m}}, DefaultOrdering)
+	_, err := CheckSequence([]State{{Name: "00-running", Model: m}}, DefaultOrdering)
 	require.ErrorContains(t, err, `verify needs a sequence: the running state and at least one step, got 1 state(s) (only "00-running")`)
 	_, err = CheckSequence(nil, DefaultOrdering)
 	require.ErrorContains(t, err, "got 0 state(s)")
-	_, err = CheckSequence([]State{{"a", m}, {"b", nil}, {"a", m}}, DefaultOrdering)
+	_, err = CheckSequence([]State{{Name: "a", Model: m}, {Name: "b"}, {Name: "a", Model: m}}, DefaultOrdering)
 	require.ErrorContains(t, err, `state 1 ("b") has no model`)
 	require.ErrorContains(t, err, `states 0 and 2 have the same name "a"`)
 }
@@ -217,4 +218,35 @@ func TestRules(t *testing.T) {
 			require.Contains(t, buf.String(), c.rule)
 		})
 	}
+}
+
+// A rollback walk ends at the original running state. Its old gateway never
+// had an effective PDB: returning to it is not an RS010 regression, and the
+// running render's own empty PDB is pre-existing, not an error.
+func TestRollbackEndsAtOriginal(t *testing.T) {
+	noPDB := s0Running.without("gw-pdb").with(doc{"gw-pdb", pdb("default", "custom-gw", map[string]string{"release": "istio"})})
+	pruned := s7Prune.without("gw-pdb").with(doc{"pdb-canary", pdb("default", "custom-gw-canary", newPods)})
+	walk := func(original bool) *Report {
+		rep, err := CheckSequence([]State{
+			{Name: "00-prune", Model: pruned.model(t)},
+			{Name: "01-canary-gateways", Model: s3CanaryGateway.without("gw-pdb").with(doc{"pdb-canary", pdb("default", "custom-gw-canary", newPods)}).model(t)},
+			{Name: "02-running", Model: noPDB.model(t), Original: original},
+		}, DefaultOrdering)
+		require.NoError(t, err)
+		return rep
+	}
+	rules := func(rep *Report, sev Severity) []string {
+		var out []string
+		for _, f := range rep.Findings() {
+			if f.Severity == sev {
+				out = append(out, f.Rule)
+			}
+		}
+		return out
+	}
+	assert.Contains(t, rules(walk(false), Error), "RS010", "without the mark, the returning gateway looks unprotected")
+	rep := walk(true)
+	assert.NotContains(t, rules(rep, Error), "RS010")
+	assert.NotContains(t, rules(rep, Error), "RS009")
+	assert.Contains(t, rules(rep, Warning), "RS009", "the running render's empty PDB is reported as pre-existing")
 }

@@ -141,6 +141,9 @@ type stateCtx struct {
 	collector
 	v    *view
 	base *view
+	// orig are the views of the original running state when it is not
+	// the baseline (the end of a rollback walk).
+	orig []*view
 }
 
 // productionServices are the state's production Services plus those that
