@@ -371,7 +371,15 @@ func setEnv(n *yaml.RNode, container, name, value string) error {
 	if err != nil {
 		return err
 	}
-	entry := yaml.NewMapRNode(&map[string]string{"name": name, "value": value})
+	// Fields set one by one: kyaml's NewMapRNode ranges over a Go map,
+	// whose order changes from run to run.
+	entry := yaml.NewMapRNode(nil)
+	if err := entry.PipeE(yaml.SetField("name", yaml.NewStringRNode(name))); err != nil {
+		return err
+	}
+	if err := entry.PipeE(yaml.SetField("value", yaml.NewStringRNode(value))); err != nil {
+		return err
+	}
 	return env.PipeE(yaml.ElementSetter{Keys: []string{"name"}, Values: []string{name}, Element: entry.YNode()})
 }
 
