@@ -1,6 +1,6 @@
 // Package verify proves offline that a sequence of desired states S0..Sn of
 // an Istio upgrade keeps traffic flowing: it checks the invariants of
-// shared/design/upgrade-model.md (1-14, plus two traps read off the real
+// docs/upgrade-model.md (1-14, plus two traps read off the real
 // renders) as small named rules with stable IDs RS001..RS019, like
 // `istioctl analyze` message codes. Every rule asks internal/mesh; nothing
 // here parses an object.

@@ -50,7 +50,7 @@ type Rule struct {
 	// Kind is StateRule or TransitionRule.
 	Kind Kind
 	// Invariant is the number of the invariant in
-	// shared/design/upgrade-model.md (0 for traps listed there as facts).
+	// docs/upgrade-model.md (0 for traps listed there as facts).
 	Invariant int
 }
 

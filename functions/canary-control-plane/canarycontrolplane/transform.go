@@ -1,5 +1,5 @@
 // Package canarycontrolplane is step S1 of the upgrade (see
-// shared/design/upgrade-model.md): install a new control-plane revision
+// docs/upgrade-model.md): install a new control-plane revision
 // next to the running one without touching anything the running revision
 // runs.
 //

@@ -1,5 +1,5 @@
 // Package copyconfigmap is step S2 of the upgrade (see
-// shared/design/upgrade-model.md): every gateway outside the control-plane
+// docs/upgrade-model.md): every gateway outside the control-plane
 // namespace mounts its revision's mesh ConfigMap (istio-<rev>) as the
 // optional volume config-volume. When that ConfigMap is missing from the
 // gateway's namespace, the proxy starts anyway and silently connects to the

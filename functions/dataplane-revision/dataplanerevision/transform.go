@@ -1,5 +1,5 @@
 // Package dataplanerevision is step S5 of the upgrade (see
-// shared/design/upgrade-model.md): it moves the data plane onto the new
+// docs/upgrade-model.md): it moves the data plane onto the new
 // revision. Namespaces labelled istio-injection=enabled (or istio.io/rev=<old>)
 // are relabelled istio.io/rev=<rev> (or a revision tag), and the pod
 // templates of their Deployments, StatefulSets and DaemonSets get an

@@ -1,5 +1,5 @@
 // Package prunelegacy is step S7 of the upgrade (see
-// shared/design/upgrade-model.md): remove the old revision and nothing else.
+// docs/upgrade-model.md): remove the old revision and nothing else.
 //
 // The input holds the old renders (marked, see below) and the desired state
 // (everything else: the new revision, the canary gateways, the user's other

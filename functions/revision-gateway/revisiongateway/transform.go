@@ -1,5 +1,5 @@
 // Package revisiongateway is steps S3 and S4 of the upgrade (see
-// shared/design/upgrade-model.md).
+// docs/upgrade-model.md).
 //
 // Mode canary (S3): the user renders the UNCHANGED gateway IstioOperator
 // with the new istioctl and -r <rev>, through a kustomization with

@@ -1,5 +1,5 @@
 // Package verifystate is the KRM validator of one desired state: it runs
-// every state rule of internal/verify (shared/design/upgrade-model.md,
+// every state rule of internal/verify (docs/upgrade-model.md,
 // invariants 1-7, 10 and 11) on the input and reports each finding as a
 // result on the object to fix. Error findings fail the function; the items
 // pass through unchanged. Transition rules (make-before-break, capacity

@@ -1,5 +1,5 @@
 // Package webhookfix is step S6 of the upgrade (see
-// shared/design/upgrade-model.md, invariant 10): before the old istiod is
+// docs/upgrade-model.md, invariant 10): before the old istiod is
 // removed, every admission webhook of the target state must call a Service
 // that selects a running istiod of the new revision. Otherwise, with
 // failurePolicy Fail every write of an Istio resource is rejected
