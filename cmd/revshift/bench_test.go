@@ -9,76 +9,97 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/revshift/revshift/internal/cli"
+	"github.com/revshift/revshift/internal/kbuild"
 	"github.com/revshift/revshift/internal/krmtest"
 	"github.com/revshift/revshift/internal/meshgen"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// BenchmarkKustomize measures whole `kustomize build` runs, the cost users
-// see: a plain build, the same build with one no-op exec function (cat:
-// kustomize's own round trip for an exec call, the floor for any exec
-// function), and the same build with a revshift step (`revshift fn`, a Step
-// chaining the functions of one upgrade step). `make bench` prints
-// step / noop-exec (goal <= 1.15). Needs `make build tools`.
+// BenchmarkKustomize measures whole `kustomize build` runs of the steps
+// revshift plan writes, the cost users see, on the seed renders and on a
+// generated 600-object upgrade (many gateways and namespaces). For every
+// step it times the step's own build ("step") and a build of the very same
+// output with exactly one no-op exec function ("noop-exec": the output as a
+// plain resource, and `cat` as the function: kustomize's own round trip for
+// an exec call, the floor for any exec function). `make bench` prints
+// step / noop-exec per step (goal <= 1.15). Needs `make build tools`.
 func BenchmarkKustomize(b *testing.B) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		b.Fatal(err)
 	}
-	kustomize := filepath.Join(root, "bin", "kustomize")
-	revshift := filepath.Join(root, "bin", "revshift")
-	for _, p := range []string{kustomize, revshift} {
+	bin := filepath.Join(root, "bin")
+	kustomize := filepath.Join(bin, "kustomize")
+	for _, p := range []string{kustomize, filepath.Join(bin, "revshift")} {
 		if _, err := os.Stat(p); err != nil {
 			b.Skipf("%s not built: run make build tools", p)
 		}
 	}
-	inputs := map[string]string{
-		"gen-600": meshgen.YAML(meshgen.Options{Objects: 600, Revision: "1-6-14", GatewayConfigMap: true}),
-	}
+	b.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	type upgrade struct{ name, from, to string }
+	var ups []upgrade
 	if d := krmtest.SharedDirOrEmpty(); d != "" {
-		var all []byte
-		for _, f := range []string{"1.5-to-1.6-seed/1.6.14/control-plane.rev-1-6-14.yaml", "1.5-to-1.6-seed/1.6.14/gateways.rev-1-6-14.yaml"} {
-			data, err := os.ReadFile(filepath.Join(d, f))
+		ups = append(ups, upgrade{"seed", d + "/1.5-to-1.6-seed/1.5.10", ""})
+	}
+	tmp := b.TempDir()
+	gen := meshgen.NewUpgrade(600, "1-6-14")
+	write := func(rel, content string) {
+		p := filepath.Join(tmp, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	write("gen/from/control-plane.yaml", gen.RunningControlPlane)
+	write("gen/from/gateways.yaml", gen.RunningGateways)
+	write("gen/to/control-plane.rev-1-6-14.yaml", gen.TargetControlPlane)
+	write("gen/to/gateways.rev-1-6-14.yaml", gen.TargetGateways)
+	ups = append(ups, upgrade{"gen-600", filepath.Join(tmp, "gen/from"), filepath.Join(tmp, "gen/to")})
+	if len(ups) == 2 {
+		// The seed's target: the 1.6.14 revision renders, without the
+		// seed's hand overlay (which sits in the same folder).
+		d := krmtest.SharedDirOrEmpty()
+		for _, f := range []string{"control-plane.rev-1-6-14.yaml", "gateways.rev-1-6-14.yaml"} {
+			data, err := os.ReadFile(filepath.Join(d, "1.5-to-1.6-seed/1.6.14", f))
 			if err != nil {
 				b.Fatal(err)
 			}
-			all = append(append(all, data...), []byte("\n---\n")...)
+			write("seed/to/"+f, string(data))
 		}
-		inputs["seed"] = string(all)
+		ups[0].to = filepath.Join(tmp, "seed/to")
 	}
-	for _, name := range []string{"seed", "gen-600"} {
-		input, ok := inputs[name]
-		if !ok {
-			continue
+	for _, u := range ups {
+		out := filepath.Join(tmp, u.name, "plan")
+		var stdout, stderr bytes.Buffer
+		if code := cli.Plan([]string{"--from", u.from, "--to", u.to, "--out", out, "--no-verify"}, &stdout, &stderr); code != 0 {
+			b.Fatalf("plan %s: %s%s", u.name, stdout.String(), stderr.String())
 		}
-		dir := b.TempDir()
-		write := func(rel, content string) {
-			p := filepath.Join(dir, rel)
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		steps, err := cli.StepDirs(out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, st := range steps {
+			state, err := kbuild.BuildYAML(filepath.Join(out, st), bin)
+			if err != nil {
 				b.Fatal(err)
 			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				b.Fatal(err)
-			}
-		}
-		write("render.yaml", input)
-		write("plain/kustomization.yaml", "resources: [render.yaml]\n")
-		write("plain/render.yaml", input)
-		write("noop-exec/render.yaml", input)
-		write("noop-exec/kustomization.yaml", "resources: [render.yaml]\ntransformers: [fn.yaml]\n")
-		write("noop-exec/fn.yaml", "apiVersion: example.com/v1\nkind: Noop\nmetadata:\n  name: noop\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: cat\n")
-		write("step/render.yaml", input)
-		write("step/kustomization.yaml", "resources: [render.yaml]\ntransformers: [fn.yaml]\n")
-		write("step/fn.yaml", "apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata:\n  name: gateway-config\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: "+revshift+"\n        args: [fn]\nspec:\n  functions:\n  - kind: CopyConfigMap\n")
-		for _, variant := range []string{"plain", "noop-exec", "step"} {
-			b.Run(name+"/"+variant, func(b *testing.B) {
-				for i := 0; i < b.N; i++ {
-					cmd := exec.Command(kustomize, "build", "--enable-alpha-plugins", "--enable-exec", filepath.Join(dir, variant))
-					if out, err := cmd.CombinedOutput(); err != nil {
-						b.Fatalf("%v\n%s", err, out)
+			noop := filepath.Join(tmp, u.name, "noop", st)
+			write(filepath.Join(u.name, "noop", st, "state.yaml"), string(state))
+			write(filepath.Join(u.name, "noop", st, "kustomization.yaml"), "resources: [state.yaml]\ntransformers: [fn.yaml]\n")
+			write(filepath.Join(u.name, "noop", st, "fn.yaml"), "apiVersion: example.com/v1\nkind: Noop\nmetadata:\n  name: noop\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: cat\n")
+			for _, variant := range []struct{ name, dir string }{{"step", filepath.Join(out, st)}, {"noop-exec", noop}} {
+				b.Run(u.name+"/"+st+"/"+variant.name, func(b *testing.B) {
+					for i := 0; i < b.N; i++ {
+						cmd := exec.Command(kustomize, "build", "--enable-alpha-plugins", "--enable-exec", variant.dir)
+						if out, err := cmd.CombinedOutput(); err != nil {
+							b.Fatalf("%v\n%s", err, out)
+						}
 					}
-				}
-			})
+				})
+			}
 		}
 	}
 }
