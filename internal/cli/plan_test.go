@@ -225,6 +225,8 @@ func TestPlanErrors(t *testing.T) {
 	cp, err := os.ReadFile(filepath.Join(to, "control-plane.rev-1-6-14.yaml"))
 	require.NoError(t, err)
 	write(t, filepath.Join(renamed, "control-plane.rev-1-6-14.yaml"), string(cp))
+	operator := t.TempDir()
+	write(t, filepath.Join(operator, "minimal-gateways.yaml"), "apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nmetadata: {name: custom-gw}\nspec: {profile: empty}\n")
 	broken := t.TempDir()
 	write(t, filepath.Join(broken, "bad.yaml"), "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports: [{port: http}]\n")
 
@@ -240,6 +242,7 @@ func TestPlanErrors(t *testing.T) {
 		{"revision not in the target", []string{"--from", from, "--to", to, "--revision", "1-7-0"}, 1, "no istiod of that revision"},
 		{"missing folder", []string{"--from", filepath.Join(from, "nope"), "--to", to}, 1, "--from:"},
 		{"malformed render", []string{"--from", from, "--to", broken}, 1, `Service/x: spec.ports[0].port: expected an integer, got "http"`},
+		{"an IstioOperator instead of its render", []string{"--from", from, "--to", operator}, 1, "IstioOperator.install.istio.io/custom-gw, the input of istioctl, not rendered manifests"},
 		{"no flags", nil, 2, "usage: revshift plan"},
 	}
 	for _, c := range cases {

@@ -7,6 +7,7 @@ package krm
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -266,14 +267,29 @@ func Parse(input []byte) (rl *fn.ResourceList, err error) {
 			rl, err = nil, fmt.Errorf("unreadable input: %v", p)
 		}
 	}()
-	doc, err := yaml.Parse(string(input))
-	if err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(input))
+	var first yaml.Node
+	if err := dec.Decode(&first); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("empty input: expected a ResourceList")
+		}
 		return nil, err
 	}
-	y := doc.YNode()
-	if y.Kind != yaml.MappingNode {
+	// A second document is never part of a ResourceList: reading only the
+	// first would drop the rest without a word.
+	var next yaml.Node
+	if err := dec.Decode(&next); err == nil {
+		if next.Kind != 0 && !(len(next.Content) == 1 && next.Content[0].Tag == yaml.NodeTagNull) {
+			return nil, fmt.Errorf("line %d: a second YAML document; a ResourceList is exactly one document", next.Line)
+		}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("after the ResourceList: %v", err)
+	}
+	if first.Kind != yaml.DocumentNode || len(first.Content) != 1 || first.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("expected a ResourceList mapping")
 	}
+	doc := yaml.NewRNode(first.Content[0])
+	y := doc.YNode()
 	if a := findAlias(y, 0); a != nil {
 		return nil, fmt.Errorf("line %d: YAML aliases are not supported (an alias can expand exponentially)", a.Line)
 	}

@@ -133,3 +133,23 @@ func aliasIn(n *yaml.Node, depth int) *yaml.Node {
 	}
 	return nil
 }
+
+// NotRendered reports an input that holds IstioOperator resources (the
+// input of `istioctl manifest generate`) and none of what it renders (no
+// istiod, no gateway): revshift works on rendered manifests, so it says how
+// to get them instead of failing later with a puzzling message.
+func NotRendered(m *Model) error {
+	if len(m.Istiods) > 0 || len(m.Gateways) > 0 {
+		return nil
+	}
+	var ops []string
+	for _, o := range m.Objects {
+		if o.ID.Group == "install.istio.io" && o.ID.Kind == "IstioOperator" {
+			ops = append(ops, o.ID.String())
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	return fmt.Errorf("the input holds %s, the input of istioctl, not rendered manifests: render it with `istioctl manifest generate -f <file> [--revision <rev>]` and give revshift the output", strings.Join(ops, ", "))
+}

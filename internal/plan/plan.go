@@ -137,6 +137,9 @@ func ReadDir(dir string) ([]File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", filepath.Join(dir, e.Name()), err)
 		}
+		if err := mesh.NotRendered(m); err != nil {
+			return nil, fmt.Errorf("%s: %v", filepath.Join(dir, e.Name()), err)
+		}
 		out = append(out, File{Name: e.Name(), Data: data, Nodes: nodes, Model: m})
 	}
 	if len(out) == 0 {

@@ -87,6 +87,9 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 	if err != nil {
 		return nil, err
 	}
+	if err := mesh.NotRendered(newModel); err != nil {
+		return nil, err
+	}
 	runningNodes, carriers, err := mesh.RunningRender(items)
 	if err != nil {
 		return nil, err
