@@ -7,29 +7,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/revshift/revshift/functions/canary-control-plane/canarycontrolplane"
-	"github.com/revshift/revshift/functions/copy-configmap/copyconfigmap"
-	"github.com/revshift/revshift/functions/dataplane-revision/dataplanerevision"
-	"github.com/revshift/revshift/functions/prune-legacy/prunelegacy"
-	"github.com/revshift/revshift/functions/revision-gateway/revisiongateway"
-	"github.com/revshift/revshift/functions/verify-state/verifystate"
-	"github.com/revshift/revshift/functions/webhook-fix/webhookfix"
 	"github.com/revshift/revshift/internal/cli"
 	"github.com/revshift/revshift/internal/krm"
+	"github.com/revshift/revshift/internal/registry"
 	"github.com/revshift/revshift/internal/step"
 )
 
-func init() {
-	step.Register(
-		step.Function{Kind: canarycontrolplane.Kind, Transform: canarycontrolplane.Transform},
-		step.Function{Kind: copyconfigmap.Kind, Transform: copyconfigmap.Transform},
-		step.Function{Kind: revisiongateway.Kind, Transform: revisiongateway.Transform},
-		step.Function{Kind: dataplanerevision.Kind, Transform: dataplanerevision.Transform},
-		step.Function{Kind: webhookfix.Kind, Transform: webhookfix.Transform},
-		step.Function{Kind: prunelegacy.Kind, Transform: prunelegacy.Transform},
-		step.Function{Kind: verifystate.Kind, Transform: verifystate.Transform},
-	)
-}
+func init() { registry.RegisterAll() }
 
 const usage = `revshift: zero-downtime Istio revision upgrades, offline.
 
