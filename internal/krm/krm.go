@@ -146,13 +146,13 @@ func Serialize(rl *fn.ResourceList) ([]byte, error) {
 		config = rl.FunctionConfig.CopyToResourceNode()
 	}
 	if len(rl.Results) > 0 {
-		data, err := yaml.Marshal(rl.Results)
-		if err != nil {
+		// Encoded straight into a node: a function may report a result per
+		// object, and a text round trip doubled the serialization time.
+		var n yaml.Node
+		if err := n.Encode(rl.Results); err != nil {
 			return nil, err
 		}
-		if results, err = yaml.Parse(string(data)); err != nil {
-			return nil, err
-		}
+		results = yaml.NewRNode(&n)
 	}
 	return WriteResourceList(items, config, results)
 }

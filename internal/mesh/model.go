@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -47,6 +48,8 @@ type Model struct {
 	servicesByNS map[string][]*Service
 	pdbsByNS     map[string][]*PDB
 	nsByName     map[string]*Namespace
+	igwOnce      sync.Once
+	igwIndex     *IstioGatewayIndex
 }
 
 // ObjectError is an error in one object, naming the field at fault.
@@ -258,13 +261,8 @@ func (m *Model) ServicesSelecting(w *Workload) []*Service {
 // IstioGatewaysSelecting returns the Gateway resources that program the
 // workload's pods.
 func (m *Model) IstioGatewaysSelecting(w *Workload) []*IstioGateway {
-	var out []*IstioGateway
-	for _, g := range m.IstioGateways {
-		if g.Selects(w) {
-			out = append(out, g)
-		}
-	}
-	return out
+	m.igwOnce.Do(func() { m.igwIndex = NewIstioGatewayIndex(m) })
+	return m.igwIndex.Selecting(w)
 }
 
 // PDBSelected returns the workloads in the PDB's namespace whose pods it

@@ -2,8 +2,14 @@ package meshgen
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
+
+// suffixNames matches the generated gateway objects' names and the
+// references to them (metadata.name, serviceAccountName, roleRef, subjects,
+// scaleTargetRef), as kustomize's nameSuffix rewrites them.
+var suffixNames = regexp.MustCompile(`((?:name|serviceAccountName): gw(?:-service-account|-sds)?)([}\n,])`)
 
 // Upgrade is a generated upgrade: the running renders (default revision)
 // and the target renders (revision Rev), shaped like istioctl's output for a
@@ -12,6 +18,10 @@ import (
 type Upgrade struct {
 	RunningControlPlane, RunningGateways string
 	TargetControlPlane, TargetGateways   string
+	// TargetGatewaysSuffixed is TargetGateways as a kustomize
+	// `nameSuffix: -<rev>` sub-kustomization hands it on: every name and
+	// reference suffixed (for in-process benchmarks without kustomize).
+	TargetGatewaysSuffixed string
 	// Namespaces holds Namespace objects labelled for injection and an
 	// application Deployment in each (for --include).
 	Namespaces string
@@ -64,6 +74,7 @@ spec:
 	u.RunningControlPlane = upgradeControlPlane("default")
 	u.TargetControlPlane = upgradeControlPlane(rev)
 	u.RunningGateways, u.TargetGateways, u.Namespaces = rg.String(), tg.String(), ns.String()
+	u.TargetGatewaysSuffixed = suffixNames.ReplaceAllString(u.TargetGateways, "${1}-"+rev+"${2}")
 	return u
 }
 
@@ -204,7 +215,10 @@ webhooks:
 }
 
 // gatewayRender is one namespace's user gateway as the gateway
-// IstioOperator renders it: the same names whatever the revision.
+// IstioOperator renders it: the same names whatever the revision, and a
+// label of its own (istio: <namespace>-gw), as a mesh with many gateways
+// gives them (with one shared label, every Gateway resource would program
+// every gateway of the mesh: Istio applies selectors mesh-wide).
 func gatewayRender(b *strings.Builder, ns, rev string) {
 	s := suffix(rev)
 	vol, image, revLabel := "", "1.5.10", ""
@@ -224,14 +238,14 @@ kind: Deployment
 metadata:
   name: gw
   namespace: %[1]s
-  labels: {app: istio-ingressgateway, istio: ingressgateway}
+  labels: {app: istio-ingressgateway, istio: %[1]s-gw}
 spec:
   replicas: 2
   selector:
-    matchLabels: {app: istio-ingressgateway, istio: ingressgateway}
+    matchLabels: {app: istio-ingressgateway, istio: %[1]s-gw}
   template:
     metadata:
-      labels: {app: istio-ingressgateway, istio: ingressgateway%[5]s}
+      labels: {app: istio-ingressgateway, istio: %[1]s-gw%[5]s}
     spec:
       serviceAccountName: gw-service-account
       containers:
@@ -252,7 +266,7 @@ metadata:
   namespace: %[1]s
 spec:
   type: LoadBalancer
-  selector: {app: istio-ingressgateway, istio: ingressgateway}
+  selector: {app: istio-ingressgateway, istio: %[1]s-gw}
   ports:
   - {name: http2, port: 80, targetPort: 8080}
   - {name: https, port: 443, targetPort: 8443}
@@ -266,7 +280,7 @@ metadata:
 spec:
   minAvailable: 1
   selector:
-    matchLabels: {app: istio-ingressgateway, istio: ingressgateway}
+    matchLabels: {app: istio-ingressgateway, istio: %[1]s-gw}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -311,7 +325,7 @@ metadata:
   name: gw
   namespace: %[1]s
 spec:
-  selector: {istio: ingressgateway}
+  selector: {istio: %[1]s-gw}
   servers:
   - port: {number: 80, name: http, protocol: HTTP}
     hosts: ["*"]
