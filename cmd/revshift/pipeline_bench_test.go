@@ -41,12 +41,27 @@ type pipelineInput struct {
 // (kustomize#5673) and would take minutes per build at 10k objects.
 func pipelineInputs(b *testing.B) []pipelineInput {
 	b.Helper()
+	var out []pipelineInput
+	for _, n := range upgradeSizes {
+		out = append(out, pipelineInputOf(b, n.name, n.objects))
+	}
+	return out
+}
+
+var upgradeSizes = []struct {
+	name    string
+	objects int
+}{{"up-1k", 1000}, {"up-10k", 10000}}
+
+// pipelineInputOf builds one generated upgrade's pipeline inputs and states.
+func pipelineInputOf(b *testing.B, name string, objects int) pipelineInput {
+	b.Helper()
 	tmp := b.TempDir()
 	var out []pipelineInput
 	for _, n := range []struct {
 		name    string
 		objects int
-	}{{"up-1k", 1000}, {"up-10k", 10000}} {
+	}{{name, objects}} {
 		u := meshgen.NewUpgrade(n.objects, "1-6-14")
 		d := filepath.Join(tmp, n.name)
 		files := map[string]string{
@@ -136,7 +151,7 @@ func pipelineInputs(b *testing.B) []pipelineInput {
 		}
 		out = append(out, pi)
 	}
-	return out
+	return out[0]
 }
 
 func copyAll(items []*yaml.RNode) []*yaml.RNode {
@@ -170,7 +185,8 @@ func runRL(b *testing.B, in []byte) []*yaml.RNode {
 // input (KyamlBaseline): `make bench` prints function / baseline (goal 1.5)
 // and 10k / 1k (goal 11).
 func BenchmarkFunctions(b *testing.B) {
-	for _, p := range pipelineInputs(b) {
+	for _, n := range upgradeSizes {
+		p := pipelineInputOf(b, n.name, n.objects)
 		for i, in := range p.input {
 			in := in
 			b.Run(p.name+"/"+p.kinds[i], func(b *testing.B) {
@@ -204,7 +220,10 @@ func BenchmarkFunctions(b *testing.B) {
 // seed, `revshift verify` as a whole (building every step in-process, then
 // checking) against building the steps alone (goal: verify < 2x build).
 func BenchmarkVerify(b *testing.B) {
-	for _, p := range pipelineInputs(b) {
+	// One size at a time: the other size's states would stay live and make
+	// every garbage collection of this one scan them too.
+	for _, n := range upgradeSizes {
+		p := pipelineInputOf(b, n.name, n.objects)
 		b.Run("CheckSequence/"+p.name, func(b *testing.B) {
 			for n := 0; n < b.N; n++ {
 				if _, err := verify.CheckSequence(p.states, verify.DefaultOrdering); err != nil {

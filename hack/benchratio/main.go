@@ -70,7 +70,26 @@ func main() {
 			check(fnName+" on "+input, med[n]/base, 1.5)
 		}
 	}
+	// The prune step's pipeline: BenchmarkFunctions/<input>/<i-Kind> and its
+	// baseline <i-Kind>-KyamlBaseline on the very same input.
+	for _, n := range names {
+		rest, ok := strings.CutPrefix(n, "BenchmarkFunctions/")
+		if !ok || strings.HasSuffix(n, "-KyamlBaseline") {
+			continue
+		}
+		if base, ok := med[n+"-KyamlBaseline"]; ok {
+			check(rest+" (pipeline)", med[n]/base, 1.5)
+		}
+	}
 	fmt.Println("scaling, time(10k objects) / time(1k objects):")
+	for _, n := range names {
+		if !strings.Contains(n, "/up-10k") {
+			continue
+		}
+		if small, ok := med[strings.Replace(n, "/up-10k", "/up-1k", 1)]; ok {
+			check(strings.TrimPrefix(n, "Benchmark"), med[n]/small, 11)
+		}
+	}
 	for _, n := range names {
 		if !strings.HasSuffix(n, "/gen-10k") {
 			continue
@@ -91,6 +110,12 @@ func main() {
 		}
 		if plain, ok := med["BenchmarkKustomize/"+input+"/plain"]; ok {
 			fmt.Printf("  %-60s %6.2fx  (for reference)\n", "step on "+input+" / plain kustomize build", med[n]/plain)
+		}
+	}
+	if b, ok := med["BenchmarkVerify/Seed/build-steps"]; ok {
+		if v, ok := med["BenchmarkVerify/Seed/revshift-verify"]; ok {
+			fmt.Println("revshift verify of the seed sequence / building its steps:")
+			check("verify / build", v/b, 2)
 		}
 	}
 	if len(peaks) > 0 {
