@@ -16,7 +16,8 @@ type Options struct {
 	Objects int
 	// Revision of the control plane and gateways ("default" for none).
 	Revision string
-	// GatewayConfigMap mounts istio-<rev> as config-volume (1.6+ shape).
+	// GatewayConfigMap is kept for callers; a gateway of a revision other
+	// than default always mounts istio-<rev> as config-volume (1.6+ shape).
 	GatewayConfigMap bool
 }
 
@@ -117,116 +118,14 @@ webhooks:
 }
 
 func namespace(b *strings.Builder, ns string, o Options) {
-	s := suffix(o.Revision)
-	vol := ""
-	if o.GatewayConfigMap {
-		vol = fmt.Sprintf(`
-      volumes:
-      - name: config-volume
-        configMap: {name: istio%s, optional: true}`, s)
-	}
 	fmt.Fprintf(b, `---
 apiVersion: v1
 kind: Namespace
 metadata:
   name: %[1]s
-  labels: {istio.io/rev: %[3]s}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: gw
-  namespace: %[1]s
-  labels: {app: istio-ingressgateway, istio: %[1]s-gw}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: istio-ingressgateway, istio: %[1]s-gw}
-  template:
-    metadata:
-      labels: {app: istio-ingressgateway, istio: %[1]s-gw, istio.io/rev: %[3]s}
-    spec:
-      serviceAccountName: gw-service-account
-      containers:
-      - name: istio-proxy
-        image: docker.io/istio/proxyv2:1.6.14
-        args: [proxy, router, --domain, $(POD_NAMESPACE).svc.cluster.local, --serviceCluster, gw]
-        env:
-        - {name: CA_ADDR, value: istiod%[2]s.istio-system.svc:15012}
-        ports:
-        - containerPort: 8080
-        - containerPort: 8443
-        - {containerPort: 15021, name: status-port}%[4]s
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: gw
-  namespace: %[1]s
-spec:
-  type: LoadBalancer
-  selector: {app: istio-ingressgateway, istio: %[1]s-gw}
-  ports:
-  - {name: http2, port: 80, targetPort: 8080}
-  - {name: https, port: 443, targetPort: 8443}
-  - {name: status-port, port: 15021, targetPort: 15021}
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata:
-  name: gw
-  namespace: %[1]s
-spec:
-  minAvailable: 1
-  selector:
-    matchLabels: {app: istio-ingressgateway, istio: %[1]s-gw}
----
-apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata:
-  name: gw
-  namespace: %[1]s
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: gw}
-  minReplicas: 2
-  maxReplicas: 5
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: gw-service-account
-  namespace: %[1]s
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata:
-  name: gw-sds
-  namespace: %[1]s
-rules:
-- apiGroups: [""]
-  resources: [secrets]
-  verbs: [get, watch, list]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: gw-sds
-  namespace: %[1]s
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gw-sds}
-subjects:
-- {kind: ServiceAccount, name: gw-service-account}
----
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata:
-  name: gw
-  namespace: %[1]s
-spec:
-  selector: {istio: %[1]s-gw}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
-`, ns, s, o.Revision, vol)
+  labels: {istio.io/rev: %[2]s}
+`, ns, o.Revision)
+	gatewayRender(b, ns, o.Revision, true)
 	for _, app := range []string{"web", "api"} {
 		fmt.Fprintf(b, `---
 apiVersion: apps/v1

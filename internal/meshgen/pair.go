@@ -42,8 +42,8 @@ func NewUpgrade(objects int, rev string) Upgrade {
 	var rg, tg, ns strings.Builder
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("team-%04d", i)
-		gatewayRender(&rg, name, "default")
-		gatewayRender(&tg, name, rev)
+		gatewayRender(&rg, name, "default", true)
+		gatewayRender(&tg, name, rev, false)
 		fmt.Fprintf(&ns, `---
 apiVersion: v1
 kind: Namespace
@@ -219,7 +219,7 @@ webhooks:
 // label of its own (istio: <namespace>-gw), as a mesh with many gateways
 // gives them (with one shared label, every Gateway resource would program
 // every gateway of the mesh: Istio applies selectors mesh-wide).
-func gatewayRender(b *strings.Builder, ns, rev string) {
+func gatewayRender(b *strings.Builder, ns, rev string, istioGateway bool) {
 	s := suffix(rev)
 	vol, image, revLabel := "", "1.5.10", ""
 	if rev != "default" {
@@ -317,7 +317,7 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: gw-sds}
 subjects:
 - {kind: ServiceAccount, name: gw-service-account}
 `, ns, s, vol, image, revLabel)
-	if rev == "default" {
+	if istioGateway {
 		fmt.Fprintf(b, `---
 apiVersion: networking.istio.io/v1alpha3
 kind: Gateway

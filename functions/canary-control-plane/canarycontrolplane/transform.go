@@ -277,7 +277,7 @@ func (c *canary) decide(o *mesh.Object) (bool, error) {
 	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
 		return c.binding(o, old)
 	}
-	if same(o.Node, old.Node) {
+	if mesh.SameObject(o.Node, old.Node) {
 		c.res.Infof(o, "held back %s: identical to the running object, applying it changes nothing", id)
 		return false, nil
 	}
@@ -331,7 +331,7 @@ func (c *canary) crd(o, old *mesh.Object) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("running render: %v", &mesh.ObjectError{ID: old.ID, Err: err})
 	}
-	if same(o.Node, old.Node) {
+	if mesh.SameObject(o.Node, old.Node) {
 		c.res.Infof(o, "held back %s: identical to the running definition", o.ID)
 		return false, nil
 	}
@@ -356,7 +356,7 @@ func (c *canary) role(o, old *mesh.Object) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("running render: %v", &mesh.ObjectError{ID: old.ID, Err: err})
 	}
-	if same(o.Node, old.Node) {
+	if mesh.SameObject(o.Node, old.Node) {
 		c.res.Infof(o, "held back %s: identical to the running object", o.ID)
 		return false, nil
 	}
@@ -378,7 +378,7 @@ func (c *canary) role(o, old *mesh.Object) (bool, error) {
 		seq.Content = append(seq.Content, yaml.CopyYNode(r.Node))
 		desc = append(desc, r.String())
 	}
-	if same(o.Node, old.Node) {
+	if mesh.SameObject(o.Node, old.Node) {
 		c.res.Infof(o, "held back %s: the union of both renders' rules is the running object itself, applying it changes nothing", o.ID)
 		return false, nil
 	}
@@ -406,7 +406,7 @@ func (c *canary) boundTo(role mesh.ID) string {
 }
 
 func (c *canary) binding(o, old *mesh.Object) (bool, error) {
-	if same(o.Node, old.Node) {
+	if mesh.SameObject(o.Node, old.Node) {
 		c.res.Infof(o, "held back %s: identical to the running object", o.ID)
 		return false, nil
 	}
@@ -443,7 +443,7 @@ func (c *canary) binding(o, old *mesh.Object) (bool, error) {
 		c.res.Infof(o, "replaces the running %s: it keeps every subject of the running binding", o.ID)
 		return true, nil
 	}
-	if same(o.Node, old.Node) {
+	if mesh.SameObject(o.Node, old.Node) {
 		c.res.Infof(o, "held back %s: the union of both renders' subjects is the running object itself, applying it changes nothing", o.ID)
 		return false, nil
 	}
@@ -457,41 +457,6 @@ func lookupSeq(n *yaml.RNode, field string) *yaml.Node {
 		return nil
 	}
 	return f.Value.YNode()
-}
-
-// same compares two objects ignoring the bookkeeping annotations that
-// kustomize and kpt add to items.
-func same(a, b *yaml.RNode) bool {
-	return reflect.DeepEqual(comparable(a), comparable(b))
-}
-
-func comparable(n *yaml.RNode) map[string]any {
-	var m map[string]any
-	if err := n.YNode().Decode(&m); err != nil {
-		return nil
-	}
-	if md, ok := m["metadata"].(map[string]any); ok {
-		if ann, ok := md["annotations"].(map[string]any); ok {
-			for k := range ann {
-				if bookkeeping(k) {
-					delete(ann, k)
-				}
-			}
-			if len(ann) == 0 {
-				delete(md, "annotations")
-			}
-		}
-	}
-	return m
-}
-
-func bookkeeping(k string) bool {
-	for _, p := range []string{"config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/", "kustomize.config.k8s.io/"} {
-		if strings.HasPrefix(k, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // diffPaths lists up to five field paths where two objects differ, at most
@@ -525,6 +490,6 @@ func diffPaths(a, b *yaml.RNode) []string {
 			walk(xm[k], ym[k], path+"."+k, depth+1)
 		}
 	}
-	walk(comparable(a), comparable(b), "", 0)
+	walk(mesh.Plain(a), mesh.Plain(b), "", 0)
 	return out
 }

@@ -308,7 +308,10 @@ func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
 }
 
 func keepAnnotation(k string) bool {
-	for _, p := range []string{"config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/", "kustomize.config.k8s.io/", "kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/", "argocd.argoproj.io/", "kustomize.toolkit.fluxcd.io/"} {
+	if mesh.IsBookkeepingAnnotation(k) {
+		return false
+	}
+	for _, p := range []string{"kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/", "argocd.argoproj.io/", "kustomize.toolkit.fluxcd.io/"} {
 		if strings.HasPrefix(k, p) {
 			return false
 		}

@@ -2,7 +2,6 @@ package webhookfix
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/revshift/revshift/internal/mesh"
@@ -105,7 +104,7 @@ func (f *fixer) tags() error {
 		}
 	}
 	for k, v := range inj.Node.GetAnnotations() {
-		if !bookkeeping(k) {
+		if !mesh.IsBookkeepingAnnotation(k) {
 			c.annotations[k] = v
 		}
 	}
@@ -131,11 +130,11 @@ func (f *fixer) put(n *yaml.RNode, why string) error {
 		return err
 	}
 	if existing, ok := f.m.Get(o.ID); ok {
-		if sameObject(existing.Node, n) {
+		if mesh.SameObject(existing.Node, n) {
 			return nil
 		}
 		for k, v := range existing.Node.GetAnnotations() {
-			if bookkeeping(k) {
+			if mesh.IsBookkeepingAnnotation(k) {
 				if err := n.PipeE(yaml.SetAnnotation(k, v)); err != nil {
 					return err
 				}
@@ -378,41 +377,6 @@ func retag(hook *yaml.Node, field, rev, tag string, def *yaml.Node) *yaml.Node {
 		}
 	}
 	return cp
-}
-
-// sameObject compares two objects ignoring kustomize and kpt bookkeeping
-// annotations.
-func sameObject(a, b *yaml.RNode) bool {
-	return reflect.DeepEqual(plain(a), plain(b))
-}
-
-func plain(n *yaml.RNode) map[string]any {
-	var m map[string]any
-	if err := n.YNode().Decode(&m); err != nil {
-		return nil
-	}
-	if md, ok := m["metadata"].(map[string]any); ok {
-		if ann, ok := md["annotations"].(map[string]any); ok {
-			for k := range ann {
-				if bookkeeping(k) {
-					delete(ann, k)
-				}
-			}
-			if len(ann) == 0 {
-				delete(md, "annotations")
-			}
-		}
-	}
-	return m
-}
-
-func bookkeeping(k string) bool {
-	for _, p := range []string{"config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/", "kustomize.config.k8s.io/"} {
-		if strings.HasPrefix(k, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // strList is a sequence of strings, each tagged !!str so that "", "true"
