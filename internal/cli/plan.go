@@ -85,6 +85,11 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, "revshift plan:", err)
 				return 1
 			}
+			marker := []byte("written by revshift plan; a later plan into the same --out replaces this folder\n")
+			if err := os.WriteFile(filepath.Join(o.Out, "prerendered", plan.Marker), marker, 0o644); err != nil {
+				fmt.Fprintln(stderr, "revshift plan:", err)
+				return 1
+			}
 			k := "# " + d + ", pre-rendered by revshift plan --prerender: plain YAML, no functions to run.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- manifests.yaml\n"
 			if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
 				fmt.Fprintln(stderr, "revshift plan:", err)

@@ -12,6 +12,7 @@ import (
 	fluxkustomize "github.com/fluxcd/pkg/kustomize"
 	"github.com/revshift/revshift/internal/kbuild"
 	"github.com/revshift/revshift/internal/krmtest"
+	"github.com/revshift/revshift/internal/plan"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -256,6 +257,28 @@ func TestPlanErrors(t *testing.T) {
 			assert.Contains(t, stderr, c.want)
 		})
 	}
+}
+
+// A second plan into the same --out replaces what the first wrote, and
+// refuses to delete a folder it did not write.
+func TestPlanRewritesOnlyItsOwnFolders(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "plan")
+	args := []string{"--from", seedFrom(t), "--to", seedTo(t), "--out", out, "--no-verify"}
+	code, _, stderr := runPlan(t, args...)
+	require.Equal(t, 0, code, stderr)
+	write(t, filepath.Join(out, "99-stale", "kustomization.yaml"), "resources: []\n")
+	write(t, filepath.Join(out, "99-stale", plan.Marker), "")
+	write(t, filepath.Join(out, "notes.md"), "mine")
+	code, _, stderr = runPlan(t, args...)
+	require.Equal(t, 0, code, stderr)
+	assert.NoDirExists(t, filepath.Join(out, "99-stale"), "a stale step of an earlier plan is removed")
+	assert.FileExists(t, filepath.Join(out, "notes.md"))
+
+	write(t, filepath.Join(out, "42-mine", "kustomization.yaml"), "resources: []\n")
+	code, _, stderr = runPlan(t, args...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "42-mine exists and was not written by revshift plan")
+	assert.FileExists(t, filepath.Join(out, "42-mine", "kustomization.yaml"))
 }
 
 // --exec-dir pins the binary's folder in the written steps.

@@ -39,10 +39,13 @@ func (p *Plan) Dirs() []string {
 	return out
 }
 
-// Write writes the inputs and the step directories into Opts.Out. Files it
-// writes are replaced; nothing else in the folder is touched, except step
-// directories of an earlier plan (NN-name), which are removed so that a
-// shorter plan leaves no stale step behind.
+// Marker is the file revshift plan leaves in every folder it writes. A
+// later plan into the same --out replaces those folders (so that a shorter
+// plan leaves no stale step behind) and refuses to touch a folder of the
+// same name without it: it may be the user's.
+const Marker = ".revshift-plan"
+
+// Write writes the inputs and the step directories into Opts.Out.
 func (p *Plan) Write() error {
 	out := p.Opts.Out
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -52,17 +55,22 @@ func (p *Plan) Write() error {
 	if err != nil {
 		return err
 	}
+	var ours []string
 	for _, e := range entries {
-		if e.IsDir() && stepDirName(e.Name()) {
-			if err := os.RemoveAll(filepath.Join(out, e.Name())); err != nil {
-				return err
-			}
+		if !e.IsDir() || !(stepDirName(e.Name()) || e.Name() == "inputs" || e.Name() == "prerendered") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(out, e.Name(), Marker)); err != nil {
+			return fmt.Errorf("--out %s: %s exists and was not written by revshift plan (no %s in it): choose another --out, or remove it", out, e.Name(), Marker)
+		}
+		ours = append(ours, e.Name())
+	}
+	for _, d := range ours {
+		if err := os.RemoveAll(filepath.Join(out, d)); err != nil {
+			return err
 		}
 	}
 	in := filepath.Join(out, "inputs")
-	if err := os.RemoveAll(in); err != nil {
-		return err
-	}
 	w := &writer{err: nil}
 	// inputs/running: the running renders as resources (S0).
 	w.files(filepath.Join(in, "running"), p.Running)
@@ -227,4 +235,5 @@ func (w *writer) kustomization(dir, comment string, k kust) {
 		}
 	}
 	w.file(filepath.Join(dir, "kustomization.yaml"), []byte(b.String()))
+	w.file(filepath.Join(dir, Marker), []byte("written by revshift plan; a later plan into the same --out replaces this folder\n"))
 }
