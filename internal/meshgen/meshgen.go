@@ -31,7 +31,7 @@ func YAML(o Options) string {
 	}
 	var b strings.Builder
 	controlPlane(&b, o.Revision)
-	n := (o.Objects - 5) / perNamespace
+	n := (o.Objects - controlPlaneObjects) / perNamespace
 	if n < 1 {
 		n = 1
 	}
@@ -49,73 +49,11 @@ func suffix(rev string) string {
 }
 
 func controlPlane(b *strings.Builder, rev string) {
-	s := suffix(rev)
-	fmt.Fprintf(b, `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: istiod%[1]s
-  namespace: istio-system
-  labels: {app: istiod, istio.io/rev: %[2]s}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: istiod, istio.io/rev: %[2]s}
-  template:
-    metadata:
-      labels: {app: istiod, istio: pilot, istio.io/rev: %[2]s}
-    spec:
-      serviceAccountName: istiod%[1]s
-      containers:
-      - name: discovery
-        image: docker.io/istio/pilot:1.6.14
-        args: [discovery, --monitoringAddr=:15014]
-        env:
-        - {name: REVISION, value: %[2]s}
-        ports:
-        - containerPort: 15010
-        - containerPort: 15017
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: istiod%[1]s
-  namespace: istio-system
-spec:
-  selector: {app: istiod, istio.io/rev: %[2]s}
-  ports:
-  - {name: grpc-xds, port: 15010}
-  - {name: https-dns, port: 15012}
-  - {name: https-webhook, port: 443, targetPort: 15017}
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: istio%[1]s
-  namespace: istio-system
-  labels: {istio.io/rev: %[2]s}
-data:
-  mesh: |-
-    defaultConfig:
-      discoveryAddress: istiod%[1]s.istio-system.svc:15012
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: istiod%[1]s
-  namespace: istio-system
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: MutatingWebhookConfiguration
-metadata:
-  name: istio-sidecar-injector%[1]s
-webhooks:
-- name: sidecar-injector.istio.io
-  clientConfig:
-    service: {name: istiod%[1]s, namespace: istio-system, path: /inject}
-  namespaceSelector:
-    matchLabels: {istio.io/rev: %[2]s}
-`, s, rev)
+	b.WriteString(upgradeControlPlane(rev))
 }
+
+// controlPlaneObjects is how many objects upgradeControlPlane renders.
+const controlPlaneObjects = 10
 
 func namespace(b *strings.Builder, ns string, o Options) {
 	fmt.Fprintf(b, `---
