@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,20 +15,8 @@ import (
 // run on the output adds nothing; bad input exits non-zero with the reason
 // on stderr.
 func TestProgram(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "copy-configmap")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-
 	items := krmtest.Render(t, "1.5-to-1.6-seed/1.6.14/control-plane.rev-1-6-14.yaml", "1.5-to-1.6-seed/1.6.14/gateways.rev-1-6-14.yaml")
-	run := func(input []byte) ([]byte, string, error) {
-		cmd := exec.Command(bin)
-		cmd.Stdin = bytes.NewReader(input)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		return stdout.Bytes(), stderr.String(), err
-	}
+	run := krmtest.Program(t, "copy-configmap")
 	first, stderr, err := run(krmtest.ResourceList(t, items, nil))
 	require.NoError(t, err, stderr)
 	rl, err := krm.Parse(first)

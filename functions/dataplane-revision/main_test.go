@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/revshift/revshift/internal/krm"
+	"github.com/revshift/revshift/internal/krmtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,18 +16,7 @@ import (
 // nothing; an unresolvable revision exits non-zero with the reason on
 // stderr.
 func TestProgram(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "dataplane-revision")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	run := func(input []byte) ([]byte, string, error) {
-		cmd := exec.Command(bin)
-		cmd.Stdin = bytes.NewReader(input)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		return stdout.Bytes(), stderr.String(), err
-	}
+	run := krmtest.Program(t, "dataplane-revision")
 
 	items, err := os.ReadFile("dataplanerevision/testdata/seed-shaped/input.yaml")
 	require.NoError(t, err)

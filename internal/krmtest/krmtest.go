@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -259,4 +260,22 @@ func Render(t testing.TB, rel ...string) []*yaml.RNode {
 		paths[i] = filepath.Join(dir, r)
 	}
 	return ReadYAMLFiles(t, paths...)
+}
+
+// Program builds the function program in the current package (go build .)
+// and returns a runner: ResourceList on stdin, stdout, stderr, exit error.
+func Program(t testing.TB, name string) func(input []byte) ([]byte, string, error) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return func(input []byte) ([]byte, string, error) {
+		cmd := exec.Command(bin)
+		cmd.Stdin = bytes.NewReader(input)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return stdout.Bytes(), stderr.String(), err
+	}
 }
