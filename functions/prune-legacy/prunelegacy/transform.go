@@ -129,7 +129,16 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 func readItems(items []*yaml.RNode, oldPaths []string) ([]*item, error) {
 	var errs []string
 	its := make([]*item, 0, len(items))
+	var runningCarriers []*yaml.RNode
 	for i, n := range items {
+		if mesh.IsRunningRender(n) {
+			// The running render carried as the data of a local-config
+			// ConfigMap (canary-control-plane's input, revshift plan's
+			// inputs/): its objects are the old state. The carrier itself
+			// is never applied, never deleted, and not passed on.
+			runningCarriers = append(runningCarriers, n)
+			continue
+		}
 		o, err := mesh.Identify(i, n)
 		if err != nil {
 			errs = append(errs, err.Error())
@@ -158,6 +167,32 @@ func readItems(items []*yaml.RNode, oldPaths []string) ([]*item, error) {
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	if len(runningCarriers) > 0 {
+		objs, _, err := mesh.RunningRender(runningCarriers)
+		if err != nil {
+			return nil, err
+		}
+		// An object already marked old in the items (canary-control-plane
+		// re-emits the running objects, and later steps edit them, e.g. the
+		// shift) is that object's current form: the carried copy is not a
+		// second old object.
+		marked := map[mesh.ID]bool{}
+		for _, it := range its {
+			if it.old {
+				marked[mesh.CanonicalID(it.obj.ID)] = true
+			}
+		}
+		for j, n := range objs {
+			o, err := mesh.Identify(len(items)+j, n)
+			if err != nil {
+				return nil, fmt.Errorf("running render: %v", err)
+			}
+			if marked[mesh.CanonicalID(o.ID)] {
+				continue
+			}
+			its = append(its, &item{node: n, obj: o, old: true, carrier: true})
+		}
 	}
 	// Duplicates within one state, with the real input positions.
 	var dups []string
