@@ -281,6 +281,38 @@ func TestPlanRewritesOnlyItsOwnFolders(t *testing.T) {
 	assert.FileExists(t, filepath.Join(out, "42-mine", "kustomization.yaml"))
 }
 
+// Gateways rendered in the same file as the control plane (one IstioOperator
+// for both) are migrated as canaries of the control plane's gateways, and
+// their namespaces get the ConfigMap copy in the gateway-config step, before
+// their canaries start. Uses the example renders: runs on every clone.
+func TestPlanSingleRender(t *testing.T) {
+	ex := "../../kustomization-examples/1.5-to-1.6/renders"
+	from, to := t.TempDir(), t.TempDir()
+	join := func(dst string, files ...string) {
+		var all []string
+		for _, f := range files {
+			data, err := os.ReadFile(filepath.Join(ex, f))
+			require.NoError(t, err)
+			all = append(all, string(data))
+		}
+		write(t, dst, strings.Join(all, "\n---\n"))
+	}
+	join(filepath.Join(from, "all.yaml"), "1.5.10/control-plane.yaml", "1.5.10/gateways.yaml")
+	join(filepath.Join(to, "all.rev-1-6-14.yaml"), "1.6.14/control-plane.rev-1-6-14.yaml", "1.6.14/gateways.rev-1-6-14.yaml")
+	out := filepath.Join(t.TempDir(), "plan")
+	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-gateway-config", "03-webhook-continuity",
+		"04-default-gateway-canary", "05-default-gateway-shift", "06-prune"}, dirs(t, out))
+	cfg, err := os.ReadFile(filepath.Join(out, "02-gateway-config", "revshift.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(cfg), "targetNamespaces:\n      - default")
+	pairs, err := os.ReadFile(filepath.Join(out, "04-default-gateway-canary", "revshift.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(pairs), "new: custom-gw-1-6-14")
+	assert.Contains(t, string(pairs), "new: istio-ingressgateway-1-6-14")
+}
+
 // --exec-dir pins the binary's folder in the written steps.
 func TestPlanExecDir(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "plan")

@@ -287,10 +287,6 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 		}
 		return fmt.Errorf("no gateway of the target pairs up with a running one: the target's gateways %s have no running gateway of the same namespace and name (running gateways: %s); render the UNCHANGED gateway IstioOperator with -r %s", strings.Join(unpaired, ", "), strings.Join(runningGWs, ", "), p.Revision)
 	}
-	for ns := range nsSet {
-		p.GatewayNamespaces = append(p.GatewayNamespaces, ns)
-	}
-	sort.Strings(p.GatewayNamespaces)
 
 	// The target control plane's non-revisioned gateways that collide with
 	// running ones: canary-control-plane holds them back; they are migrated
@@ -306,8 +302,17 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 			}
 			p.DefaultPairs = append(p.DefaultPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: g.ID.Name + suffix})
 			p.DefaultGateway = append(p.DefaultGateway, gatewayObjects(f.Model, g)...)
+			// A gateway rendered with the control plane but outside its
+			// namespace needs the ConfigMap copy too, before it starts.
+			if !cpNS[g.ID.Namespace] {
+				nsSet[g.ID.Namespace] = true
+			}
 		}
 	}
+	for ns := range nsSet {
+		p.GatewayNamespaces = append(p.GatewayNamespaces, ns)
+	}
+	sort.Strings(p.GatewayNamespaces)
 	return nil
 }
 

@@ -102,7 +102,7 @@ func (p *Plan) steps(running *mesh.Model) {
 			Slug:      "default-gateway-canary",
 			Title:     "default gateway canary",
 			Resources: dgRes,
-			Changes:   fmt.Sprintf("Migrates the control plane's default gateway (%s) like the user gateways, as a canary of revision %s selected by its production Service: never by restarting it in place onto the new revision.", oldList(p.DefaultPairs), rev),
+			Changes:   fmt.Sprintf("Migrates the gateways rendered with the control plane (%s), which the target render would restart in place, like the user gateways: as canaries of revision %s selected by their production Services.", oldList(p.DefaultPairs), rev),
 			Watch:     "The default gateway's canary pods are Ready behind its Service.",
 			Rollback:  "Apply the previous step.",
 		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "canary", "revision": rev, "pairs": pairSpecs(p.DefaultPairs)}})
@@ -110,7 +110,7 @@ func (p *Plan) steps(running *mesh.Model) {
 			Slug:      "default-gateway-shift",
 			Title:     "default gateway shift",
 			Resources: dgRes,
-			Changes:   fmt.Sprintf("Scales the running default gateway (%s) to 0.", oldList(p.DefaultPairs)),
+			Changes:   fmt.Sprintf("Scales the running gateways rendered with the control plane (%s) to 0.", oldList(p.DefaultPairs)),
 			Watch:     "The endpoints of the default gateway's Service list only the canary.",
 			Rollback:  "Apply the previous step.",
 		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "shift", "revision": rev, "pairs": pairSpecs(p.DefaultPairs)}})
