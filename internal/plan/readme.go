@@ -22,7 +22,11 @@ func (p *Plan) WriteReadme(states []verify.State, report *verify.Report) error {
 	fmt.Fprintf(&b, "# Istio %s to revision %s\n\n", walk, p.Revision)
 	fmt.Fprintf(&b, "Written by `revshift plan` from `%s` (running) and `%s` (target, revision `%s`). ", p.Opts.From, p.Opts.To, p.Revision)
 	b.WriteString("Each `NN-name/` folder is a kustomization that builds to the complete desired state at that step:\n\n")
-	b.WriteString("```sh\nkustomize build --enable-alpha-plugins --enable-exec 03-canary-gateways   # revshift on PATH\nrevshift verify .                                                        # every state and step checked\n```\n\n")
+	example := p.Dirs()[len(p.Dirs())-1]
+	if len(p.Dirs()) > 1 {
+		example = p.Dirs()[1]
+	}
+	fmt.Fprintf(&b, "```sh\nkustomize build --enable-alpha-plugins --enable-exec %s   # revshift on PATH\nrevshift verify .   # every state and step checked\n```\n\n", example)
 	b.WriteString("Apply the steps in order, one commit (or one `kubectl apply`) at a time, and move on only when what the step says to watch holds. ")
 	b.WriteString("For Argo CD, point the Application at the step folder and enable `--enable-alpha-plugins --enable-exec` in `kustomize.buildOptions`, with `revshift` on the repo-server's PATH. For Flux, pre-render each step (`revshift plan --prerender`) and point the Kustomization at `prerendered/NN-name`.\n\n")
 	if p.Opts.Rollback {
