@@ -114,9 +114,13 @@ func TestConformancePlanAndVerify(t *testing.T) {
 			assert.Equal(t, len(want), strings.Count(string(readme), "```mermaid"), "one traffic graph per step")
 			assert.Contains(t, string(readme), "Watch before moving on")
 
-			// revshift verify agrees, on its own.
-			var vout, verr bytes.Buffer
-			require.Equal(t, 0, Verify([]string{out}, &vout, &verr), "%s%s", vout.String(), verr.String())
+			// revshift verify agrees, on its own, also for appliers that
+			// apply a step at once (kubectl, Flux): the plan does not lean on
+			// Argo CD sync waves.
+			for _, applier := range []string{"argocd", "kubectl"} {
+				var vout, verr bytes.Buffer
+				require.Equal(t, 0, Verify([]string{"-applier", applier, out}, &vout, &verr), "%s%s", vout.String(), verr.String())
+			}
 
 			// The rollback walk verifies too.
 			back := filepath.Join(t.TempDir(), "rollback")
