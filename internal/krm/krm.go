@@ -27,7 +27,18 @@ const APIVersion = "revshift.dev/v1alpha1"
 // functionConfig (nil when none was given) and returns the new items. It
 // reports decisions and problems through res; an error-severity result
 // fails the function. A returned error is also a failure.
-type Transform func(items []*yaml.RNode, config *yaml.RNode, res *Results) ([]*yaml.RNode, error)
+//
+// Items are lazily parsed (mesh.Item): build the model with mesh.BuildItems
+// and call Node only on the objects the function edits or must read beyond
+// the model's facts; the others are written back byte for byte.
+type Transform func(items []*mesh.Item, config *yaml.RNode, res *Results) ([]*mesh.Item, error)
+
+// List is a parsed ResourceList whose items are lazily parsed.
+type List struct {
+	Items          []*mesh.Item
+	FunctionConfig *yaml.RNode
+	Results        fn.Results
+}
 
 // Results collects a function's results.
 type Results struct{ fn.Results }
@@ -68,35 +79,49 @@ func (r *Results) Failed() bool {
 	return false
 }
 
-// Processor adapts a Transform to the KRM SDK. Items are handed over without
-// copying; on failure the input items are returned untouched.
-func Processor(t Transform) fn.ResourceListProcessorFunc {
-	return func(rl *fn.ResourceList) (bool, error) {
-		items := make([]*yaml.RNode, len(rl.Items))
-		for i, it := range rl.Items {
-			items[i] = it.MoveToResourceNode()
-		}
-		var config *yaml.RNode
-		if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
-			config = rl.FunctionConfig.CopyToResourceNode()
-		}
-		res := &Results{}
-		out, err := safeRun(t, items, config, res)
-		if err != nil {
-			res.Errorf(nil, "%v", err)
-		}
-		if res.Failed() {
-			out = items
-		}
-		rl.Items = fn.MoveToKubeObjects(out)
-		rl.Results = append(rl.Results, res.Results...)
-		return !res.Failed(), nil
+// Proc runs a Transform. It is a KRM SDK ResourceListProcessor (for
+// fn.AsMain and the SDK's own callers, which hand it parsed nodes); Run and
+// MainIO use its lazy path, which parses items only as far as the model
+// needs.
+type Proc struct{ t Transform }
+
+// Processor adapts a Transform to the KRM SDK and to Run. Items are handed
+// over without copying; on failure the input items are returned untouched.
+func Processor(t Transform) *Proc { return &Proc{t: t} }
+
+// Process implements fn.ResourceListProcessor.
+func (p *Proc) Process(rl *fn.ResourceList) (bool, error) {
+	l := &List{Items: make([]*mesh.Item, len(rl.Items))}
+	for i, it := range rl.Items {
+		l.Items[i] = mesh.NewItem(it.MoveToResourceNode())
 	}
+	if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
+		l.FunctionConfig = rl.FunctionConfig.CopyToResourceNode()
+	}
+	ok := p.Run(l)
+	rl.Items = fn.MoveToKubeObjects(mesh.Nodes(l.Items))
+	rl.Results = append(rl.Results, l.Results...)
+	return ok, nil
+}
+
+// Run runs the transform on a parsed list, appending its results; it
+// reports whether it succeeded.
+func (p *Proc) Run(l *List) bool {
+	res := &Results{}
+	out, err := safeRun(p.t, l.Items, l.FunctionConfig, res)
+	if err != nil {
+		res.Errorf(nil, "%v", err)
+	}
+	if !res.Failed() {
+		l.Items = out
+	}
+	l.Results = append(l.Results, res.Results...)
+	return !res.Failed()
 }
 
 // safeRun turns a panic in a transform into an error: a bad input must never
 // crash a pipeline without saying why.
-func safeRun(t Transform, items []*yaml.RNode, config *yaml.RNode, res *Results) (out []*yaml.RNode, err error) {
+func safeRun(t Transform, items []*mesh.Item, config *yaml.RNode, res *Results) (out []*mesh.Item, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("internal error (please report): %v", p)
@@ -109,26 +134,56 @@ func safeRun(t Transform, items []*yaml.RNode, config *yaml.RNode, res *Results)
 // does, but never returns an empty output: input that cannot be parsed gives
 // a ResourceList that carries the error as a result.
 func Run(p fn.ResourceListProcessor, input []byte) ([]byte, fn.Results, bool) {
-	rl, err := Parse(input)
-	if err != nil {
-		rl = &fn.ResourceList{FunctionConfig: fn.NewEmptyKubeObject()}
-		rl.Results = append(rl.Results, &fn.Result{Severity: fn.Error, Message: "invalid input ResourceList: " + err.Error()})
+	fail := func(msg string) ([]byte, fn.Results, bool) {
+		rl := &fn.ResourceList{FunctionConfig: fn.NewEmptyKubeObject()}
+		rl.Results = append(rl.Results, &fn.Result{Severity: fn.Error, Message: msg})
 		out, _ := rl.ToYAML()
 		return out, rl.Results, false
 	}
-	before := len(rl.Results)
-	ok, err := p.Process(rl)
+	l, err := ParseList(input)
 	if err != nil {
-		rl.Results = append(rl.Results, fn.ErrorResult(err))
-		ok = false
+		return fail("invalid input ResourceList: " + err.Error())
 	}
-	out, err := Serialize(rl)
+	before := len(l.Results)
+	var ok bool
+	if proc, lazy := p.(*Proc); lazy {
+		ok = proc.Run(l)
+	} else {
+		rl := l.toSDK()
+		ok, err = p.Process(rl)
+		if err != nil {
+			rl.Results = append(rl.Results, fn.ErrorResult(err))
+			ok = false
+		}
+		l = fromSDK(rl)
+	}
+	out, err := WriteList(l)
 	if err != nil {
-		rl.Results = append(rl.Results, &fn.Result{Severity: fn.Error, Message: "cannot serialize output: " + err.Error()})
-		ok = false
-		out, _ = rl.ToYAML()
+		l.Results = append(l.Results, &fn.Result{Severity: fn.Error, Message: "cannot serialize output: " + err.Error()})
+		return fail("cannot serialize output: " + err.Error())
 	}
-	return out, rl.Results[before:], ok
+	return out, l.Results[before:], ok
+}
+
+func (l *List) toSDK() *fn.ResourceList {
+	rl := &fn.ResourceList{FunctionConfig: fn.NewEmptyKubeObject(), Results: l.Results}
+	rl.Items = fn.MoveToKubeObjects(mesh.Nodes(l.Items))
+	if l.FunctionConfig != nil {
+		rl.FunctionConfig = fn.MoveToKubeObject(l.FunctionConfig)
+	}
+	return rl
+}
+
+func fromSDK(rl *fn.ResourceList) *List {
+	l := &List{Results: rl.Results}
+	for _, it := range rl.Items {
+		l.Items = append(l.Items, mesh.NewItem(it.MoveToResourceNode()))
+	}
+	rl.Items = nil
+	if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
+		l.FunctionConfig = rl.FunctionConfig.CopyToResourceNode()
+	}
+	return l
 }
 
 // Serialize writes a ResourceList keeping the items in their order (the
@@ -142,92 +197,65 @@ func Serialize(rl *fn.ResourceList) ([]byte, error) {
 		items[i] = it.MoveToResourceNode()
 	}
 	defer func() { rl.Items = fn.MoveToKubeObjects(items) }()
-	var config, results *yaml.RNode
+	l := &List{Items: mesh.NewItems(items), Results: rl.Results}
 	if rl.FunctionConfig != nil && !rl.FunctionConfig.IsEmpty() {
-		config = rl.FunctionConfig.CopyToResourceNode()
+		l.FunctionConfig = rl.FunctionConfig.CopyToResourceNode()
 	}
-	if len(rl.Results) > 0 {
-		// Encoded straight into a node: a function may report a result per
-		// object, and a text round trip doubled the serialization time.
-		var n yaml.Node
-		if err := n.Encode(rl.Results); err != nil {
-			return nil, err
-		}
-		results = yaml.NewRNode(&n)
-	}
-	return WriteResourceList(items, config, results)
+	return WriteList(l)
 }
 
 // WriteResourceList encodes items, functionConfig and results as a
-// ResourceList, without touching the nodes. Each item is encoded on its own
-// and indented as a list entry: the output is what encoding the whole list
-// at once gives, but the YAML emitter never holds more than one item (on a
-// 40 MB input, encoding the list whole took most of the run time and memory
-// in the emitter's growing buffer).
+// ResourceList, without touching the nodes.
 func WriteResourceList(items []*yaml.RNode, config, results *yaml.RNode) ([]byte, error) {
+	var prior fn.Results
+	if results != nil {
+		if err := results.YNode().Decode(&prior); err != nil {
+			return nil, err
+		}
+	}
+	return WriteList(&List{Items: mesh.NewItems(items), FunctionConfig: config, Results: prior})
+}
+
+// WriteList encodes a ResourceList. Each item is written on its own, as a
+// list entry: an item no function materialized is its input text, byte for
+// byte; another is encoded alone (on a 40 MB input, encoding the list whole
+// took most of the run time and memory in the emitter's growing buffer).
+func WriteList(l *List) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("apiVersion: " + kio.ResourceListAPIVersion + "\nkind: " + kio.ResourceListKind + "\n")
-	if len(items) == 0 {
+	if len(l.Items) == 0 {
 		buf.WriteString("items: []\n")
 	} else {
 		buf.WriteString("items:\n")
 	}
-	var one bytes.Buffer
-	for _, n := range items {
-		one.Reset()
-		if err := encode(&one, n.YNode()); err != nil {
+	for _, it := range l.Items {
+		if err := it.WriteEntry(&buf); err != nil {
 			return nil, err
 		}
-		indentEntry(&buf, one.Bytes())
+	}
+	var results *yaml.RNode
+	if len(l.Results) > 0 {
+		// Encoded straight into a node: a function may report a result per
+		// object, and a text round trip doubled the serialization time.
+		var n yaml.Node
+		if err := n.Encode(l.Results); err != nil {
+			return nil, err
+		}
+		results = yaml.NewRNode(&n)
 	}
 	for _, f := range []struct {
 		key  string
 		node *yaml.RNode
-	}{{"functionConfig", config}, {"results", results}} {
+	}{{"functionConfig", l.FunctionConfig}, {"results", results}} {
 		if f.node == nil {
 			continue
 		}
-		one.Reset()
 		m := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: f.key}, f.node.YNode()}}
-		if err := encode(&one, m); err != nil {
+		if err := mesh.EncodeNode(&buf, m); err != nil {
 			return nil, err
 		}
-		buf.Write(one.Bytes())
 	}
 	return buf.Bytes(), nil
-}
-
-func encode(w *bytes.Buffer, n *yaml.Node) error {
-	enc := yaml.NewEncoder(w)
-	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}}); err != nil {
-		return err
-	}
-	return enc.Close()
-}
-
-// indentEntry writes an encoded object as a compact block-sequence entry:
-// "- " before the first line, two spaces before the others (empty lines stay
-// empty, as the emitter writes them inside block scalars).
-func indentEntry(w *bytes.Buffer, doc []byte) {
-	first := true
-	for len(doc) > 0 {
-		i := bytes.IndexByte(doc, '\n')
-		line := doc
-		if i >= 0 {
-			line, doc = doc[:i], doc[i+1:]
-		} else {
-			doc = nil
-		}
-		switch {
-		case first:
-			w.WriteString("- ")
-			first = false
-		case len(line) > 0:
-			w.WriteString("  ")
-		}
-		w.Write(line)
-		w.WriteByte('\n')
-	}
 }
 
 // Main runs a function as a program: ResourceList on stdin, ResourceList on
@@ -270,16 +298,54 @@ func MainIO(name string, p fn.ResourceListProcessor, stdin io.Reader, stdout, st
 	return 0
 }
 
-// Parse reads a ResourceList. Unlike the SDK's parser it rejects, with an
-// error instead of a panic, YAML aliases (an alias bomb expands to
+// Parse reads a ResourceList into the SDK's form (every item parsed).
+func Parse(input []byte) (*fn.ResourceList, error) {
+	l, err := ParseList(input)
+	if err != nil {
+		return nil, err
+	}
+	return l.toSDK(), nil
+}
+
+// ParseList reads a ResourceList. Unlike the SDK's parser it rejects, with
+// an error instead of a panic, YAML aliases (an alias bomb expands to
 // gigabytes; kustomize and kpt never emit aliases), items that are not a
 // list of mappings, and a functionConfig that is not a mapping.
-func Parse(input []byte) (rl *fn.ResourceList, err error) {
+//
+// When the items are laid out as kustomize and kpt write them (a block list
+// whose entries start at column 0), each entry is parsed on its own and kept
+// as text with the model's facts (mesh.ParseEntry): the whole list is never
+// held as YAML trees. Any other layout is parsed whole.
+func ParseList(input []byte) (l *List, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			rl, err = nil, fmt.Errorf("unreadable input: %v", p)
+			l, err = nil, fmt.Errorf("unreadable input: %v", p)
 		}
 	}()
+	skeleton, entries, ok := splitItems(input)
+	if !ok || len(entries) == 0 {
+		return parseWhole(input)
+	}
+	if l, err = parseWhole(skeleton); err != nil {
+		return nil, err
+	}
+	if len(l.Items) > 0 {
+		// The scan and the parser disagree on where the items are: trust
+		// the parser.
+		return parseWhole(input)
+	}
+	l.Items = make([]*mesh.Item, len(entries))
+	for i, e := range entries {
+		it, err := mesh.ParseEntry(e.text, e.line)
+		if err != nil {
+			return nil, fmt.Errorf("items[%d]: %v", i, err)
+		}
+		l.Items[i] = it
+	}
+	return l, nil
+}
+
+func parseWhole(input []byte) (*List, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(input))
 	var first yaml.Node
 	if err := dec.Decode(&first); err != nil {
@@ -309,7 +375,7 @@ func Parse(input []byte) (rl *fn.ResourceList, err error) {
 	if k := doc.GetKind(); k != kio.ResourceListKind {
 		return nil, fmt.Errorf("input was of unexpected kind %q; expected ResourceList", k)
 	}
-	rl = &fn.ResourceList{FunctionConfig: fn.NewEmptyKubeObject()}
+	l := &List{}
 	if f := doc.Field("items"); f != nil && f.Value.YNode().Tag != yaml.NodeTagNull {
 		if f.Value.YNode().Kind != yaml.SequenceNode {
 			return nil, fmt.Errorf("items: expected a list, got %s", nodeKind(f.Value.YNode()))
@@ -318,23 +384,23 @@ func Parse(input []byte) (rl *fn.ResourceList, err error) {
 			if it.Kind != yaml.MappingNode {
 				return nil, fmt.Errorf("items[%d]: expected an object, got %s", i, nodeKind(it))
 			}
-			rl.Items = append(rl.Items, fn.MoveToKubeObject(yaml.NewRNode(it)))
+			l.Items = append(l.Items, mesh.NewItem(yaml.NewRNode(it)))
 		}
 	}
 	if f := doc.Field("functionConfig"); f != nil && f.Value.YNode().Tag != yaml.NodeTagNull {
 		if f.Value.YNode().Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("functionConfig: expected an object, got %s", nodeKind(f.Value.YNode()))
 		}
-		rl.FunctionConfig = fn.MoveToKubeObject(yaml.NewRNode(f.Value.YNode()))
+		l.FunctionConfig = yaml.NewRNode(f.Value.YNode())
 	}
 	if f := doc.Field("results"); f != nil && f.Value.YNode().Kind == yaml.SequenceNode {
 		var prior fn.Results
 		if err := f.Value.YNode().Decode(&prior); err != nil {
 			return nil, fmt.Errorf("results: %v", err)
 		}
-		rl.Results = prior
+		l.Results = prior
 	}
-	return rl, nil
+	return l, nil
 }
 
 func findAlias(n *yaml.Node, depth int) *yaml.Node {

@@ -25,7 +25,7 @@ func IsCRD(id ID) bool {
 // apiextensions.k8s.io/v1 (spec.versions) and v1beta1 (spec.versions, or the
 // single spec.version, which is then served and stored).
 func CRDVersions(o *Object) ([]CRDVersion, error) {
-	spec := lookup(o.Node.YNode(), "spec")
+	spec := lookup(o.Node().YNode(), "spec")
 	vs := lookup(spec, "versions")
 	if vs != nil && !(vs.Kind == yaml.ScalarNode && vs.Tag == "!!null") {
 		if vs.Kind != yaml.SequenceNode {

@@ -94,7 +94,7 @@ func (m *Model) WebhookRevision(h *Webhook) (string, bool) {
 			return r, true
 		}
 	}
-	if r := h.Config.Node.GetLabels()[LabelRev]; r != "" {
+	if r := h.Config.Node().GetLabels()[LabelRev]; r != "" {
 		return r, true
 	}
 	return "", false
@@ -111,7 +111,7 @@ func (m *Model) WorkloadsIn(ns string) []*Workload { return slices.Clone(m.podsB
 // "false", opts out. This is injectRequired in pkg/kube/inject/inject.go
 // (Istio 1.10+; the 1.5/1.6 injector read the annotation the same way).
 func (w *Workload) NotInjected() (bool, string) {
-	if scalar(lookup(w.Node.YNode(), "spec", "template", "spec", "hostNetwork")) == "true" {
+	if scalar(lookup(w.Node().YNode(), "spec", "template", "spec", "hostNetwork")) == "true" {
 		return true, "spec.template.spec.hostNetwork is true"
 	}
 	where := "label"
@@ -135,7 +135,7 @@ func (w *Workload) NotInjected() (bool, string) {
 // defaults.go). Anything else (apps/v1, apps/v1beta2) defaults to
 // RollingUpdate.
 func (w *Workload) RollsOnTemplateChange() (bool, string) {
-	y := w.Node.YNode()
+	y := w.Node().YNode()
 	if w.ID.Kind == "Deployment" {
 		if scalar(lookup(y, "spec", "paused")) == "true" {
 			return false, "spec.paused is true"

@@ -24,8 +24,7 @@ type ServicePort struct {
 	Protocol   string
 }
 
-func parseService(o *Object) (*Service, error) {
-	y := o.Node.YNode()
+func parseService(o *Object, y *yaml.Node) (*Service, error) {
 	s := &Service{Object: o, Type: scalar(lookup(y, "spec", "type"))}
 	var err error
 	if s.Selector, err = stringMap(lookup(y, "spec", "selector"), "spec.selector"); err != nil {
@@ -78,8 +77,7 @@ type IstioGateway struct {
 	Ports []int64
 }
 
-func parseIstioGateway(o *Object) (*IstioGateway, error) {
-	y := o.Node.YNode()
+func parseIstioGateway(o *Object, y *yaml.Node) (*IstioGateway, error) {
 	g := &IstioGateway{Object: o}
 	var err error
 	if g.Selector, err = stringMap(lookup(y, "spec", "selector"), "spec.selector"); err != nil {
@@ -136,8 +134,7 @@ type ServiceRef struct {
 // ID returns the Service's identity.
 func (r ServiceRef) ID() ID { return ID{Kind: "Service", Namespace: r.Namespace, Name: r.Name} }
 
-func parseWebhooks(o *Object) ([]*Webhook, error) {
-	y := o.Node.YNode()
+func parseWebhooks(o *Object, y *yaml.Node) ([]*Webhook, error) {
 	var out []*Webhook
 	for i, h := range seq(lookup(y, "webhooks")) {
 		field := fmt.Sprintf("webhooks[%d]", i)
@@ -200,8 +197,7 @@ type HPA struct {
 	MaxReplicas int64
 }
 
-func parseHPA(o *Object) (*HPA, error) {
-	y := o.Node.YNode()
+func parseHPA(o *Object, y *yaml.Node) (*HPA, error) {
 	h := &HPA{Object: o, TargetKind: scalar(lookup(y, "spec", "scaleTargetRef", "kind")), TargetName: scalar(lookup(y, "spec", "scaleTargetRef", "name"))}
 	if h.TargetName == "" {
 		return nil, fmt.Errorf("spec.scaleTargetRef.name: missing")
@@ -234,8 +230,7 @@ type Subject struct {
 	Name      string
 }
 
-func parseBinding(o *Object) (*Binding, error) {
-	y := o.Node.YNode()
+func parseBinding(o *Object, y *yaml.Node) (*Binding, error) {
 	kind := scalar(lookup(y, "roleRef", "kind"))
 	name := scalar(lookup(y, "roleRef", "name"))
 	if kind == "" || name == "" {

@@ -74,9 +74,15 @@ func (e *DuplicateError) Error() string {
 // Build indexes the given nodes. Every malformed object is reported (joined
 // errors, each naming the object and the field); the model is returned only
 // when there is none.
-func Build(nodes []*yaml.RNode) (*Model, error) {
+func Build(nodes []*yaml.RNode) (*Model, error) { return BuildItems(NewItems(nodes)) }
+
+// BuildItems is Build over items: the facts of an item that was never
+// materialized were read when it was parsed and are not read again, so a
+// function that rebuilds its model after an edit pays only for the objects
+// it touched.
+func BuildItems(items []*Item) (*Model, error) {
 	m := &Model{
-		byID:         make(map[ID]*Object, len(nodes)),
+		byID:         make(map[ID]*Object, len(items)),
 		workloadsBy:  map[ID]*Workload{},
 		servicesBy:   map[ID]*Service{},
 		podIndex:     map[string]map[string][]*Workload{},
@@ -91,22 +97,31 @@ func Build(nodes []*yaml.RNode) (*Model, error) {
 		pdbsByNS:     map[string][]*PDB{},
 		nsByName:     map[string]*Namespace{},
 	}
+	m.Objects = make([]*Object, 0, len(items))
 	var errs []error
-	for i, n := range nodes {
-		o, err := Identify(i, n)
-		if err != nil {
-			errs = append(errs, err)
+	for i, it := range items {
+		f := it.facts
+		if f == nil {
+			f = readFacts(it.Node())
+		}
+		if f.idErr != nil {
+			e := *f.idErr
+			e.Index = i
+			errs = append(errs, &e)
 			continue
 		}
+		o := &Object{ID: f.id, APIVersion: f.apiVersion, Index: i, item: it}
 		if prev, dup := m.byID[o.ID]; dup {
 			errs = append(errs, &DuplicateError{ID: o.ID, First: prev.Index, Second: i})
 			continue
 		}
 		m.byID[o.ID] = o
 		m.Objects = append(m.Objects, o)
-		if err := m.add(o); err != nil {
-			errs = append(errs, &ObjectError{ID: o.ID, Err: err})
+		if f.err != nil {
+			errs = append(errs, &ObjectError{ID: o.ID, Err: f.err})
+			continue
 		}
+		m.add(o, f.kind)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -115,79 +130,148 @@ func Build(nodes []*yaml.RNode) (*Model, error) {
 	return m, nil
 }
 
-func (m *Model) add(o *Object) error {
+// facts are what Build reads from one object, whatever its position in a
+// list: its identity and its kind's parsed fields (a *Workload, *Service,
+// ... whose Object is a placeholder until Build binds it).
+type facts struct {
+	id         ID
+	apiVersion string
+	idErr      *IdentityError
+	kind       any
+	err        error
+	// marks are the object's own revshift.dev/ labels ("l:"+key) and
+	// annotations ("a:"+key): functions look them up on every object.
+	marks map[string]string
+}
+
+func readFacts(n *yaml.RNode) *facts {
+	id, apiVersion, err := identify(n)
+	if err != nil {
+		return &facts{idErr: err}
+	}
+	f := &facts{id: id, apiVersion: apiVersion, marks: readMarks(n.YNode())}
+	// The placeholder holds no node: facts outlive the parse of the text
+	// they were read from, the tree must not.
+	f.kind, f.err = parseKind(&Object{ID: id, APIVersion: apiVersion}, n.YNode())
+	return f
+}
+
+// markPrefix is the prefix of the labels and annotations an item's facts
+// keep.
+const markPrefix = "revshift.dev/"
+
+func readMarks(y *yaml.Node) map[string]string {
+	var out map[string]string
+	for _, f := range []struct{ field, tag string }{{"labels", "l:"}, {"annotations", "a:"}} {
+		m := lookup(y, "metadata", f.field)
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if k := m.Content[i].Value; strings.HasPrefix(k, markPrefix) && m.Content[i+1].Kind == yaml.ScalarNode {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[f.tag+k] = m.Content[i+1].Value
+			}
+		}
+	}
+	return out
+}
+
+// parseKind reads the fields the model indexes for the object's kind (nil
+// for kinds it does not index).
+func parseKind(o *Object, y *yaml.Node) (any, error) {
 	id := o.ID
 	switch {
 	case isWorkloadKind(id):
-		w, err := parseWorkload(o)
+		return parseWorkload(o, y)
+	case id.Group == "" && id.Kind == "Service":
+		return parseService(o, y)
+	case id.Group == "networking.istio.io" && id.Kind == "Gateway":
+		return parseIstioGateway(o, y)
+	case id.Group == "admissionregistration.k8s.io" && (id.Kind == "ValidatingWebhookConfiguration" || id.Kind == "MutatingWebhookConfiguration"):
+		return parseWebhooks(o, y)
+	case id.Group == "policy" && id.Kind == "PodDisruptionBudget":
+		sel, err := parseLabelSelector(lookup(y, "spec", "selector"), "spec.selector")
 		if err != nil {
-			return err
+			return nil, err
 		}
-		m.Workloads = append(m.Workloads, w)
-		m.workloadsBy[id] = w
-		m.podsByNS[id.Namespace] = append(m.podsByNS[id.Namespace], w)
+		return &PDB{Object: o, Selector: sel}, nil
+	case id.Group == "autoscaling" && id.Kind == "HorizontalPodAutoscaler":
+		return parseHPA(o, y)
+	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
+		return parseBinding(o, y)
+	case id.Group == "" && id.Kind == "Namespace":
+		l, err := stringMap(lookup(y, "metadata", "labels"), "metadata.labels")
+		if err != nil {
+			return nil, err
+		}
+		return &Namespace{Object: o, Labels: l}, nil
+	}
+	return nil, nil
+}
+
+// add indexes an object's kind facts, bound to o (the facts are shared by
+// every model built from the same item, and never changed).
+func (m *Model) add(o *Object, kind any) {
+	id := o.ID
+	switch k := kind.(type) {
+	case *Workload:
+		w := *k
+		w.Object = o
+		m.Workloads = append(m.Workloads, &w)
+		m.workloadsBy[id] = &w
+		m.podsByNS[id.Namespace] = append(m.podsByNS[id.Namespace], &w)
 		idx := m.podIndex[id.Namespace]
 		if idx == nil {
 			idx = map[string][]*Workload{}
 			m.podIndex[id.Namespace] = idx
 		}
 		for k, v := range w.PodLabels {
-			idx[k+"="+v] = append(idx[k+"="+v], w)
+			idx[k+"="+v] = append(idx[k+"="+v], &w)
 		}
-	case id.Group == "" && id.Kind == "Service":
-		s, err := parseService(o)
-		if err != nil {
-			return err
-		}
-		m.Services = append(m.Services, s)
-		m.servicesBy[id] = s
-		m.servicesByNS[id.Namespace] = append(m.servicesByNS[id.Namespace], s)
-	case id.Group == "networking.istio.io" && id.Kind == "Gateway":
-		g, err := parseIstioGateway(o)
-		if err != nil {
-			return err
-		}
-		m.IstioGateways = append(m.IstioGateways, g)
-	case id.Group == "admissionregistration.k8s.io" && (id.Kind == "ValidatingWebhookConfiguration" || id.Kind == "MutatingWebhookConfiguration"):
-		hs, err := parseWebhooks(o)
-		if err != nil {
-			return err
+	case *Service:
+		s := *k
+		s.Object = o
+		m.Services = append(m.Services, &s)
+		m.servicesBy[id] = &s
+		m.servicesByNS[id.Namespace] = append(m.servicesByNS[id.Namespace], &s)
+	case *IstioGateway:
+		g := *k
+		g.Object = o
+		m.IstioGateways = append(m.IstioGateways, &g)
+	case []*Webhook:
+		hs := make([]*Webhook, len(k))
+		for i, h := range k {
+			c := *h
+			c.Config = o
+			hs[i] = &c
 		}
 		m.Webhooks = append(m.Webhooks, hs...)
 		m.webhooksOf[id] = hs
-	case id.Group == "policy" && id.Kind == "PodDisruptionBudget":
-		sel, err := parseLabelSelector(lookup(o.Node.YNode(), "spec", "selector"), "spec.selector")
-		if err != nil {
-			return err
-		}
-		p := &PDB{Object: o, Selector: sel}
-		m.PDBs = append(m.PDBs, p)
-		m.pdbsByNS[id.Namespace] = append(m.pdbsByNS[id.Namespace], p)
-	case id.Group == "autoscaling" && id.Kind == "HorizontalPodAutoscaler":
-		h, err := parseHPA(o)
-		if err != nil {
-			return err
-		}
-		m.HPAs = append(m.HPAs, h)
-		m.hpaOf[id] = h
-		m.hpaByTarget[ID{Group: "apps", Kind: h.TargetKind, Namespace: id.Namespace, Name: h.TargetName}] = h
-	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
-		b, err := parseBinding(o)
-		if err != nil {
-			return err
-		}
-		m.Bindings = append(m.Bindings, b)
-		m.bindingOf[id] = b
-	case id.Group == "" && id.Kind == "Namespace":
-		l, err := stringMap(lookup(o.Node.YNode(), "metadata", "labels"), "metadata.labels")
-		if err != nil {
-			return err
-		}
-		n := &Namespace{Object: o, Labels: l}
-		m.Namespaces = append(m.Namespaces, n)
-		m.nsByName[id.Name] = n
+	case *PDB:
+		p := *k
+		p.Object = o
+		m.PDBs = append(m.PDBs, &p)
+		m.pdbsByNS[id.Namespace] = append(m.pdbsByNS[id.Namespace], &p)
+	case *HPA:
+		h := *k
+		h.Object = o
+		m.HPAs = append(m.HPAs, &h)
+		m.hpaOf[id] = &h
+		m.hpaByTarget[ID{Group: "apps", Kind: h.TargetKind, Namespace: id.Namespace, Name: h.TargetName}] = &h
+	case *Binding:
+		b := *k
+		b.Object = o
+		m.Bindings = append(m.Bindings, &b)
+		m.bindingOf[id] = &b
+	case *Namespace:
+		n := *k
+		n.Object = o
+		m.Namespaces = append(m.Namespaces, &n)
+		m.nsByName[id.Name] = &n
 	}
-	return nil
 }
 
 // Get returns the object with the given identity.

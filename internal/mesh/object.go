@@ -65,14 +65,28 @@ func GroupOf(apiVersion string) string {
 	return ""
 }
 
-// Object is one rendered object and its identity.
+// Object is one rendered object and its identity, in one model.
 type Object struct {
 	ID         ID
 	APIVersion string
-	Node       *yaml.RNode
-	// Index is the object's position in the input list.
+	// Index is the object's position in the list the model was built from.
 	Index int
+	item  *Item
 }
+
+// Node returns the object's node, materializing its item (see Item.Node):
+// call it to edit the object or to read a field the model does not index.
+// It is nil for an Object made up for a message.
+func (o *Object) Node() *yaml.RNode { return o.item.Node() }
+
+// Annotation returns one of the object's annotations (see Item.Annotation).
+func (o *Object) Annotation(key string) (string, bool) { return o.item.Annotation(key) }
+
+// Label returns one of the object's labels (see Item.Label).
+func (o *Object) Label(key string) (string, bool) { return o.item.Label(key) }
+
+// Item returns the item the object was built from.
+func (o *Object) Item() *Item { return o.item }
 
 // Ref returns the object's identity fields for results and messages.
 func (o *Object) String() string { return o.ID.String() }
@@ -91,8 +105,32 @@ func (e *IdentityError) Error() string {
 // Identify reads the identity of one object, failing with the field at fault
 // when kind, apiVersion or metadata.name is missing.
 func Identify(index int, n *yaml.RNode) (*Object, error) {
+	id, apiVersion, err := identify(n)
+	if err != nil {
+		err.Index = index
+		return nil, err
+	}
+	return &Object{ID: id, APIVersion: apiVersion, Index: index, item: NewItem(n)}, nil
+}
+
+// IdentifyItem is Identify for an item, from its facts when it was never
+// materialized.
+func IdentifyItem(index int, it *Item) (*Object, error) {
+	f := it.facts
+	if f == nil {
+		f = readFacts(it.Node())
+	}
+	if f.idErr != nil {
+		e := *f.idErr
+		e.Index = index
+		return nil, &e
+	}
+	return &Object{ID: f.id, APIVersion: f.apiVersion, Index: index, item: it}, nil
+}
+
+func identify(n *yaml.RNode) (ID, string, *IdentityError) {
 	if n == nil || n.YNode() == nil || n.YNode().Kind != yaml.MappingNode {
-		return nil, &IdentityError{Index: index, Field: "(object)", Msg: "not a YAML mapping"}
+		return ID{}, "", &IdentityError{Field: "(object)", Msg: "not a YAML mapping"}
 	}
 	kind := stringField(n, "kind")
 	apiVersion := stringField(n, "apiVersion")
@@ -100,18 +138,13 @@ func Identify(index int, n *yaml.RNode) (*Object, error) {
 	ns := stringField(n, "metadata", "namespace")
 	switch {
 	case kind == "":
-		return nil, &IdentityError{Index: index, Field: "kind", Msg: fmt.Sprintf("missing (object %q)", name)}
+		return ID{}, "", &IdentityError{Field: "kind", Msg: fmt.Sprintf("missing (object %q)", name)}
 	case apiVersion == "":
-		return nil, &IdentityError{Index: index, Field: "apiVersion", Msg: fmt.Sprintf("missing (%s %q)", kind, name)}
+		return ID{}, "", &IdentityError{Field: "apiVersion", Msg: fmt.Sprintf("missing (%s %q)", kind, name)}
 	case name == "":
-		return nil, &IdentityError{Index: index, Field: "metadata.name", Msg: fmt.Sprintf("missing (%s)", kind)}
+		return ID{}, "", &IdentityError{Field: "metadata.name", Msg: fmt.Sprintf("missing (%s)", kind)}
 	}
-	return &Object{
-		ID:         ID{Group: GroupOf(apiVersion), Kind: kind, Namespace: ns, Name: name},
-		APIVersion: apiVersion,
-		Node:       n,
-		Index:      index,
-	}, nil
+	return ID{Group: GroupOf(apiVersion), Kind: kind, Namespace: ns, Name: name}, apiVersion, nil
 }
 
 // stringField returns the scalar string at path, or "" when absent or not a

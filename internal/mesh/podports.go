@@ -51,7 +51,7 @@ func (w *Workload) CanBind(port int64) (ok bool, why string) {
 	if w.RunsAsRoot {
 		return true, "the pod runs as root (no runAsNonRoot, no non-zero runAsUser)"
 	}
-	for _, s := range seq(lookup(w.Node.YNode(), "spec", "template", "spec", "securityContext", "sysctls")) {
+	for _, s := range seq(lookup(w.Node().YNode(), "spec", "template", "spec", "securityContext", "sysctls")) {
 		if scalar(lookup(s, "name")) != sysctlUnprivilegedPortStart {
 			continue
 		}

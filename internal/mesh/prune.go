@@ -54,7 +54,7 @@ func (m *Model) PruneReferences(o *Object) []Reference {
 	id := o.ID
 	switch {
 	case id.Group == "networking.istio.io" && id.Kind == "VirtualService":
-		for _, g := range virtualServiceGateways(o.Node.YNode()) {
+		for _, g := range virtualServiceGateways(o.Node().YNode()) {
 			if ns, name, ok := resolveGatewayName(g, id.Namespace); ok {
 				out = append(out, Reference{From: id, To: ID{Group: "networking.istio.io", Kind: "Gateway", Namespace: ns, Name: name}, Why: "gateways " + g})
 			}
@@ -63,7 +63,7 @@ func (m *Model) PruneReferences(o *Object) []Reference {
 		if _, ok := RevisionOfConfigMap(id.Name); !ok {
 			break
 		}
-		if addr := meshDiscoveryAddress(o.Node.YNode()); addr != "" {
+		if addr := meshDiscoveryAddress(o.Node().YNode()); addr != "" {
 			if ns, name, ok := hostService(addr, id.Namespace); ok {
 				out = append(out, Reference{From: id, To: ID{Kind: "Service", Namespace: ns, Name: name}, Why: "mesh defaultConfig.discoveryAddress " + addr})
 			}

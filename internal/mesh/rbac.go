@@ -53,7 +53,7 @@ func IsRole(id ID) bool {
 // mapping, or a list field that is not a list of strings, is an error
 // naming the field.
 func RoleRules(o *Object) ([]PolicyRule, error) {
-	n := lookup(o.Node.YNode(), "rules")
+	n := lookup(o.Node().YNode(), "rules")
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil
 	}

@@ -41,12 +41,13 @@ const (
 const AnnotationLocalConfig = "config.kubernetes.io/local-config"
 
 // IsRunningRender reports whether an item carries a running render.
-func IsRunningRender(n *yaml.RNode) bool {
-	if n.GetKind() != "ConfigMap" || n.GetApiVersion() != "v1" {
+func IsRunningRender(it *Item) bool {
+	v, ok := it.Annotation(AnnotationRunningRender)
+	if !ok || v == "false" {
 		return false
 	}
-	v, ok := n.GetAnnotations()[AnnotationRunningRender]
-	return ok && v != "false"
+	n := it.Node()
+	return n.GetKind() == "ConfigMap" && n.GetApiVersion() == "v1"
 }
 
 // RunningRender reads the objects of every running-render ConfigMap among
@@ -54,12 +55,13 @@ func IsRunningRender(n *yaml.RNode) bool {
 // stream is parsed here, after the ResourceList's own alias check) and
 // documents that are not objects, naming the ConfigMap, the key and the
 // document.
-func RunningRender(items []*yaml.RNode) (objects []*yaml.RNode, carriers []*yaml.RNode, err error) {
-	for _, n := range items {
-		if !IsRunningRender(n) {
+func RunningRender(items []*Item) (objects []*yaml.RNode, carriers []*Item, err error) {
+	for _, it := range items {
+		if !IsRunningRender(it) {
 			continue
 		}
-		carriers = append(carriers, n)
+		carriers = append(carriers, it)
+		n := it.Node()
 		name := n.GetNamespace() + "/" + n.GetName()
 		if n.GetNamespace() == "" {
 			name = n.GetName()

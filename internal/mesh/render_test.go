@@ -36,10 +36,10 @@ data:
     kind: ServiceAccount
     metadata: {name: a, namespace: istio-system}
 `)
-	objs, carriers, err := RunningRender(items)
+	objs, carriers, err := RunningRender(NewItems(items))
 	require.NoError(t, err)
 	require.Len(t, carriers, 1)
-	assert.Equal(t, "running", carriers[0].GetName())
+	assert.Equal(t, "running", carriers[0].Node().GetName())
 	var names []string
 	for _, o := range objs {
 		names = append(names, o.GetKind()+"/"+o.GetName())
@@ -53,7 +53,7 @@ data:
 		{"data: {}", "ConfigMap running is annotated revshift.dev/running-render but has no data"},
 	} {
 		items := parse(t, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: running\n  annotations: {revshift.dev/running-render: \"true\"}\n"+c.data+"\n")
-		_, _, err := RunningRender(items)
+		_, _, err := RunningRender(NewItems(items))
 		require.Error(t, err, c.data)
 		assert.Contains(t, err.Error(), c.want)
 	}

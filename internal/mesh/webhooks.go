@@ -65,7 +65,7 @@ func (m *Model) WebhookReaches(h *Webhook, rev string) bool {
 // ConfigRevision returns the istio.io/rev label of a webhook configuration
 // ("" when absent) and its istio.io/tag label.
 func ConfigRevision(o *Object) (rev, tag string) {
-	l := o.Node.GetLabels()
+	l := o.Node().GetLabels()
 	return l[LabelRev], l[LabelTag]
 }
 

@@ -118,8 +118,7 @@ func isWorkloadKind(id ID) bool {
 	return false
 }
 
-func parseWorkload(o *Object) (*Workload, error) {
-	y := o.Node.YNode()
+func parseWorkload(o *Object, y *yaml.Node) (*Workload, error) {
 	w := &Workload{Object: o}
 	var err error
 	w.SelectorNode = lookup(y, "spec", "selector")

@@ -72,7 +72,7 @@ type Call struct {
 }
 
 // Transform runs a Step, or a single function's own functionConfig.
-func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	if config == nil {
 		return nil, fmt.Errorf("functionConfig: required (kind %s, or one of %s)", Kind, strings.Join(Kinds(), ", "))
 	}
@@ -109,20 +109,31 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		items = out
 	}
 	if !spec.KeepStateMarkers {
-		for _, n := range items {
-			if _, ok := n.GetAnnotations()[mesh.AnnotationState]; ok {
-				if err := n.PipeE(yaml.ClearAnnotation(mesh.AnnotationState)); err != nil {
-					return nil, err
-				}
-				if len(n.GetAnnotations()) == 0 {
-					if err := yaml.ClearEmptyAnnotations(n); err != nil {
-						return nil, err
-					}
-				}
-			}
+		if err := stripStateMarkers(items); err != nil {
+			return nil, err
 		}
 	}
 	return items, nil
+}
+
+// stripStateMarkers removes the revshift.dev/state annotations. The model
+// knows which objects carry one, so only those are materialized.
+func stripStateMarkers(items []*mesh.Item) error {
+	for _, it := range items {
+		if !it.HasAnnotation(mesh.AnnotationState) {
+			continue
+		}
+		n := it.Node()
+		if err := n.PipeE(yaml.ClearAnnotation(mesh.AnnotationState)); err != nil {
+			return err
+		}
+		if len(n.GetAnnotations()) == 0 {
+			if err := yaml.ClearEmptyAnnotations(n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // subConfig builds the function's own functionConfig from a Call.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/revshift/revshift/internal/krm"
 	"github.com/revshift/revshift/internal/krmtest"
+	"github.com/revshift/revshift/internal/mesh"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -18,7 +19,7 @@ type labelSpec struct {
 	Value string `yaml:"value"`
 }
 
-func labelAll(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func labelAll(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var s labelSpec
 	if err := krm.DecodeConfig(config, "TestLabel", &s); err != nil {
 		return nil, err
@@ -27,8 +28,8 @@ func labelAll(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yam
 		res.Errorf(nil, "asked to fail")
 		return items, nil
 	}
-	for _, n := range items {
-		if err := n.PipeE(yaml.SetLabel("step", s.Value)); err != nil {
+	for _, it := range items {
+		if err := it.Node().PipeE(yaml.SetLabel("step", s.Value)); err != nil {
 			return nil, err
 		}
 	}
@@ -36,7 +37,7 @@ func labelAll(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yam
 	return items, nil
 }
 
-func count(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func count(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	if err := krm.DecodeConfig(config, "TestCount", &struct{}{}); err != nil {
 		return nil, err
 	}
@@ -44,7 +45,7 @@ func count(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.R
 	if err != nil {
 		return nil, err
 	}
-	return append(items, n), nil
+	return append(items, mesh.NewItem(n)), nil
 }
 
 func init() {
@@ -81,9 +82,9 @@ spec:
 // A function may mark objects revshift.dev/state: old for the next one; the
 // step strips the marker before output unless asked to keep it.
 func TestStepStripsStateMarkers(t *testing.T) {
-	Register(Function{Kind: "TestMarkOld", Transform: func(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
-		for _, n := range items {
-			if err := n.PipeE(yaml.SetAnnotation("revshift.dev/state", "old")); err != nil {
+	Register(Function{Kind: "TestMarkOld", Transform: func(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
+		for _, it := range items {
+			if err := it.Node().PipeE(yaml.SetAnnotation("revshift.dev/state", "old")); err != nil {
 				return nil, err
 			}
 		}

@@ -61,7 +61,7 @@ type Spec struct {
 }
 
 // Transform emits the canary control plane. See the package doc.
-func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
@@ -76,14 +76,14 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		// derived again from it: dropping them keeps the function
 		// idempotent.
 		kept := items[:0:0]
-		for _, n := range items {
-			if n.GetAnnotations()[mesh.AnnotationState] != mesh.StateOld {
-				kept = append(kept, n)
+		for _, it := range items {
+			if v, _ := it.Annotation(mesh.AnnotationState); v != mesh.StateOld {
+				kept = append(kept, it)
 			}
 		}
 		items = kept
 	}
-	newModel, err := mesh.Build(items)
+	newModel, err := mesh.BuildItems(items)
 	if err != nil {
 		return nil, err
 	}
@@ -111,17 +111,19 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 	}
 	c.runningNewer, c.versions = newerRender(running, newModel, rev)
 
-	isCarrier := map[*yaml.RNode]bool{}
-	for _, n := range carriers {
-		isCarrier[n] = true
+	isCarrier := map[*mesh.Item]bool{}
+	for _, it := range carriers {
+		isCarrier[it] = true
 	}
-	out := make([]*yaml.RNode, 0, len(items))
+	out := make([]*mesh.Item, 0, len(items))
+	emitted := make(map[mesh.ID]bool, len(items))
 	for _, o := range newModel.Objects {
-		if isCarrier[o.Node] {
+		if isCarrier[o.Item()] {
 			if err := keepLocal(o, res); err != nil {
 				return nil, err
 			}
-			out = append(out, o.Node)
+			out = append(out, o.Item())
+			emitted[o.ID] = true
 			continue
 		}
 		keep, err := c.decide(o)
@@ -129,25 +131,22 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 			return nil, err
 		}
 		if keep {
-			out = append(out, o.Node)
+			out = append(out, o.Item())
+			emitted[o.ID] = true
 		}
 	}
 	if spec.IncludeRunning {
 		n := 0
-		emitted := make(map[mesh.ID]bool, len(out))
-		for _, node := range out {
-			emitted[mesh.ID{Group: mesh.GroupOf(node.GetApiVersion()), Kind: node.GetKind(), Namespace: node.GetNamespace(), Name: node.GetName()}] = true
-		}
 		for _, o := range running.Objects {
 			// An emitted object of the same identity (the newer CRD, a
 			// role union) replaces the running one.
 			if emitted[o.ID] {
 				continue
 			}
-			if err := o.Node.PipeE(yaml.SetAnnotation(mesh.AnnotationState, mesh.StateOld)); err != nil {
+			if err := o.Node().PipeE(yaml.SetAnnotation(mesh.AnnotationState, mesh.StateOld)); err != nil {
 				return nil, err
 			}
-			out = append(out, o.Node)
+			out = append(out, o.Item())
 			n++
 		}
 		res.Infof(nil, "included %d objects of the running render unchanged (spec.includeRunning), marked %s: %s", n, mesh.AnnotationState, mesh.StateOld)
@@ -205,23 +204,23 @@ func list(s []string) string {
 
 // merge is the cluster as it would be with the new render applied over the
 // running one: where webhooks' Services are resolved.
-func merge(running, newModel *mesh.Model, carriers []*yaml.RNode) (*mesh.Model, error) {
-	skip := map[*yaml.RNode]bool{}
-	for _, n := range carriers {
-		skip[n] = true
+func merge(running, newModel *mesh.Model, carriers []*mesh.Item) (*mesh.Model, error) {
+	skip := map[*mesh.Item]bool{}
+	for _, it := range carriers {
+		skip[it] = true
 	}
-	var nodes []*yaml.RNode
+	var items []*mesh.Item
 	for _, o := range running.Objects {
 		if !newModel.Has(o.ID) {
-			nodes = append(nodes, o.Node)
+			items = append(items, o.Item())
 		}
 	}
 	for _, o := range newModel.Objects {
-		if !skip[o.Node] {
-			nodes = append(nodes, o.Node)
+		if !skip[o.Item()] {
+			items = append(items, o.Item())
 		}
 	}
-	return mesh.Build(nodes)
+	return mesh.BuildItems(items)
 }
 
 // newerRender reports whether the running render is a newer Istio than the
@@ -248,10 +247,10 @@ func newerRender(running, newModel *mesh.Model, rev string) (bool, string) {
 // keepLocal keeps the running-render carrier in the output (so a second run
 // sees it) and makes sure nothing applies it.
 func keepLocal(o *mesh.Object, res *krm.Results) error {
-	if o.Node.GetAnnotations()[mesh.AnnotationLocalConfig] == "true" {
+	if v, _ := o.Annotation(mesh.AnnotationLocalConfig); v == "true" {
 		return nil
 	}
-	if err := o.Node.PipeE(yaml.SetAnnotation(mesh.AnnotationLocalConfig, "true")); err != nil {
+	if err := o.Node().PipeE(yaml.SetAnnotation(mesh.AnnotationLocalConfig, "true")); err != nil {
 		return err
 	}
 	res.Infof(o, "annotated the running-render carrier %s: \"true\" so that kustomize, kpt and Argo CD never apply it", mesh.AnnotationLocalConfig)
@@ -277,11 +276,11 @@ func (c *canary) decide(o *mesh.Object) (bool, error) {
 	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
 		return c.binding(o, old)
 	}
-	if mesh.SameObject(o.Node, old.Node) {
+	if mesh.SameObject(o.Node(), old.Node()) {
 		c.res.Infof(o, "held back %s: identical to the running object, applying it changes nothing", id)
 		return false, nil
 	}
-	diff := strings.Join(diffPaths(o.Node, old.Node), ", ")
+	diff := strings.Join(diffPaths(o.Node(), old.Node()), ", ")
 	if w := c.newModel.Workload(id); w != nil {
 		if g := c.newModel.GatewayOf(w); g != nil {
 			grev, src := c.newModel.GatewayRevision(g)
@@ -331,7 +330,7 @@ func (c *canary) crd(o, old *mesh.Object) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("running render: %v", &mesh.ObjectError{ID: old.ID, Err: err})
 	}
-	if mesh.SameObject(o.Node, old.Node) {
+	if mesh.SameObject(o.Node(), old.Node()) {
 		c.res.Infof(o, "held back %s: identical to the running definition", o.ID)
 		return false, nil
 	}
@@ -356,7 +355,7 @@ func (c *canary) role(o, old *mesh.Object) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("running render: %v", &mesh.ObjectError{ID: old.ID, Err: err})
 	}
-	if mesh.SameObject(o.Node, old.Node) {
+	if mesh.SameObject(o.Node(), old.Node()) {
 		c.res.Infof(o, "held back %s: identical to the running object", o.ID)
 		return false, nil
 	}
@@ -365,20 +364,20 @@ func (c *canary) role(o, old *mesh.Object) (bool, error) {
 		c.res.Infof(o, "replaces the running %s: the new rules grant everything the running ones do", o.ID)
 		return true, nil
 	}
-	seq := lookupSeq(o.Node, "rules")
+	seq := lookupSeq(o.Node(), "rules")
 	if seq == nil {
 		seq = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-		if err := o.Node.PipeE(yaml.SetField("rules", yaml.NewRNode(seq))); err != nil {
+		if err := o.Node().PipeE(yaml.SetField("rules", yaml.NewRNode(seq))); err != nil {
 			return false, err
 		}
-		seq = lookupSeq(o.Node, "rules")
+		seq = lookupSeq(o.Node(), "rules")
 	}
 	var desc []string
 	for _, r := range lost {
 		seq.Content = append(seq.Content, yaml.CopyYNode(r.Node))
 		desc = append(desc, r.String())
 	}
-	if mesh.SameObject(o.Node, old.Node) {
+	if mesh.SameObject(o.Node(), old.Node()) {
 		c.res.Infof(o, "held back %s: the union of both renders' rules is the running object itself, applying it changes nothing", o.ID)
 		return false, nil
 	}
@@ -406,7 +405,7 @@ func (c *canary) boundTo(role mesh.ID) string {
 }
 
 func (c *canary) binding(o, old *mesh.Object) (bool, error) {
-	if mesh.SameObject(o.Node, old.Node) {
+	if mesh.SameObject(o.Node(), old.Node()) {
 		c.res.Infof(o, "held back %s: identical to the running object", o.ID)
 		return false, nil
 	}
@@ -422,18 +421,18 @@ func (c *canary) binding(o, old *mesh.Object) (bool, error) {
 	for _, s := range nb.Subjects {
 		have[s] = true
 	}
-	oldSubjects := lookupSeq(old.Node, "subjects")
+	oldSubjects := lookupSeq(old.Node(), "subjects")
 	var added []string
 	for i, s := range ob.Subjects {
 		if have[s] || oldSubjects == nil || i >= len(oldSubjects.Content) {
 			continue
 		}
-		seq := lookupSeq(o.Node, "subjects")
+		seq := lookupSeq(o.Node(), "subjects")
 		if seq == nil {
-			if err := o.Node.PipeE(yaml.SetField("subjects", yaml.NewRNode(&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}))); err != nil {
+			if err := o.Node().PipeE(yaml.SetField("subjects", yaml.NewRNode(&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}))); err != nil {
 				return false, err
 			}
-			seq = lookupSeq(o.Node, "subjects")
+			seq = lookupSeq(o.Node(), "subjects")
 		}
 		seq.Content = append(seq.Content, yaml.CopyYNode(oldSubjects.Content[i]))
 		have[s] = true
@@ -443,7 +442,7 @@ func (c *canary) binding(o, old *mesh.Object) (bool, error) {
 		c.res.Infof(o, "replaces the running %s: it keeps every subject of the running binding", o.ID)
 		return true, nil
 	}
-	if mesh.SameObject(o.Node, old.Node) {
+	if mesh.SameObject(o.Node(), old.Node()) {
 		c.res.Infof(o, "held back %s: the union of both renders' subjects is the running object itself, applying it changes nothing", o.ID)
 		return false, nil
 	}

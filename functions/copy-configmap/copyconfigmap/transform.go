@@ -70,7 +70,7 @@ type Ordering struct {
 }
 
 // Transform adds the missing ConfigMap copies. See the package doc.
-func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 			return nil, fmt.Errorf("functionConfig spec.revisions: %v", err)
 		}
 	}
-	m, err := mesh.Build(items)
+	m, err := mesh.BuildItems(items)
 	if err != nil {
 		return nil, err
 	}
@@ -121,12 +121,12 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 			if src == nil || src == existing || done[target] {
 				continue
 			}
-			if same, diff := sameData(src.Node, existing.Node); !same {
+			if same, diff := sameData(src.Node(), existing.Node()); !same {
 				if !spec.Overwrite {
 					res.Errorf(existing, "%s already exists with different data than %s (%s); it is the one %s. Remove it, or set spec.overwrite: true to replace its data", target, src.ID, diff, user)
 					continue
 				}
-				if err := replaceData(existing.Node, src.Node); err != nil {
+				if err := replaceData(existing.Node(), src.Node()); err != nil {
 					return nil, err
 				}
 				res.Infof(existing, "overwrote the data of %s with %s's (spec.overwrite) %s", target, src.ID, for_)
@@ -154,7 +154,7 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, cp)
+		out = append(out, mesh.NewItem(cp))
 		done[target] = true
 		res.Infof(&mesh.Object{APIVersion: "v1", ID: target}, "copied %s into namespace %s %s (revision %s)", src.ID, ns, for_, w.rev)
 	}
@@ -162,7 +162,7 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		for _, g := range m.Gateways {
 			target := mesh.ID{Kind: "ConfigMap", Namespace: g.ID.Namespace, Name: g.ConfigMap}
 			if done[target] {
-				if err := addDependsOn(g.Node, "/namespaces/"+target.Namespace+"/ConfigMap/"+target.Name); err != nil {
+				if err := addDependsOn(g.Node(), "/namespaces/"+target.Namespace+"/ConfigMap/"+target.Name); err != nil {
 					return nil, err
 				}
 			}
@@ -200,7 +200,8 @@ func source(m *mesh.Model, rev, name, exceptNS string) *mesh.Object {
 }
 
 func isCopy(o *mesh.Object) bool {
-	return o.Node.GetLabels()[LabelCopyOf] != ""
+	v, _ := o.Label(LabelCopyOf)
+	return v != ""
 }
 
 // dataFields are the ConfigMap fields a copy carries.
@@ -278,7 +279,7 @@ func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
 		return nil, err
 	}
 	labels := map[string]string{}
-	for k, v := range src.Node.GetLabels() {
+	for k, v := range src.Node().GetLabels() {
 		labels[k] = v
 	}
 	labels[LabelCopyOf] = src.ID.Name
@@ -286,7 +287,7 @@ func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
 		return nil, err
 	}
 	ann := map[string]string{AnnotationCopiedFrom: src.ID.Namespace + "/" + src.ID.Name}
-	for k, v := range src.Node.GetAnnotations() {
+	for k, v := range src.Node().GetAnnotations() {
 		if keepAnnotation(k) {
 			ann[k] = v
 		}
@@ -298,7 +299,7 @@ func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
 		return nil, err
 	}
 	for _, f := range dataFields {
-		if v := src.Node.Field(f); v != nil {
+		if v := src.Node().Field(f); v != nil {
 			if err := n.PipeE(yaml.SetField(f, v.Value.Copy())); err != nil {
 				return nil, err
 			}

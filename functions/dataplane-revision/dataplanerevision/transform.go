@@ -56,7 +56,7 @@ type Spec struct {
 
 // Transform relabels the selected namespaces and annotates their workloads.
 // See the package doc.
-func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		return nil, fmt.Errorf("functionConfig %v", err)
 	}
 	selectorGiven := spec.NamespaceSelector.Kind != 0 && !sel.Empty()
-	m, err := mesh.Build(items)
+	m, err := mesh.BuildItems(items)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func injectionLabels(nsLabels map[string]string) string {
 // relabel removes istio-injection and sets istio.io/rev in place, keeping
 // the other labels, their order and comments.
 func relabel(o *mesh.Object, value string) error {
-	labelsNode, err := o.Node.Pipe(yaml.LookupCreate(yaml.MappingNode, "metadata", "labels"))
+	labelsNode, err := o.Node().Pipe(yaml.LookupCreate(yaml.MappingNode, "metadata", "labels"))
 	if err != nil {
 		return fmt.Errorf("%s: metadata.labels: %v", o.ID, err)
 	}
@@ -323,7 +323,7 @@ func relabel(o *mesh.Object, value string) error {
 }
 
 func setPodAnnotation(o *mesh.Object, key, value string) error {
-	ann, err := o.Node.Pipe(yaml.LookupCreate(yaml.MappingNode, "spec", "template", "metadata", "annotations"))
+	ann, err := o.Node().Pipe(yaml.LookupCreate(yaml.MappingNode, "spec", "template", "metadata", "annotations"))
 	if err != nil {
 		return fmt.Errorf("%s: spec.template.metadata.annotations: %v", o.ID, err)
 	}

@@ -15,8 +15,8 @@ import (
 // named after the object it wraps, so carriers never collide with the
 // desired state, and kustomize's transformers leave the wrapped object
 // alone: it reaches prune-legacy exactly as rendered.
-func markOld(items []*yaml.RNode, its []*item, res *krm.Results) ([]*yaml.RNode, error) {
-	out := make([]*yaml.RNode, 0, len(items))
+func markOld(items []*mesh.Item, its []*item, res *krm.Results) ([]*mesh.Item, error) {
+	out := make([]*mesh.Item, 0, len(items))
 	wrapped := 0
 	for i, it := range its {
 		if it.carrier {
@@ -27,7 +27,7 @@ func markOld(items []*yaml.RNode, its []*item, res *krm.Results) ([]*yaml.RNode,
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		out = append(out, mesh.NewItem(c))
 		wrapped++
 	}
 	res.Infof(nil, "wrapped %d objects as old (%s carriers); %d were already wrapped", wrapped, CarrierKind, len(its)-wrapped)
@@ -46,7 +46,7 @@ func CarrierName(id mesh.ID) string {
 }
 
 func carrier(o *mesh.Object) (*yaml.RNode, error) {
-	payload := yaml.NewRNode(o.Node.YNode())
+	payload := yaml.NewRNode(o.Node().YNode())
 	if err := stripToolAnnotations(payload); err != nil {
 		return nil, err
 	}

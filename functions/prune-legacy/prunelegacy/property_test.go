@@ -153,7 +153,11 @@ func generate(r *rand.Rand) genInput {
 			if r.Intn(2) == 0 {
 				_ = node.PipeE(yaml.SetAnnotation(AnnotationState, StateOld))
 			} else {
-				c, err := carrier(&mesh.Object{ID: mesh.ID{Group: mesh.GroupOf(node.GetApiVersion()), Kind: kind, Namespace: ns, Name: name}, Node: node})
+				o, err := mesh.Identify(0, node)
+				if err != nil {
+					panic(err)
+				}
+				c, err := carrier(o)
 				if err != nil {
 					panic(err)
 				}

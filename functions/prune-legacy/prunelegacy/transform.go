@@ -86,7 +86,7 @@ func (p Protection) flux() bool   { return p.Flux == nil || *p.Flux }
 
 // item is one input object, unwrapped.
 type item struct {
-	node    *yaml.RNode // the object (a carrier's payload)
+	node    *mesh.Item // the object (a carrier's payload)
 	obj     *mesh.Object
 	old     bool
 	carrier bool
@@ -100,7 +100,7 @@ type decision struct {
 }
 
 // Transform classifies the old objects and writes the output of the mode.
-func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	spec := Spec{Mode: ModeDeleteList}
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
@@ -126,10 +126,10 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 }
 
 // readItems identifies every input object and tells old from desired.
-func readItems(items []*yaml.RNode, oldPaths []string) ([]*item, error) {
+func readItems(items []*mesh.Item, oldPaths []string) ([]*item, error) {
 	var errs []string
 	its := make([]*item, 0, len(items))
-	var runningCarriers []*yaml.RNode
+	var runningCarriers []*mesh.Item
 	for i, n := range items {
 		if mesh.IsRunningRender(n) {
 			// The running render carried as the data of a local-config
@@ -139,7 +139,7 @@ func readItems(items []*yaml.RNode, oldPaths []string) ([]*item, error) {
 			runningCarriers = append(runningCarriers, n)
 			continue
 		}
-		o, err := mesh.Identify(i, n)
+		o, err := mesh.IdentifyItem(i, n)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -151,7 +151,7 @@ func readItems(items []*yaml.RNode, oldPaths []string) ([]*item, error) {
 				errs = append(errs, err.Error())
 				continue
 			}
-			it = &item{node: payload.Node, obj: payload, old: true, carrier: true}
+			it = &item{node: payload.Item(), obj: payload, old: true, carrier: true}
 		} else {
 			state, set, err := stateOf(o)
 			if err != nil {
@@ -160,7 +160,7 @@ func readItems(items []*yaml.RNode, oldPaths []string) ([]*item, error) {
 			}
 			it.old = set && state == StateOld
 			if !it.old && len(oldPaths) > 0 {
-				it.old = pathMatches(n, oldPaths)
+				it.old = pathMatches(n.Node(), oldPaths)
 			}
 		}
 		its = append(its, it)
@@ -191,7 +191,7 @@ func readItems(items []*yaml.RNode, oldPaths []string) ([]*item, error) {
 			if marked[mesh.CanonicalID(o.ID)] {
 				continue
 			}
-			its = append(its, &item{node: n, obj: o, old: true, carrier: true})
+			its = append(its, &item{node: o.Item(), obj: o, old: true, carrier: true})
 		}
 	}
 	// Duplicates within one state, with the real input positions.
@@ -225,7 +225,7 @@ func stateName(old bool) string {
 
 // unwrap reads a carrier's spec.object.
 func unwrap(i int, c *mesh.Object) (*mesh.Object, error) {
-	y := c.Node.YNode()
+	y := c.Node().YNode()
 	spec := field(y, "spec")
 	obj := field(spec, "object")
 	if obj == nil || obj.Kind != yaml.MappingNode {
@@ -246,15 +246,14 @@ func unwrap(i int, c *mesh.Object) (*mesh.Object, error) {
 
 // stateOf reads the revshift.dev/state annotation.
 func stateOf(o *mesh.Object) (string, bool, error) {
-	ann := field(field(o.Node.YNode(), "metadata"), "annotations")
-	v := field(ann, AnnotationState)
-	if v == nil {
+	v, ok := o.Annotation(AnnotationState)
+	if !ok {
 		return "", false, nil
 	}
-	if v.Kind != yaml.ScalarNode || v.Value != StateOld {
-		return "", false, fmt.Errorf("items[%d]: %s: metadata.annotations[%s]: expected %q, got %q", o.Index, o.ID, AnnotationState, StateOld, v.Value)
+	if v != StateOld {
+		return "", false, fmt.Errorf("items[%d]: %s: metadata.annotations[%s]: expected %q, got %q", o.Index, o.ID, AnnotationState, StateOld, v)
 	}
-	return v.Value, true, nil
+	return v, true, nil
 }
 
 // Path annotations of the file an object was read from: kpt sets the
@@ -298,8 +297,8 @@ func field(n *yaml.Node, key string) *yaml.Node {
 }
 
 // prune classifies the old objects and writes the mode's output.
-func prune(its []*item, spec Spec, res *krm.Results) ([]*yaml.RNode, error) {
-	var oldNodes, newNodes []*yaml.RNode
+func prune(its []*item, spec Spec, res *krm.Results) ([]*mesh.Item, error) {
+	var oldNodes, newNodes []*mesh.Item
 	var olds []*item
 	for _, it := range its {
 		if it.old {
@@ -309,11 +308,11 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*yaml.RNode, error) {
 			newNodes = append(newNodes, it.node)
 		}
 	}
-	mOld, err := mesh.Build(oldNodes)
+	mOld, err := mesh.BuildItems(oldNodes)
 	if err != nil {
 		return nil, fmt.Errorf("old state: %w", err)
 	}
-	mNew, err := mesh.Build(newNodes)
+	mNew, err := mesh.BuildItems(newNodes)
 	if err != nil {
 		return nil, fmt.Errorf("desired state: %w", err)
 	}
@@ -326,7 +325,7 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*yaml.RNode, error) {
 	}
 	c := classify(mOld, mNew, res)
 
-	var out []*yaml.RNode
+	var out []*mesh.Item
 	switch spec.Mode {
 	case ModeDeleteList:
 		var del []*mesh.Object
@@ -343,10 +342,10 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*yaml.RNode, error) {
 			return del[i].ID.Less(del[j].ID)
 		})
 		for _, o := range del {
-			if err := o.Node.PipeE(yaml.SetAnnotation(AnnotationState, StateOld)); err != nil {
+			if err := o.Node().PipeE(yaml.SetAnnotation(AnnotationState, StateOld)); err != nil {
 				return nil, fmt.Errorf("%s: metadata.annotations: %v", o.ID, err)
 			}
-			out = append(out, o.Node)
+			out = append(out, o.Item())
 		}
 	case ModeDesiredState:
 		protect := map[mesh.ID]bool{}
@@ -361,12 +360,12 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*yaml.RNode, error) {
 				if !d.keep || d.shared {
 					continue
 				}
-				if err := clearAnnotation(it.node, AnnotationState); err != nil {
+				if err := clearAnnotation(it.node.Node(), AnnotationState); err != nil {
 					return nil, fmt.Errorf("%s: %v", it.obj.ID, err)
 				}
 			}
 			if protect[mesh.CanonicalID(it.obj.ID)] {
-				if err := addProtection(it.node, spec.PruneProtection); err != nil {
+				if err := addProtection(it.node.Node(), spec.PruneProtection); err != nil {
 					return nil, fmt.Errorf("%s: metadata.annotations: %v", it.obj.ID, err)
 				}
 			}

@@ -32,8 +32,8 @@ type work struct {
 // canary is mode canary (S3). It edits in three passes, rebuilding the
 // model between them so that every selection question is asked of the
 // objects as they are by then.
-func canary(items []*yaml.RNode, pairs []mesh.GatewayPair, spec Spec, res *krm.Results) ([]*yaml.RNode, error) {
-	m, err := mesh.Build(items)
+func canary(items []*mesh.Item, pairs []mesh.GatewayPair, spec Spec, res *krm.Results) ([]*mesh.Item, error) {
+	m, err := mesh.BuildItems(items)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func canary(items []*yaml.RNode, pairs []mesh.GatewayPair, spec Spec, res *krm.R
 		}
 	}
 	// Pass 2: a selector of its own.
-	if m, err = mesh.Build(items); err != nil {
+	if m, err = mesh.BuildItems(items); err != nil {
 		return nil, err
 	}
 	for _, w := range ws {
@@ -56,7 +56,7 @@ func canary(items []*yaml.RNode, pairs []mesh.GatewayPair, spec Spec, res *krm.R
 			}
 		}
 	}
-	if m, err = mesh.Build(items); err != nil {
+	if m, err = mesh.BuildItems(items); err != nil {
 		return nil, err
 	}
 	for _, w := range ws {
@@ -85,15 +85,18 @@ func canary(items []*yaml.RNode, pairs []mesh.GatewayPair, spec Spec, res *krm.R
 	if res.Failed() {
 		return items, nil
 	}
-	out := make([]*yaml.RNode, 0, len(items)+len(added))
-	for _, n := range items {
-		o, err := mesh.Identify(0, n)
+	out := make([]*mesh.Item, 0, len(items)+len(added))
+	for _, it := range items {
+		o, err := mesh.IdentifyItem(0, it)
 		if err == nil && removed[o.ID] {
 			continue
 		}
-		out = append(out, n)
+		out = append(out, it)
 	}
-	return append(out, added...), nil
+	for _, n := range added {
+		out = append(out, mesh.NewItem(n))
+	}
+	return out, nil
 }
 
 func ids[T interface{ comparable }](xs []T, id func(T) mesh.ID) []mesh.ID {
@@ -192,7 +195,7 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 			changes = append(changes, fmt.Sprintf("%s=%s (required by %s)", r.Key, r.Value, idList(r.From)))
 		}
 		final[r.Key] = r.Value
-		if err := setString(n.Node, podLabelsPath, r.Key, r.Value); err != nil {
+		if err := setString(n.Node(), podLabelsPath, r.Key, r.Value); err != nil {
 			return err
 		}
 	}
@@ -206,13 +209,13 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 		}
 		changes = append(changes, fmt.Sprintf("%s=%s (the canary's revision)", mesh.LabelRev, w.NewRevision))
 		final[mesh.LabelRev] = w.NewRevision
-		if err := setString(n.Node, podLabelsPath, mesh.LabelRev, w.NewRevision); err != nil {
+		if err := setString(n.Node(), podLabelsPath, mesh.LabelRev, w.NewRevision); err != nil {
 			return err
 		}
 	}
 	for k, v := range n.MatchLabels() {
 		if final[k] != v {
-			if err := setString(n.Node, matchLabelsPath, k, final[k]); err != nil {
+			if err := setString(n.Node(), matchLabelsPath, k, final[k]); err != nil {
 				return err
 			}
 			changes = append(changes, fmt.Sprintf("spec.selector.matchLabels %s=%s (was %s, follows the pod label)", k, final[k], v))
@@ -229,7 +232,7 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 	res.Infof(n.Object, "%s", msg)
 	// 1.5/1.6 era: telemetry keeps the production cluster name.
 	if og := m.GatewayOf(o); og.ServiceCluster != "" && g.ServiceCluster != "" && g.ServiceCluster != og.ServiceCluster {
-		c, err := container(n.Node, g.Proxy.Index)
+		c, err := container(n.Node(), g.Proxy.Index)
 		if err != nil {
 			return err
 		}
@@ -295,11 +298,11 @@ func ownSelector(m *mesh.Model, w *work, res *krm.Results) error {
 			return nil
 		}
 		w.discKey, w.discValue = mesh.LabelRev, w.NewRevision
-		if err := setString(n.Node, podLabelsPath, w.discKey, w.discValue); err != nil {
+		if err := setString(n.Node(), podLabelsPath, w.discKey, w.discValue); err != nil {
 			return err
 		}
 	}
-	if err := setString(n.Node, matchLabelsPath, w.discKey, w.discValue); err != nil {
+	if err := setString(n.Node(), matchLabelsPath, w.discKey, w.discValue); err != nil {
 		return err
 	}
 	res.Infof(n.Object, "spec.selector.matchLabels %s=%s added: the canary's selector no longer selects the pods of %s", w.discKey, w.discValue, o.ID)
@@ -322,7 +325,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 	o, n := m.Workload(w.oldID), m.Workload(w.newID)
 	g := m.GatewayOf(n)
 	var added, canaryObjs []*yaml.RNode
-	canaryObjs = append(canaryObjs, n.Node)
+	canaryObjs = append(canaryObjs, n.Node())
 	prod := make([]*mesh.Service, len(w.prod))
 	for i, id := range w.prod {
 		prod[i] = m.Service(id.Namespace, id.Name)
@@ -407,7 +410,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 	if err := drain(n, g, *spec.DrainSeconds, res); err != nil {
 		return nil, err
 	}
-	if err := addAnnotation(n.Node, AnnotationReplaces, o.ID.Namespace+"/"+o.ID.Name); err != nil {
+	if err := addAnnotation(n.Node(), AnnotationReplaces, o.ID.Namespace+"/"+o.ID.Name); err != nil {
 		return nil, err
 	}
 	if spec.Ordering.ArgoCDSyncWave != "" {
@@ -427,7 +430,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 			}
 		}
 		if len(deps) > 0 {
-			if err := addDependsOn(n.Node, deps...); err != nil {
+			if err := addDependsOn(n.Node(), deps...); err != nil {
 				return nil, err
 			}
 			res.Infof(n.Object, "depends-on %s: kpt applies the canary after them", idList(deps))

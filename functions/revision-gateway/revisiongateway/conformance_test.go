@@ -77,7 +77,7 @@ func checkCanary(t *testing.T, items []*yaml.RNode, oldDeploy string, newName st
 	o, n := m.Deployment("default", "custom-gw"), m.Deployment("default", newName)
 	require.NotNil(t, o)
 	require.NotNil(t, n)
-	assert.Equal(t, oldDeploy, o.Node.MustString(), "canary mode must not touch the running Deployment")
+	assert.Equal(t, oldDeploy, o.Node().MustString(), "canary mode must not touch the running Deployment")
 	svc := m.Service("default", "custom-gw")
 	require.NotNil(t, svc)
 	assert.Contains(t, m.Selected(svc), n, "production Service default/custom-gw must select the canary's pods")
@@ -98,7 +98,7 @@ func shiftAndCheck(t *testing.T, items []*yaml.RNode, newName string) []*yaml.RN
 	t.Helper()
 	before, err := mesh.Build(items)
 	require.NoError(t, err)
-	newBefore := before.Deployment("default", newName).Node.MustString()
+	newBefore := before.Deployment("default", newName).Node().MustString()
 	out := run(t, items, config(t, "  mode: shift\n"))
 	m, err := mesh.Build(out.Items)
 	require.NoError(t, err)
@@ -106,7 +106,7 @@ func shiftAndCheck(t *testing.T, items []*yaml.RNode, newName string) []*yaml.RN
 	require.NotNil(t, o.Replicas)
 	assert.Equal(t, int64(0), *o.Replicas)
 	assert.Nil(t, m.HPAFor(o))
-	assert.Equal(t, newBefore, m.Deployment("default", newName).Node.MustString(), "shift must not touch the canary")
+	assert.Equal(t, newBefore, m.Deployment("default", newName).Node().MustString(), "shift must not touch the canary")
 	assert.Len(t, out.Items, len(items)-len(before.HPAs)+len(m.HPAs))
 	return out.Items
 }

@@ -49,7 +49,7 @@ func preview(m *mesh.Model, w *work, p *mesh.Service, n *mesh.Workload) (*previe
 	if err := node.SetNamespace(id.Namespace); err != nil {
 		return nil, false, err
 	}
-	if l := p.Node.GetLabels(); len(l) > 0 {
+	if l := p.Node().GetLabels(); len(l) > 0 {
 		if err := node.SetLabels(l); err != nil {
 			return nil, false, err
 		}
@@ -65,7 +65,7 @@ func preview(m *mesh.Model, w *work, p *mesh.Service, n *mesh.Workload) (*previe
 			return nil, false, err
 		}
 	}
-	ports, err := p.Node.Pipe(yaml.Lookup("spec", "ports"))
+	ports, err := p.Node().Pipe(yaml.Lookup("spec", "ports"))
 	if err != nil {
 		return nil, false, err
 	}
@@ -81,11 +81,11 @@ func preview(m *mesh.Model, w *work, p *mesh.Service, n *mesh.Workload) (*previe
 		}
 	}
 	if existing, ok := m.Get(id); ok {
-		if !contains(w.renderSvcs, id) && existing.Node.GetAnnotations()[AnnotationPreviewOf] == "" {
+		if !contains(w.renderSvcs, id) && existing.Node().GetAnnotations()[AnnotationPreviewOf] == "" {
 			return nil, false, nil
 		}
-		existing.Node.YNode().Content = node.YNode().Content
-		return &previewSvc{id: id, node: existing.Node}, false, nil
+		existing.Node().YNode().Content = node.YNode().Content
+		return &previewSvc{id: id, node: existing.Node()}, false, nil
 	}
 	return &previewSvc{id: id, node: node}, true, nil
 }
@@ -93,7 +93,7 @@ func preview(m *mesh.Model, w *work, p *mesh.Service, n *mesh.Workload) (*previe
 // servePorts (invariant 2) makes the canary's pods serve every targetPort
 // of every production Service.
 func servePorts(m *mesh.Model, w *work, o, n *mesh.Workload, g *mesh.Gateway, prod, render []*mesh.Service, res *krm.Results) error {
-	proxy, err := container(n.Node, g.Proxy.Index)
+	proxy, err := container(n.Node(), g.Proxy.Index)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func servePorts(m *mesh.Model, w *work, o, n *mesh.Workload, g *mesh.Gateway, pr
 					w.failed = true
 					continue
 				}
-				cn, err := container(n.Node, c.Index)
+				cn, err := container(n.Node(), c.Index)
 				if err != nil {
 					return err
 				}
@@ -236,7 +236,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 		// 1.6 charts add release: istio, which the pods do not carry): give
 		// it the running gateway's selector, without the canary's pods, so
 		// that both pod sets keep a budget during the canary (invariant 7).
-		cur, _ := named.Node.Pipe(yaml.Lookup("spec", "selector"))
+		cur, _ := named.Node().Pipe(yaml.Lookup("spec", "selector"))
 		was := "(none)"
 		if cur != nil {
 			was = flow(cur.YNode())
@@ -249,25 +249,25 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 		if err := osel.PipeE(yaml.LookupCreate(yaml.SequenceNode, "matchExpressions"), yaml.Append(expr.YNode())); err != nil {
 			return r, err
 		}
-		if err := named.Node.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("selector", osel)); err != nil {
+		if err := named.Node().PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("selector", osel)); err != nil {
 			return r, err
 		}
 		res.Infof(named, "%s selected no pod (spec.selector %s asks for labels the pods of %s do not carry); it now selects the pods of %s and not the canary's (spec.selector %s), so that both keep a budget (invariant 7)", named.ID, was, o.ID, o.ID, flow(osel.YNode()))
 	}
 	sel := yaml.NewRNode(n.SelectorNode).Copy()
 	if existing, ok := m.Get(canaryID); ok {
-		cur, _ := existing.Node.Pipe(yaml.Lookup("spec", "selector"))
+		cur, _ := existing.Node().Pipe(yaml.Lookup("spec", "selector"))
 		var curNode *yaml.Node
 		if cur != nil {
 			curNode = cur.YNode()
 		}
 		if was := flow(curNode); was != flow(sel.YNode()) {
-			if err := existing.Node.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("selector", sel)); err != nil {
+			if err := existing.Node().PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField("selector", sel)); err != nil {
 				return r, err
 			}
 			res.Infof(existing, "%s now selects exactly the pods of canary %s (spec.selector %s, was %s)", canaryID, n.ID, flow(sel.YNode()), was)
 		}
-		r.canary = append(r.canary, existing.Node)
+		r.canary = append(r.canary, existing.Node())
 	} else {
 		var tmpl *mesh.Object
 		if len(oldPDBs) > 0 {
@@ -298,7 +298,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 		if err != nil {
 			return r, err
 		}
-		if err := p.Node.PipeE(yaml.LookupCreate(yaml.SequenceNode, "spec", "selector", "matchExpressions"), yaml.Append(expr.YNode())); err != nil {
+		if err := p.Node().PipeE(yaml.LookupCreate(yaml.SequenceNode, "spec", "selector", "matchExpressions"), yaml.Append(expr.YNode())); err != nil {
 			return r, err
 		}
 		res.Infof(p.Object, "narrowed %s with matchExpressions {key: %s, operator: NotIn, values: [%s]} so that it no longer selects the pods of canary %s, which %s covers (a pod selected by two PDBs cannot be evicted: istio/istio#23075)", p.ID, w.discKey, w.discValue, n.ID, canaryID)
@@ -322,13 +322,13 @@ func newPDB(tmpl *mesh.Object, id mesh.ID, sel *yaml.RNode) (*yaml.RNode, error)
 	if err := n.SetNamespace(id.Namespace); err != nil {
 		return nil, err
 	}
-	if l := tmpl.Node.GetLabels(); len(l) > 0 {
+	if l := tmpl.Node().GetLabels(); len(l) > 0 {
 		if err := n.SetLabels(l); err != nil {
 			return nil, err
 		}
 	}
 	for _, f := range []string{"minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy"} {
-		if v, _ := tmpl.Node.Pipe(yaml.Lookup("spec", f)); v != nil {
+		if v, _ := tmpl.Node().Pipe(yaml.Lookup("spec", f)); v != nil {
 			if err := n.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField(f, v.Copy())); err != nil {
 				return nil, err
 			}
@@ -395,10 +395,10 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 	}
 	switch {
 	case canaryH != nil:
-		r.node = canaryH.Node
+		r.node = canaryH.Node()
 		var changes []string
 		if canaryH.TargetName != n.ID.Name {
-			if err := setString(canaryH.Node, []string{"spec", "scaleTargetRef"}, "name", n.ID.Name); err != nil {
+			if err := setString(canaryH.Node(), []string{"spec", "scaleTargetRef"}, "name", n.ID.Name); err != nil {
 				return r, err
 			}
 			changes = append(changes, fmt.Sprintf("scaleTargetRef.name %s (was %s)", n.ID.Name, canaryH.TargetName))
@@ -407,7 +407,7 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 		if minR < minWant {
 			changes = append(changes, fmt.Sprintf("minReplicas %d (was %d)", minWant, minR))
 			minR = minWant
-			if err := setInt(canaryH.Node, []string{"spec"}, "minReplicas", minR); err != nil {
+			if err := setInt(canaryH.Node(), []string{"spec"}, "minReplicas", minR); err != nil {
 				return r, err
 			}
 		}
@@ -417,7 +417,7 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 		if maxR < maxWant {
 			changes = append(changes, fmt.Sprintf("maxReplicas %d (was %d)", maxWant, maxR))
 			maxR = maxWant
-			if err := setInt(canaryH.Node, []string{"spec"}, "maxReplicas", maxR); err != nil {
+			if err := setInt(canaryH.Node(), []string{"spec"}, "maxReplicas", maxR); err != nil {
 				return r, err
 			}
 		}
@@ -427,7 +427,7 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 		}
 		res.Infof(canaryH.Object, "%s", msg)
 	case oldH != nil:
-		c := oldH.Node.Copy()
+		c := oldH.Node().Copy()
 		for _, f := range []string{"status"} {
 			if err := c.PipeE(yaml.Clear(f)); err != nil {
 				return r, err
@@ -443,7 +443,7 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 		if err := c.SetNamespace(n.ID.Namespace); err != nil {
 			return r, err
 		}
-		if l := oldH.Node.GetLabels(); len(l) > 0 {
+		if l := oldH.Node().GetLabels(); len(l) > 0 {
 			if err := c.SetLabels(l); err != nil {
 				return r, err
 			}
@@ -459,7 +459,7 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 		case want == 0:
 			res.Warnf(n.Object, "running gateway %s has 0 replicas and no HPA: the canary keeps its own replicas (%d)", o.ID, n.DesiredReplicas())
 		case n.DesiredReplicas() != want || n.Replicas == nil && o.Replicas != nil:
-			if err := setInt(n.Node, []string{"spec"}, "replicas", want); err != nil {
+			if err := setInt(n.Node(), []string{"spec"}, "replicas", want); err != nil {
 				return r, err
 			}
 			res.Infof(n.Object, "replicas %d (was %d): the same as %s", want, n.DesiredReplicas(), o.ID)
@@ -486,7 +486,7 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 	var objs []*yaml.RNode
 	shared := n.ServiceAccount == o.ServiceAccount
 	if !shared {
-		objs = append(objs, sa.Node)
+		objs = append(objs, sa.Node())
 	}
 	bound := func(id mesh.ID) []mesh.ID {
 		var out []mesh.ID
@@ -505,7 +505,7 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 		}
 		bo, _ := m.Get(b)
 		if !shared {
-			objs = append(objs, bo.Node)
+			objs = append(objs, bo.Node())
 		}
 		deps = append(deps, b)
 		d := "RoleBinding " + b.Name
@@ -513,7 +513,7 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 			if r.Why == "roleRef" {
 				d += " (" + r.To.Kind + " " + r.To.Name + ")"
 				if ro, ok := m.Get(r.To); ok && r.To.Namespace == n.ID.Namespace && !shared {
-					objs = append(objs, ro.Node)
+					objs = append(objs, ro.Node())
 				}
 			}
 		}
@@ -538,7 +538,7 @@ func drain(n *mesh.Workload, g *mesh.Gateway, secs int64, res *krm.Results) erro
 	if secs == 0 {
 		return nil
 	}
-	c, err := container(n.Node, g.Proxy.Index)
+	c, err := container(n.Node(), g.Proxy.Index)
 	if err != nil {
 		return err
 	}
@@ -566,7 +566,7 @@ func drain(n *mesh.Workload, g *mesh.Gateway, secs int64, res *krm.Results) erro
 		cur = *n.TerminationGracePeriodSeconds
 	}
 	if cur < want {
-		if err := setInt(n.Node, []string{"spec", "template", "spec"}, "terminationGracePeriodSeconds", want); err != nil {
+		if err := setInt(n.Node(), []string{"spec", "template", "spec"}, "terminationGracePeriodSeconds", want); err != nil {
 			return err
 		}
 		res.Infof(n.Object, "terminationGracePeriodSeconds %d (was %d): the %d s preStop sleep, pilot-agent's 5 s termination drain and 10 s for requests in flight", want, cur, effective)

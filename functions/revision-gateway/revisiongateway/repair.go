@@ -85,10 +85,10 @@ func fixReferences(m *mesh.Model, pairs []mesh.GatewayPair, res *krm.Results) (b
 				}
 			}
 			if renamed {
-				a := o.Node.GetAnnotations()
+				a := o.Node().GetAnnotations()
 				if _, ok := a[annotationPreviousNames]; ok {
 					for _, k := range []string{annotationPreviousNames, annotationPreviousNamespaces} {
-						if err := o.Node.PipeE(yaml.ClearAnnotation(k)); err != nil {
+						if err := o.Node().PipeE(yaml.ClearAnnotation(k)); err != nil {
 							return false, err
 						}
 					}
@@ -107,7 +107,7 @@ func fixReferences(m *mesh.Model, pairs []mesh.GatewayPair, res *krm.Results) (b
 // restore rewrites one reference of o back to name; it returns the field
 // path it changed ("" when the reference kind is not one it knows).
 func restore(o *mesh.Object, r mesh.Reference, name string) (string, error) {
-	n := o.Node
+	n := o.Node()
 	set := func(path []string, key string) (string, error) {
 		f, err := n.Pipe(yaml.Lookup(append(path, key)...))
 		if err != nil || f == nil || f.YNode().Value != r.To.Name {

@@ -5,12 +5,11 @@ import (
 
 	"github.com/revshift/revshift/internal/krm"
 	"github.com/revshift/revshift/internal/mesh"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // shift is mode shift (S4): scale each old gateway to 0 and remove its HPA,
 // once its replacement can take the traffic. Nothing else changes.
-func shift(items []*yaml.RNode, m *mesh.Model, pairs []mesh.GatewayPair, spec Spec, res *krm.Results) ([]*yaml.RNode, error) {
+func shift(items []*mesh.Item, m *mesh.Model, pairs []mesh.GatewayPair, spec Spec, res *krm.Results) ([]*mesh.Item, error) {
 	removed := map[mesh.ID]bool{}
 	for _, p := range pairs {
 		o, n := p.Old.Workload, p.New.Workload
@@ -30,7 +29,7 @@ func shift(items []*yaml.RNode, m *mesh.Model, pairs []mesh.GatewayPair, spec Sp
 			names[i] = s.ID.String()
 		}
 		if o.DesiredReplicas() != 0 {
-			if err := setInt(o.Node, []string{"spec"}, "replicas", 0); err != nil {
+			if err := setInt(o.Node(), []string{"spec"}, "replicas", 0); err != nil {
 				return nil, err
 			}
 			res.Infof(o.Object, "scaled %s from %d to 0 replicas: %s (revision %s) is selected by %s, serves their targetPorts and guarantees %d replicas", o.ID, m.MinReplicas(o), n.ID, p.NewRevision, strings.Join(names, ", "), m.MinReplicas(n))
@@ -42,13 +41,13 @@ func shift(items []*yaml.RNode, m *mesh.Model, pairs []mesh.GatewayPair, spec Sp
 			res.Infof(h.Object, "removed %s: it would keep %s at %d replicas or more", h.ID, o.ID, h.MinReplicas)
 		}
 		if spec.Ordering.ArgoCDSyncWave != "" {
-			if err := addAnnotation(o.Node, mesh.AnnotationSyncWave, spec.Ordering.ArgoCDSyncWave); err != nil {
+			if err := addAnnotation(o.Node(), mesh.AnnotationSyncWave, spec.Ordering.ArgoCDSyncWave); err != nil {
 				return nil, err
 			}
 			res.Infof(o.Object, "sync-wave %s on %s: Argo CD scales it down after the lower waves are healthy", spec.Ordering.ArgoCDSyncWave, o.ID)
 		}
 		if spec.Ordering.KptDependsOn {
-			if err := addDependsOn(o.Node, n.ID); err != nil {
+			if err := addDependsOn(o.Node(), n.ID); err != nil {
 				return nil, err
 			}
 			res.Infof(o.Object, "depends-on %s: kpt scales %s down only once its replacement is reconciled", n.ID, o.ID)
@@ -60,9 +59,9 @@ func shift(items []*yaml.RNode, m *mesh.Model, pairs []mesh.GatewayPair, spec Sp
 	if len(removed) == 0 {
 		return items, nil
 	}
-	out := make([]*yaml.RNode, 0, len(items))
+	out := make([]*mesh.Item, 0, len(items))
 	for _, it := range items {
-		if o, err := mesh.Identify(0, it); err == nil && removed[o.ID] {
+		if o, err := mesh.IdentifyItem(0, it); err == nil && removed[o.ID] {
 			continue
 		}
 		out = append(out, it)

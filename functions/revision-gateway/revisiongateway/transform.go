@@ -133,7 +133,7 @@ func decode(config *yaml.RNode) (Spec, error) {
 }
 
 // Transform runs the configured mode. See the package doc.
-func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	spec, err := decode(config)
 	if err != nil {
 		return nil, err
@@ -182,7 +182,7 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 	}
 	if spec.Mode == ModeShift {
 		if changed {
-			if m, err = mesh.Build(items); err != nil {
+			if m, err = mesh.BuildItems(items); err != nil {
 				return nil, err
 			}
 			if pairs, perrs = m.PairGateways(reqs, spec.Revision); len(perrs) > 0 {
@@ -196,8 +196,8 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 
 // build indexes the items; two objects with the same identity most often
 // mean the new render was not suffixed.
-func build(items []*yaml.RNode) (*mesh.Model, error) {
-	m, err := mesh.Build(items)
+func build(items []*mesh.Item) (*mesh.Model, error) {
+	m, err := mesh.BuildItems(items)
 	var dup *mesh.DuplicateError
 	if errors.As(err, &dup) {
 		return nil, fmt.Errorf("%w\n(hint: the revisioned render keeps the running gateways' names; render it through a kustomization with `nameSuffix: -<revision>` so that both renders can be in one input)", err)

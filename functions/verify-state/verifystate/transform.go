@@ -34,7 +34,7 @@ type Spec struct {
 }
 
 // Transform checks the state; it never changes the items.
-func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 			return nil, fmt.Errorf("functionConfig spec.disable: %s (%s) is a transition rule, which verify-state never checks: it needs the previous state (run `revshift verify` on the step sequence)", id, r.Name)
 		}
 	}
-	m, err := mesh.Build(items)
+	m, err := mesh.BuildItems(items)
 	if err != nil {
 		return nil, err
 	}

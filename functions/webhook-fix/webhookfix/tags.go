@@ -72,7 +72,7 @@ func (f *fixer) tags() error {
 	c := canonical{obj: inj, labels: map[string]string{}, annotations: map[string]string{}}
 	found := false
 	for i, h := range f.m.WebhooksOf(inj.ID) {
-		node := inj.Node.Field("webhooks").Value.YNode().Content[i]
+		node := inj.Node().Field("webhooks").Value.YNode().Content[i]
 		switch {
 		case strings.HasPrefix(h.Name, "rev.namespace."):
 			c.revNamespace = node
@@ -98,12 +98,12 @@ func (f *fixer) tags() error {
 	if !found {
 		return fmt.Errorf("%s: no webhook named *%s, which istioctl tag copies (tagWebhookConfigFromCanonicalWebhook)", inj.ID, injectionSuffix)
 	}
-	for k, v := range inj.Node.GetLabels() {
+	for k, v := range inj.Node().GetLabels() {
 		if k != "app" {
 			c.labels[k] = v
 		}
 	}
-	for k, v := range inj.Node.GetAnnotations() {
+	for k, v := range inj.Node().GetAnnotations() {
 		if !mesh.IsBookkeepingAnnotation(k) {
 			c.annotations[k] = v
 		}
@@ -130,21 +130,21 @@ func (f *fixer) put(n *yaml.RNode, why string) error {
 		return err
 	}
 	if existing, ok := f.m.Get(o.ID); ok {
-		if mesh.SameObject(existing.Node, n) {
+		if mesh.SameObject(existing.Node(), n) {
 			return nil
 		}
-		for k, v := range existing.Node.GetAnnotations() {
+		for k, v := range existing.Node().GetAnnotations() {
 			if mesh.IsBookkeepingAnnotation(k) {
 				if err := n.PipeE(yaml.SetAnnotation(k, v)); err != nil {
 					return err
 				}
 			}
 		}
-		existing.Node.SetYNode(n.YNode())
+		existing.Node().SetYNode(n.YNode())
 		f.res.Infof(existing, "replaced %s with %s", o.ID, why)
 		return nil
 	}
-	f.out = append(f.out, n)
+	f.out = append(f.out, mesh.NewItem(n))
 	f.res.Infof(o, "added %s: %s", o.ID, why)
 	return nil
 }

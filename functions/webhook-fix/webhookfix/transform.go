@@ -71,7 +71,7 @@ type Spec struct {
 }
 
 // Transform fixes the webhooks. See the package doc.
-func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*yaml.RNode, error) {
+func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	spec := Spec{Era: EraAuto}
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 			return nil, fmt.Errorf("functionConfig spec.revision: %v", err)
 		}
 	}
-	m, err := mesh.Build(items)
+	m, err := mesh.BuildItems(items)
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +130,13 @@ func Transform(items []*yaml.RNode, config *yaml.RNode, res *krm.Results) ([]*ya
 		return nil, err
 	}
 	if spec.FluxIfNotPresent {
-		for _, n := range f.out {
-			o, err := mesh.Identify(0, n)
-			if err != nil || !mesh.IsWebhookConfig(o.ID) || n.GetAnnotations()[AnnotationFluxSSA] == "IfNotPresent" {
+		for _, it := range f.out {
+			o, err := mesh.IdentifyItem(0, it)
+			if err != nil || !mesh.IsWebhookConfig(o.ID) {
+				continue
+			}
+			n := it.Node()
+			if n.GetAnnotations()[AnnotationFluxSSA] == "IfNotPresent" {
 				continue
 			}
 			if err := n.PipeE(yaml.SetAnnotation(AnnotationFluxSSA, "IfNotPresent")); err != nil {
@@ -190,7 +194,7 @@ type fixer struct {
 	ns     string
 	revSvc *mesh.Service
 	spec   Spec
-	out    []*yaml.RNode
+	out    []*mesh.Item
 	// replaced are the webhook configurations the function regenerates.
 	replaced map[mesh.ID]bool
 }
@@ -257,17 +261,17 @@ func (f *fixer) alias(ns string, callers []string) error {
 	if o, ok := f.m.Get(id); ok {
 		for _, field := range []string{"selector", "ports"} {
 			v := want.Field("spec").Value.Field(field).Value
-			if err := o.Node.PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField(field, v)); err != nil {
+			if err := o.Node().PipeE(yaml.LookupCreate(yaml.MappingNode, "spec"), yaml.SetField(field, v)); err != nil {
 				return err
 			}
 		}
-		if err := o.Node.PipeE(yaml.SetLabel(LabelAliasOf, f.revSvc.ID.Name)); err != nil {
+		if err := o.Node().PipeE(yaml.SetLabel(LabelAliasOf, f.revSvc.ID.Name)); err != nil {
 			return err
 		}
 		f.res.Infof(o, "re-pointed Service %s at the pods of revision %s (selector and ports of %s), for %s", id, f.rev, f.revSvc.ID, strings.Join(callers, "; "))
 		return nil
 	}
-	f.out = append(f.out, want)
+	f.out = append(f.out, mesh.NewItem(want))
 	f.res.Infof(&mesh.Object{APIVersion: "v1", ID: id}, "added Service %s selecting the pods of revision %s with the ports of %s (Istio's workaround of that era; istiod of revision %s serves istiod.%s.svc), for %s", id, f.rev, f.revSvc.ID, f.rev, ns, strings.Join(callers, "; "))
 	return nil
 }
@@ -287,7 +291,7 @@ func (f *fixer) aliasNode(ns, name string) (*yaml.RNode, error) {
 		return nil, err
 	}
 	labels := map[string]string{}
-	for k, v := range f.revSvc.Node.GetLabels() {
+	for k, v := range f.revSvc.Node().GetLabels() {
 		labels[k] = v
 	}
 	labels[LabelAliasOf] = f.revSvc.ID.Name
@@ -295,7 +299,7 @@ func (f *fixer) aliasNode(ns, name string) (*yaml.RNode, error) {
 		return nil, err
 	}
 	spec := yaml.NewMapRNode(nil)
-	src := f.revSvc.Node.Field("spec").Value
+	src := f.revSvc.Node().Field("spec").Value
 	for _, field := range []string{"ports", "selector"} {
 		if v := src.Field(field); v != nil {
 			if err := spec.PipeE(yaml.SetField(field, yaml.NewRNode(yaml.CopyYNode(v.Value.YNode())))); err != nil {
@@ -311,7 +315,7 @@ func (f *fixer) aliasNode(ns, name string) (*yaml.RNode, error) {
 
 // repoint points a webhook that calls Service istiod at istiod-<rev>.
 func (f *fixer) repoint(h *mesh.Webhook) error {
-	hooks := h.Config.Node.Field("webhooks")
+	hooks := h.Config.Node().Field("webhooks")
 	if hooks == nil || h.Index >= len(hooks.Value.YNode().Content) {
 		return fmt.Errorf("%s: webhooks[%d] not found", h.Config.ID, h.Index)
 	}
@@ -349,7 +353,7 @@ func (f *fixer) legacyPatcher() error {
 				f.res.Infof(o, "istiod %s patches %s (caBundle, failurePolicy): its %s resolves to %s", i.ID, o.ID, envValidationName, name)
 				continue
 			}
-			if err := setEnv(i.Node, "discovery", envValidationName, o.ID.Name); err != nil {
+			if err := setEnv(i.Node(), "discovery", envValidationName, o.ID.Name); err != nil {
 				return err
 			}
 			was := "is set to \"\" (patch nothing)"

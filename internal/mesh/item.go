@@ -1,0 +1,258 @@
+package mesh
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Item is one object of a ResourceList as a function holds it.
+//
+// An item read from a ResourceList's text (ParseEntry) stays that text: the
+// model's facts about it are read once, when it is parsed, and its YAML tree
+// is dropped. Only when a function asks for the node (Node) is the text
+// parsed again and kept, and from then on the item is the node. An item no
+// function asked for is written back byte for byte, comments and layout
+// included, and costs no more memory than its text and its facts: a parsed
+// object takes about 20 times its text, which on a large input is the
+// difference between fitting in a repo-server's memory limit or not.
+type Item struct {
+	// text is the block-sequence entry ("- " included, ending in a newline)
+	// while the item is not materialized.
+	text []byte
+	// line is the entry's first line in the input (1-based), for messages.
+	line int
+	node *yaml.RNode
+	// facts are the model's reading of text; nil once materialized (the
+	// node may then change, and Build reads it afresh).
+	facts *facts
+}
+
+// NewItem wraps a node (an object created in memory, or read by a parser
+// that is not ParseEntry).
+func NewItem(n *yaml.RNode) *Item { return &Item{node: n} }
+
+// NewItems wraps nodes.
+func NewItems(nodes []*yaml.RNode) []*Item {
+	out := make([]*Item, len(nodes))
+	for i, n := range nodes {
+		out[i] = NewItem(n)
+	}
+	return out
+}
+
+// Nodes materializes items (see Item.Node).
+func Nodes(items []*Item) []*yaml.RNode {
+	out := make([]*yaml.RNode, len(items))
+	for i, it := range items {
+		out[i] = it.Node()
+	}
+	return out
+}
+
+// Node returns the item's node, parsing its text the first time. The caller
+// may edit the node: the item is written from it from then on. Reading a
+// node this way is what costs memory; the model's facts are free.
+func (it *Item) Node() *yaml.RNode {
+	if it == nil {
+		return nil
+	}
+	if it.node == nil && it.text != nil {
+		n, err := parseEntry(it.text, it.line)
+		if err != nil {
+			// ParseEntry parsed the same bytes without error.
+			panic(fmt.Sprintf("re-parsing an item that parsed before: %v", err))
+		}
+		it.node = yaml.NewRNode(n)
+		it.text, it.facts = nil, nil
+	}
+	return it.node
+}
+
+// Annotation returns the value of one of the object's annotations. A
+// revshift.dev/ annotation of an item that is still text is read from its
+// facts; any other is read from the node (materializing the item).
+func (it *Item) Annotation(key string) (string, bool) { return it.meta("a:", key) }
+
+// Label is Annotation for labels.
+func (it *Item) Label(key string) (string, bool) { return it.meta("l:", key) }
+
+// HasAnnotation reports whether the object has the annotation.
+func (it *Item) HasAnnotation(key string) bool { _, ok := it.Annotation(key); return ok }
+
+func (it *Item) meta(tag, key string) (string, bool) {
+	if it == nil {
+		return "", false
+	}
+	if it.node == nil && it.facts != nil && strings.HasPrefix(key, markPrefix) {
+		v, ok := it.facts.marks[tag+key]
+		return v, ok
+	}
+	n := it.Node()
+	if n == nil {
+		return "", false
+	}
+	var m map[string]string
+	if tag == "l:" {
+		m = n.GetLabels()
+	} else {
+		m = n.GetAnnotations()
+	}
+	v, ok := m[key]
+	return v, ok
+}
+
+// Materialized reports whether the item is held as a node.
+func (it *Item) Materialized() bool { return it.node != nil }
+
+// WriteEntry appends the item to a ResourceList's items as a block-sequence
+// entry: its original text when it was never materialized, else its node
+// encoded with kyaml's encoder settings.
+func (it *Item) WriteEntry(w *bytes.Buffer) error {
+	if it.node == nil {
+		w.Write(it.text)
+		if len(it.text) > 0 && it.text[len(it.text)-1] != '\n' {
+			w.WriteByte('\n')
+		}
+		return nil
+	}
+	var one bytes.Buffer
+	if err := EncodeNode(&one, it.node.YNode()); err != nil {
+		return err
+	}
+	IndentEntry(w, one.Bytes())
+	return nil
+}
+
+// ParseEntry reads one block-sequence entry of a ResourceList's items (the
+// text from its "- " to the next entry), which begins on line of the input.
+// It checks that the entry is one object without YAML aliases, reads the
+// model's facts about it, and keeps only the text and the facts. A YAML error
+// is returned with the input's line numbers; an object the model cannot read
+// (no kind, a bad selector) is not an error here but in Build, as for any
+// other object.
+func ParseEntry(text []byte, line int) (*Item, error) {
+	n, err := parseEntry(text, line)
+	if err != nil {
+		return nil, err
+	}
+	it := &Item{text: text, line: line}
+	it.facts = readFacts(yaml.NewRNode(n))
+	return it, nil
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+func parseEntry(text []byte, line int) (*yaml.Node, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(text))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("line %d: empty entry", line)
+		}
+		// Line numbers of the entry, as the input numbers them.
+		msg := yamlLine.ReplaceAllStringFunc(err.Error(), func(s string) string {
+			n, _ := strconv.Atoi(s[len("line "):])
+			return "line " + strconv.Itoa(n+line-1)
+		})
+		return nil, errors.New(msg)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.SequenceNode || len(doc.Content[0].Content) != 1 {
+		return nil, fmt.Errorf("line %d: expected one list entry", line)
+	}
+	n := doc.Content[0].Content[0]
+	if a := findAlias(n, 0); a != nil {
+		return nil, fmt.Errorf("line %d: YAML aliases are not supported (an alias can expand exponentially)", a.Line+line-1)
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, &NotObjectError{Node: n}
+	}
+	// Comments the decoder hung on the list or the document around the
+	// entry belong to the entry: they must stay with it when it is
+	// materialized and written from its node.
+	sq := doc.Content[0]
+	n.HeadComment = joinComments(doc.HeadComment, sq.HeadComment, n.HeadComment)
+	n.FootComment = joinComments(n.FootComment, sq.FootComment, doc.FootComment)
+	return n, nil
+}
+
+func joinComments(cs ...string) string {
+	var out []string
+	for _, c := range cs {
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// NotObjectError is an entry of items that is not a mapping.
+type NotObjectError struct{ Node *yaml.Node }
+
+func (e *NotObjectError) Error() string {
+	switch e.Node.Kind {
+	case yaml.SequenceNode:
+		return "expected an object, got a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("expected an object, got %q", e.Node.Value)
+	}
+	return "expected an object"
+}
+
+// findAlias returns the first alias node under n (or n itself when it is
+// absurdly deep, which is treated like an alias bomb).
+func findAlias(n *yaml.Node, depth int) *yaml.Node {
+	if n.Kind == yaml.AliasNode {
+		return n
+	}
+	if depth > 1000 {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := findAlias(c, depth+1); a != nil {
+			return a
+		}
+	}
+	return nil
+}
+
+// EncodeNode encodes one node as a YAML document, with kyaml's encoder
+// settings (the ones kustomize and kpt write with).
+func EncodeNode(w *bytes.Buffer, n *yaml.Node) error {
+	enc := yaml.NewEncoder(w)
+	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}}); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// IndentEntry writes an encoded object as a compact block-sequence entry:
+// "- " before the first line, two spaces before the others (empty lines stay
+// empty, as the emitter writes them inside block scalars).
+func IndentEntry(w *bytes.Buffer, doc []byte) {
+	first := true
+	for len(doc) > 0 {
+		i := bytes.IndexByte(doc, '\n')
+		line := doc
+		if i >= 0 {
+			line, doc = doc[:i], doc[i+1:]
+		} else {
+			doc = nil
+		}
+		switch {
+		case first:
+			w.WriteString("- ")
+			first = false
+		case len(line) > 0:
+			w.WriteString("  ")
+		}
+		w.Write(line)
+		w.WriteByte('\n')
+	}
+}
