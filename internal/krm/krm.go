@@ -6,6 +6,7 @@
 package krm
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -134,11 +135,21 @@ func safeRun(t Transform, items []*mesh.Item, config *yaml.RNode, res *Results) 
 // does, but never returns an empty output: input that cannot be parsed gives
 // a ResourceList that carries the error as a result.
 func Run(p fn.ResourceListProcessor, input []byte) ([]byte, fn.Results, bool) {
-	fail := func(msg string) ([]byte, fn.Results, bool) {
+	var out bytes.Buffer
+	results, ok := RunTo(p, input, &out)
+	return out.Bytes(), results, ok
+}
+
+// RunTo is Run writing the output to w as it goes: on a large input, the
+// output is not held in memory on top of the items, and every item is
+// dropped once written.
+func RunTo(p fn.ResourceListProcessor, input []byte, w mesh.Writer) (fn.Results, bool) {
+	fail := func(msg string) (fn.Results, bool) {
 		rl := &fn.ResourceList{FunctionConfig: fn.NewEmptyKubeObject()}
 		rl.Results = append(rl.Results, &fn.Result{Severity: fn.Error, Message: msg})
 		out, _ := rl.ToYAML()
-		return out, rl.Results, false
+		_, _ = w.Write(out)
+		return rl.Results, false
 	}
 	l, err := ParseList(input)
 	if err != nil {
@@ -157,12 +168,20 @@ func Run(p fn.ResourceListProcessor, input []byte) ([]byte, fn.Results, bool) {
 		}
 		l = fromSDK(rl)
 	}
-	out, err := WriteList(l)
-	if err != nil {
-		l.Results = append(l.Results, &fn.Result{Severity: fn.Error, Message: "cannot serialize output: " + err.Error()})
-		return fail("cannot serialize output: " + err.Error())
+	results := l.Results[before:]
+	// Materialized items are encoded before anything is written, so that
+	// an encoding error (never seen in practice) cannot leave half an
+	// output behind; their trees become garbage as they are.
+	for _, it := range l.Items {
+		if err := it.Freeze(); err != nil {
+			return fail("cannot serialize output: " + err.Error())
+		}
 	}
-	return out, l.Results[before:], ok
+	if err := writeList(w, l, true); err != nil {
+		results = append(results, &fn.Result{Severity: fn.Error, Message: "cannot write output: " + err.Error()})
+		return results, false
+	}
+	return results, ok
 }
 
 func (l *List) toSDK() *fn.ResourceList {
@@ -222,15 +241,27 @@ func WriteResourceList(items []*yaml.RNode, config, results *yaml.RNode) ([]byte
 // took most of the run time and memory in the emitter's growing buffer).
 func WriteList(l *List) ([]byte, error) {
 	var buf bytes.Buffer
+	if err := writeList(&buf, l, false); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeList writes l to buf; release drops each item from l once written
+// (its text and node become garbage while the rest is written).
+func writeList(buf mesh.Writer, l *List, release bool) error {
 	buf.WriteString("apiVersion: " + kio.ResourceListAPIVersion + "\nkind: " + kio.ResourceListKind + "\n")
 	if len(l.Items) == 0 {
 		buf.WriteString("items: []\n")
 	} else {
 		buf.WriteString("items:\n")
 	}
-	for _, it := range l.Items {
-		if err := it.WriteEntry(&buf); err != nil {
-			return nil, err
+	for i, it := range l.Items {
+		if err := it.WriteEntry(buf); err != nil {
+			return err
+		}
+		if release {
+			l.Items[i] = nil
 		}
 	}
 	var results *yaml.RNode
@@ -239,7 +270,7 @@ func WriteList(l *List) ([]byte, error) {
 		// object, and a text round trip doubled the serialization time.
 		var n yaml.Node
 		if err := n.Encode(l.Results); err != nil {
-			return nil, err
+			return err
 		}
 		results = yaml.NewRNode(&n)
 	}
@@ -251,11 +282,11 @@ func WriteList(l *List) ([]byte, error) {
 			continue
 		}
 		m := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: f.key}, f.node.YNode()}}
-		if err := mesh.EncodeNode(&buf, m); err != nil {
-			return nil, err
+		if err := mesh.EncodeNode(buf, m); err != nil {
+			return err
 		}
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
 // Main runs a function as a program: ResourceList on stdin, ResourceList on
@@ -269,7 +300,7 @@ const largeInput = 8 << 20
 
 // MainIO is Main with explicit streams; it returns the exit code.
 func MainIO(name string, p fn.ResourceListProcessor, stdin io.Reader, stdout, stderr io.Writer) int {
-	in, err := io.ReadAll(stdin)
+	in, err := readAll(stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: reading stdin: %v\n", name, err)
 		return 1
@@ -283,8 +314,12 @@ func MainIO(name string, p fn.ResourceListProcessor, stdin io.Reader, stdout, st
 		// input: peak RSS 63x -> 41x the input, for about 1.5x the time).
 		debug.SetGCPercent(25)
 	}
-	out, results, ok := Run(p, in)
-	_, _ = stdout.Write(out)
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	results, ok := RunTo(p, in, w)
+	if err := w.Flush(); err != nil {
+		fmt.Fprintf(stderr, "%s: writing stdout: %v\n", name, err)
+		return 1
+	}
 	var buf bytes.Buffer
 	for _, r := range results {
 		if r.Severity == fn.Error || r.Severity == fn.Warning {
@@ -296,6 +331,21 @@ func MainIO(name string, p fn.ResourceListProcessor, stdin io.Reader, stdout, st
 		return 1
 	}
 	return 0
+}
+
+// readAll reads stdin whole, in one allocation when it is a file of known
+// size (io.ReadAll grows its buffer step by step, copying the input a few
+// times over on a large one).
+func readAll(r io.Reader) ([]byte, error) {
+	if f, ok := r.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > 0 {
+			var b bytes.Buffer
+			b.Grow(int(st.Size()) + bytes.MinRead)
+			_, err := b.ReadFrom(f)
+			return b.Bytes(), err
+		}
+	}
+	return io.ReadAll(r)
 }
 
 // Parse reads a ResourceList into the SDK's form (every item parsed).

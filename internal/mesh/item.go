@@ -38,6 +38,18 @@ type Item struct {
 // that is not ParseEntry).
 func NewItem(n *yaml.RNode) *Item { return &Item{node: n} }
 
+// NewTextItem is NewItem for an object the caller has finished building and
+// will not edit: it is encoded at once and held as text (see Freeze). A
+// function that creates an object per namespace or per gateway holds them
+// at the cost of their text, not of their trees.
+func NewTextItem(n *yaml.RNode) (*Item, error) {
+	it := NewItem(n)
+	if err := it.Freeze(); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
 // NewItems wraps nodes.
 func NewItems(nodes []*yaml.RNode) []*Item {
 	out := make([]*Item, len(nodes))
@@ -108,17 +120,59 @@ func (it *Item) meta(tag, key string) (string, bool) {
 	return v, ok
 }
 
+// factsOf returns the item's facts: cached, read from its text (without
+// materializing it), or read afresh from its node.
+func (it *Item) factsOf() *facts {
+	if it.facts != nil {
+		return it.facts
+	}
+	if it.node == nil && it.text != nil {
+		if n, err := parseEntry(it.text, it.line); err == nil {
+			it.facts = readFacts(yaml.NewRNode(n))
+			return it.facts
+		}
+	}
+	return readFacts(it.Node())
+}
+
 // Materialized reports whether the item is held as a node.
 func (it *Item) Materialized() bool { return it.node != nil }
+
+// Freeze turns a materialized item back into text (its entry as WriteEntry
+// writes it), dropping its node. Calling Node again parses the text.
+func (it *Item) Freeze() error {
+	if it.node == nil {
+		return nil
+	}
+	var one, entry bytes.Buffer
+	if err := EncodeNode(&one, it.node.YNode()); err != nil {
+		return err
+	}
+	entry.Grow(one.Len() + one.Len()/8 + 2)
+	if err := IndentEntry(&entry, one.Bytes()); err != nil {
+		return err
+	}
+	it.text, it.node, it.facts = entry.Bytes(), nil, nil
+	return nil
+}
+
+// Writer is what items are written to (a bytes.Buffer, a bufio.Writer).
+type Writer interface {
+	io.Writer
+	io.StringWriter
+	io.ByteWriter
+}
 
 // WriteEntry appends the item to a ResourceList's items as a block-sequence
 // entry: its original text when it was never materialized, else its node
 // encoded with kyaml's encoder settings.
-func (it *Item) WriteEntry(w *bytes.Buffer) error {
+func (it *Item) WriteEntry(w Writer) error {
 	if it.node == nil {
-		w.Write(it.text)
+		if _, err := w.Write(it.text); err != nil {
+			return err
+		}
 		if len(it.text) > 0 && it.text[len(it.text)-1] != '\n' {
-			w.WriteByte('\n')
+			return w.WriteByte('\n')
 		}
 		return nil
 	}
@@ -126,8 +180,7 @@ func (it *Item) WriteEntry(w *bytes.Buffer) error {
 	if err := EncodeNode(&one, it.node.YNode()); err != nil {
 		return err
 	}
-	IndentEntry(w, one.Bytes())
-	return nil
+	return IndentEntry(w, one.Bytes())
 }
 
 // ParseEntry reads one block-sequence entry of a ResourceList's items (the
@@ -224,7 +277,7 @@ func findAlias(n *yaml.Node, depth int) *yaml.Node {
 
 // EncodeNode encodes one node as a YAML document, with kyaml's encoder
 // settings (the ones kustomize and kpt write with).
-func EncodeNode(w *bytes.Buffer, n *yaml.Node) error {
+func EncodeNode(w io.Writer, n *yaml.Node) error {
 	enc := yaml.NewEncoder(w)
 	if err := enc.Encode(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}}); err != nil {
 		return err
@@ -235,7 +288,7 @@ func EncodeNode(w *bytes.Buffer, n *yaml.Node) error {
 // IndentEntry writes an encoded object as a compact block-sequence entry:
 // "- " before the first line, two spaces before the others (empty lines stay
 // empty, as the emitter writes them inside block scalars).
-func IndentEntry(w *bytes.Buffer, doc []byte) {
+func IndentEntry(w Writer, doc []byte) error {
 	first := true
 	for len(doc) > 0 {
 		i := bytes.IndexByte(doc, '\n')
@@ -253,6 +306,9 @@ func IndentEntry(w *bytes.Buffer, doc []byte) {
 			w.WriteString("  ")
 		}
 		w.Write(line)
-		w.WriteByte('\n')
+		if err := w.WriteByte('\n'); err != nil {
+			return err
+		}
 	}
+	return nil
 }

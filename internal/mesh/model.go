@@ -100,17 +100,14 @@ func BuildItems(items []*Item) (*Model, error) {
 	m.Objects = make([]*Object, 0, len(items))
 	var errs []error
 	for i, it := range items {
-		f := it.facts
-		if f == nil {
-			f = readFacts(it.Node())
-		}
+		f := it.factsOf()
 		if f.idErr != nil {
 			e := *f.idErr
 			e.Index = i
 			errs = append(errs, &e)
 			continue
 		}
-		o := &Object{ID: f.id, APIVersion: f.apiVersion, Index: i, item: it}
+		o := &Object{ID: f.obj.ID, APIVersion: f.obj.APIVersion, Index: i, item: it}
 		if prev, dup := m.byID[o.ID]; dup {
 			errs = append(errs, &DuplicateError{ID: o.ID, First: prev.Index, Second: i})
 			continue
@@ -134,8 +131,9 @@ func BuildItems(items []*Item) (*Model, error) {
 // list: its identity and its kind's parsed fields (a *Workload, *Service,
 // ... whose Object is a placeholder until Build binds it).
 type facts struct {
-	id         ID
-	apiVersion string
+	// obj is the placeholder the kind's facts point to; it holds the
+	// identity and no item.
+	obj        *Object
 	idErr      *IdentityError
 	kind       any
 	err        error
@@ -149,10 +147,10 @@ func readFacts(n *yaml.RNode) *facts {
 	if err != nil {
 		return &facts{idErr: err}
 	}
-	f := &facts{id: id, apiVersion: apiVersion, marks: readMarks(n.YNode())}
 	// The placeholder holds no node: facts outlive the parse of the text
 	// they were read from, the tree must not.
-	f.kind, f.err = parseKind(&Object{ID: id, APIVersion: apiVersion}, n.YNode())
+	f := &facts{obj: &Object{ID: id, APIVersion: apiVersion}, marks: readMarks(n.YNode())}
+	f.kind, f.err = parseKind(f.obj, n.YNode())
 	return f
 }
 

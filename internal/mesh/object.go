@@ -116,16 +116,13 @@ func Identify(index int, n *yaml.RNode) (*Object, error) {
 // IdentifyItem is Identify for an item, from its facts when it was never
 // materialized.
 func IdentifyItem(index int, it *Item) (*Object, error) {
-	f := it.facts
-	if f == nil {
-		f = readFacts(it.Node())
-	}
+	f := it.factsOf()
 	if f.idErr != nil {
 		e := *f.idErr
 		e.Index = index
 		return nil, &e
 	}
-	return &Object{ID: f.id, APIVersion: f.apiVersion, Index: index, item: it}, nil
+	return &Object{ID: f.obj.ID, APIVersion: f.obj.APIVersion, Index: index, item: it}, nil
 }
 
 func identify(n *yaml.RNode) (ID, string, *IdentityError) {

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // RequiredLabel is a label a pod must carry to be selected, and the
@@ -68,9 +69,21 @@ func (w *Workload) SelectsPodsOf(other *Workload) bool {
 }
 
 // MatchLabels returns spec.selector.matchLabels as written (nil when none).
+// It reads the node (see SelectorNode).
 func (w *Workload) MatchLabels() map[string]string {
-	m, _ := stringMap(lookup(w.SelectorNode, "matchLabels"), "spec.selector.matchLabels")
+	m, _ := stringMap(lookup(w.SelectorNode(), "matchLabels"), "spec.selector.matchLabels")
 	return m
+}
+
+// SelectorNode returns spec.selector as the node holds it now, for
+// immutability checks and messages. It materializes the workload's item:
+// the model keeps only the parsed Selector, not the YAML.
+func (w *Workload) SelectorNode() *yaml.Node {
+	n := w.Node()
+	if n == nil {
+		return nil
+	}
+	return lookup(n.YNode(), "spec", "selector")
 }
 
 // PortConflict is a breach of invariant 3: two Services select the same pods

@@ -17,8 +17,6 @@ type Workload struct {
 	*Object
 	// Selector is spec.selector, parsed.
 	Selector labels.Selector
-	// SelectorNode is spec.selector as written, for immutability checks.
-	SelectorNode *yaml.Node
 	// PodLabels and PodAnnotations are the pod template's metadata.
 	PodLabels      map[string]string
 	PodAnnotations map[string]string
@@ -121,8 +119,7 @@ func isWorkloadKind(id ID) bool {
 func parseWorkload(o *Object, y *yaml.Node) (*Workload, error) {
 	w := &Workload{Object: o}
 	var err error
-	w.SelectorNode = lookup(y, "spec", "selector")
-	if w.Selector, err = parseLabelSelector(w.SelectorNode, "spec.selector"); err != nil {
+	if w.Selector, err = parseLabelSelector(lookup(y, "spec", "selector"), "spec.selector"); err != nil {
 		return nil, err
 	}
 	if w.PodLabels, err = stringMap(lookup(y, "spec", "template", "metadata", "labels"), "spec.template.metadata.labels"); err != nil {

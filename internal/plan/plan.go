@@ -197,7 +197,7 @@ func New(o Options) (*Plan, error) {
 	}
 	for _, o := range target.Objects {
 		if mesh.IsCRD(o.ID) && !running.Has(o.ID) {
-			p.NewCRDs = append(p.NewCRDs, o.Node)
+			p.NewCRDs = append(p.NewCRDs, o.Node())
 		}
 	}
 	p.steps(running)
@@ -321,16 +321,16 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 // Roles and RoleBindings of its ServiceAccount. Its Services are not: the
 // running ones are the production Services.
 func gatewayObjects(m *mesh.Model, g *mesh.Gateway) []*yaml.RNode {
-	out := []*yaml.RNode{g.Node}
+	out := []*yaml.RNode{g.Node()}
 	ns := g.ID.Namespace
 	if o, ok := m.Get(mesh.ID{Kind: "ServiceAccount", Namespace: ns, Name: g.ServiceAccount}); ok && g.ServiceAccount != "" {
-		out = append(out, o.Node)
+		out = append(out, o.Node())
 	}
 	for _, pdb := range m.PDBsSelecting(g.Workload) {
-		out = append(out, pdb.Node)
+		out = append(out, pdb.Node())
 	}
 	if h := m.HPAFor(g.Workload); h != nil {
-		out = append(out, h.Node)
+		out = append(out, h.Node())
 	}
 	for _, b := range m.Bindings {
 		if b.ID.Namespace != ns || b.ID.Kind != "RoleBinding" {
@@ -338,9 +338,9 @@ func gatewayObjects(m *mesh.Model, g *mesh.Gateway) []*yaml.RNode {
 		}
 		for _, s := range b.Subjects {
 			if s.Kind == "ServiceAccount" && s.Namespace == ns && s.Name == g.ServiceAccount {
-				out = append(out, b.Node)
+				out = append(out, b.Node())
 				if r, ok := m.Get(b.RoleRef); ok {
-					out = append(out, r.Node)
+					out = append(out, r.Node())
 				}
 				break
 			}

@@ -154,7 +154,11 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, mesh.NewItem(cp))
+		it, err := mesh.NewTextItem(cp)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
 		done[target] = true
 		res.Infof(&mesh.Object{APIVersion: "v1", ID: target}, "copied %s into namespace %s %s (revision %s)", src.ID, ns, for_, w.rev)
 	}

@@ -65,7 +65,7 @@ func canary(items []*mesh.Item, pairs []mesh.GatewayPair, spec Spec, res *krm.Re
 		}
 		o, n := m.Workload(w.oldID), m.Workload(w.newID)
 		if n.SelectsPodsOf(o) || !n.SelectsPodsOf(n) {
-			res.Errorf(n.Object, "spec.selector %s of canary %s must select its own pods and not those of %s; give it a selector of its own", flow(n.SelectorNode), n.ID, o.ID)
+			res.Errorf(n.Object, "spec.selector %s of canary %s must select its own pods and not those of %s; give it a selector of its own", flow(n.SelectorNode()), n.ID, o.ID)
 			w.failed = true
 		}
 	}

@@ -241,7 +241,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 		if cur != nil {
 			was = flow(cur.YNode())
 		}
-		osel := yaml.NewRNode(o.SelectorNode).Copy()
+		osel := yaml.NewRNode(o.SelectorNode()).Copy()
 		expr, err := notIn(w.discKey, w.discValue)
 		if err != nil {
 			return r, err
@@ -254,7 +254,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 		}
 		res.Infof(named, "%s selected no pod (spec.selector %s asks for labels the pods of %s do not carry); it now selects the pods of %s and not the canary's (spec.selector %s), so that both keep a budget (invariant 7)", named.ID, was, o.ID, o.ID, flow(osel.YNode()))
 	}
-	sel := yaml.NewRNode(n.SelectorNode).Copy()
+	sel := yaml.NewRNode(n.SelectorNode()).Copy()
 	if existing, ok := m.Get(canaryID); ok {
 		cur, _ := existing.Node().Pipe(yaml.Lookup("spec", "selector"))
 		var curNode *yaml.Node
