@@ -133,10 +133,10 @@ func BuildItems(items []*Item) (*Model, error) {
 type facts struct {
 	// obj is the placeholder the kind's facts point to; it holds the
 	// identity and no item.
-	obj        *Object
-	idErr      *IdentityError
-	kind       any
-	err        error
+	obj   *Object
+	idErr *IdentityError
+	kind  any
+	err   error
 	// marks are the object's own revshift.dev/ labels ("l:"+key) and
 	// annotations ("a:"+key): functions look them up on every object.
 	marks map[string]string
