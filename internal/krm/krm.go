@@ -376,19 +376,18 @@ func ParseList(input []byte) (l *List, err error) {
 	if !ok || len(entries) == 0 {
 		return parseWhole(input)
 	}
-	if l, err = parseWhole(skeleton); err != nil {
-		return nil, err
-	}
-	if len(l.Items) > 0 {
-		// The scan and the parser disagree on where the items are: trust
-		// the parser.
+	// Any failure of the split parse falls back to the whole parse, which
+	// decides and words the error: YAML allows a few things the line scan
+	// cannot see (a quoted string going on at column 0), and they make an
+	// entry or the skeleton fail to parse, never parse differently.
+	if l, err = parseWhole(skeleton); err != nil || len(l.Items) > 0 {
 		return parseWhole(input)
 	}
 	l.Items = make([]*mesh.Item, len(entries))
 	for i, e := range entries {
 		it, err := mesh.ParseEntry(e.text, e.line)
 		if err != nil {
-			return nil, fmt.Errorf("items[%d]: %v", i, err)
+			return parseWhole(input)
 		}
 		l.Items[i] = it
 	}

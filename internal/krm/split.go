@@ -31,12 +31,17 @@ func splitItems(in []byte) (skeleton []byte, entries []entry, ok bool) {
 	state := top
 	skel := make([]byte, 0, 1024)
 	start, startLine := -1, 0
+	// pending is where a run of column-0 comment lines (and blank lines
+	// after them) began inside an entry: YAML hangs such comments on the
+	// next entry when one follows, so they start it.
+	pending, pendingLine := -1, 0
 	seenItems := false
 	closeEntry := func(end int) {
 		if start >= 0 {
 			entries = append(entries, entry{text: in[start:end], line: startLine})
 			start = -1
 		}
+		pending = -1
 	}
 	line := 0
 	for pos := 0; pos < len(in); {
@@ -52,8 +57,14 @@ func splitItems(in []byte) (skeleton []byte, entries []entry, ok bool) {
 		case isMarker(l) || (len(l) > 0 && l[0] == '\t'):
 			return nil, nil, false
 		case state != top && (hasPrefix(l, "- ") || isDashOnly(l)):
-			closeEntry(pos)
-			start, startLine = pos, line
+			if pending >= 0 {
+				s, sl := pending, pendingLine
+				closeEntry(s)
+				start, startLine = s, sl
+			} else {
+				closeEntry(pos)
+				start, startLine = pos, line
+			}
 			state = inEntry
 			skel = append(skel, '\n')
 		case state != top && (len(l) > 0 && l[0] == ' ' || isBlank(l)):
@@ -64,18 +75,22 @@ func splitItems(in []byte) (skeleton []byte, entries []entry, ok bool) {
 				skel = append(skel, '\n')
 				break
 			}
+			if !isBlank(l) {
+				pending = -1 // the entry goes on after the comments
+			}
 			skel = append(skel, '\n')
 		case state != top && l[0] == '#':
 			if state != inEntry {
 				return nil, nil, false
 			}
+			if pending < 0 {
+				pending, pendingLine = pos, line
+			}
 			skel = append(skel, '\n')
 		default:
 			// A line at column 0 that is neither an entry nor part of one:
-			// the next top-level key.
-			if l[0] == '-' || l[0] == '[' || l[0] == '{' {
-				return nil, nil, false
-			}
+			// the next top-level key (or a line of another key's value,
+			// which the skeleton's parse reads).
 			closeEntry(pos)
 			state = top
 			if v, isItems := cutKey(l, "items"); isItems {

@@ -102,8 +102,8 @@ func (it *Item) meta(tag, key string) (string, bool) {
 	if it == nil {
 		return "", false
 	}
-	if it.node == nil && it.facts != nil && strings.HasPrefix(key, markPrefix) {
-		v, ok := it.facts.marks[tag+key]
+	if it.node == nil && it.text != nil && strings.HasPrefix(key, markPrefix) {
+		v, ok := it.factsOf().marks[tag+key]
 		return v, ok
 	}
 	n := it.Node()
@@ -229,9 +229,18 @@ func parseEntry(text []byte, line int) (*yaml.Node, error) {
 	// Comments the decoder hung on the list or the document around the
 	// entry belong to the entry: they must stay with it when it is
 	// materialized and written from its node.
+	// Where the whole list's parse hangs them: comments before the entry on
+	// its mapping, comments after its last line on its last key.
 	sq := doc.Content[0]
 	n.HeadComment = joinComments(doc.HeadComment, sq.HeadComment, n.HeadComment)
-	n.FootComment = joinComments(n.FootComment, sq.FootComment, doc.FootComment)
+	if foot := joinComments(sq.FootComment, doc.FootComment); foot != "" {
+		if len(n.Content) >= 2 {
+			k := n.Content[len(n.Content)-2]
+			k.FootComment = joinComments(k.FootComment, foot)
+		} else {
+			n.FootComment = joinComments(n.FootComment, foot)
+		}
+	}
 	return n, nil
 }
 

@@ -1,0 +1,106 @@
+package mesh
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+const gatewayEntry = `- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: istio-ingressgateway
+    namespace: istio-ingress # kept as written
+    annotations:
+      revshift.dev/state: old
+      other: "x"
+  spec:
+    selector:
+      matchLabels: {istio: ingressgateway}
+    template:
+      metadata:
+        labels: {istio: ingressgateway, app: istio-ingressgateway}
+      spec:
+        containers:
+        - name: istio-proxy
+          image: proxyv2
+`
+
+func TestItemStaysTextUntilAskedFor(t *testing.T) {
+	it, err := ParseEntry([]byte(gatewayEntry), 7)
+	require.NoError(t, err)
+	assert.False(t, it.Materialized())
+
+	// The model reads its facts; a revshift.dev/ annotation is among them.
+	m, err := BuildItems([]*Item{it})
+	require.NoError(t, err)
+	w := m.Deployment("istio-ingress", "istio-ingressgateway")
+	require.NotNil(t, w)
+	assert.Equal(t, map[string]string{"istio": "ingressgateway", "app": "istio-ingressgateway"}, w.PodLabels)
+	v, ok := it.Annotation(AnnotationState)
+	assert.True(t, ok)
+	assert.Equal(t, StateOld, v)
+	assert.False(t, it.Materialized(), "neither the model nor a revshift.dev/ annotation parses the text again")
+
+	var out bytes.Buffer
+	require.NoError(t, it.WriteEntry(&out))
+	assert.Equal(t, gatewayEntry, out.String(), "written back byte for byte")
+
+	// Any other annotation, or the node, materializes the item.
+	v, ok = it.Annotation("other")
+	assert.True(t, ok)
+	assert.Equal(t, "x", v)
+	assert.True(t, it.Materialized())
+	n := w.Node()
+	assert.Same(t, it.Node(), n, "the object and the item share one node")
+	assert.Equal(t, "matchLabels: {istio: ingressgateway}\n", yaml.NewRNode(w.SelectorNode()).MustString())
+
+	// An edit shows in the output and in a rebuilt model.
+	require.NoError(t, n.PipeE(yaml.SetLabel("rebuilt", "yes")))
+	require.NoError(t, setPath(n, "ingressgateway-2", "spec", "template", "metadata", "labels", "istio"))
+	m2, err := BuildItems([]*Item{it})
+	require.NoError(t, err)
+	assert.Equal(t, "ingressgateway-2", m2.Deployment("istio-ingress", "istio-ingressgateway").PodLabels["istio"])
+	assert.Equal(t, "ingressgateway", w.PodLabels["istio"], "the first model is a snapshot")
+	out.Reset()
+	require.NoError(t, it.WriteEntry(&out))
+	assert.Contains(t, out.String(), "rebuilt: 'yes'")
+	assert.Contains(t, out.String(), "namespace: istio-ingress # kept as written")
+}
+
+func TestFreezeRoundTrip(t *testing.T) {
+	n := yaml.MustParse("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # the copy\n  labels: {revshift.dev/copy-of: istio}\ndata:\n  mesh: |-\n    a: 1\n\n    b: 2\n")
+	it, err := NewTextItem(n)
+	require.NoError(t, err)
+	assert.False(t, it.Materialized())
+	v, ok := it.Label("revshift.dev/copy-of")
+	assert.True(t, ok, "facts of a frozen item are read from its text")
+	assert.Equal(t, "istio", v)
+	assert.False(t, it.Materialized())
+	var out bytes.Buffer
+	require.NoError(t, it.WriteEntry(&out))
+	var want bytes.Buffer
+	require.NoError(t, EncodeNode(&want, n.YNode()))
+	var entry bytes.Buffer
+	require.NoError(t, IndentEntry(&entry, want.Bytes()))
+	assert.Equal(t, entry.String(), out.String())
+	assert.Equal(t, "a: 1\n\nb: 2", it.Node().GetDataMap()["mesh"], "parsed again on demand, blank lines of block scalars kept")
+}
+
+func TestIdentifyItem(t *testing.T) {
+	it, err := ParseEntry([]byte("- apiVersion: v1\n  kind: ConfigMap\n  metadata: {namespace: x}\n"), 1)
+	require.NoError(t, err, "an object the model cannot identify is Build's error, not the parser's")
+	_, err = IdentifyItem(3, it)
+	require.Error(t, err)
+	assert.Equal(t, "items[3]: metadata.name: missing (ConfigMap)", err.Error())
+	_, err = BuildItems([]*Item{NewItem(yaml.MustParse("kind: A\napiVersion: v1\nmetadata: {name: a}\n")), it})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "items[1]: metadata.name: missing (ConfigMap)", "the index is the position in the list built")
+}
+
+func setPath(n *yaml.RNode, value string, path ...string) error {
+	return n.PipeE(yaml.LookupCreate(yaml.MappingNode, path[:len(path)-1]...), yaml.SetField(path[len(path)-1], yaml.NewStringRNode(value)))
+}
