@@ -22,7 +22,7 @@ type State struct {
 // CheckState runs every state rule on one state, on its own (no S0: only
 // the Services that select a gateway now count as production).
 func CheckState(m *mesh.Model) []Finding {
-	return checkState(newView(m), nil)
+	return checkState(newViews(m)[0], nil)
 }
 
 func checkState(v, base *view, orig ...*view) []Finding {
@@ -44,21 +44,21 @@ func checkState(v, base *view, orig ...*view) []Finding {
 // measured against it); nil means prev. ord says which ordering annotations
 // the applier honours.
 func CheckTransition(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
-	p := newView(prev)
-	b := p
-	if baseline != nil && baseline != prev {
-		b = newView(baseline)
+	if baseline == nil {
+		baseline = prev
 	}
-	return checkTransition(p, newView(next), b, ord)
+	vs := newViews(prev, next, baseline)
+	return checkTransition(vs[0], vs[1], vs[2], ord)
 }
 
 func checkTransition(prev, next, base *view, ord Ordering) []Finding {
 	var out []Finding
+	step := &stepCache{}
 	for _, r := range catalogue {
 		if r.transition == nil {
 			continue
 		}
-		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord}
+		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step}
 		r.transition(t)
 		out = append(out, t.out...)
 	}
@@ -150,10 +150,11 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	views := make([]*view, len(states))
+	models := make([]*mesh.Model, len(states))
 	for i, s := range states {
-		views[i] = newView(s.Model)
+		models[i] = s.Model
 	}
+	views := newViews(models...)
 	rep := &Report{}
 	before := map[string]bool{}
 	var orig []*view

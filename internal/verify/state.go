@@ -213,12 +213,19 @@ func ruleControlPlaneAddress(c *stateCtx) {
 			}
 			continue
 		}
-		done := map[mesh.ID]bool{}
-		for _, r := range m.References(g.Object) {
-			if (r.Why != "CA_ADDR" && r.Why != "--discoveryAddress") || done[r.To] {
+		// The gateway's CA_ADDR and --discoveryAddress references
+		// (mesh.Model.References), without building its other ones.
+		var done [2]mesh.ID
+		for i, a := range [2]struct{ addr, why string }{{g.CAAddr, "CA_ADDR"}, {g.DiscoveryAddress, "--discoveryAddress"}} {
+			if a.addr == "" {
 				continue
 			}
-			done[r.To] = true
+			to, isSvc := mesh.AddressService(a.addr, g.ID.Namespace)
+			if !isSvc || (i == 1 && done[0] == to) {
+				continue
+			}
+			done[i] = to
+			r := mesh.Reference{From: g.ID, To: to, Why: a.why}
 			s := m.Service(r.To.Namespace, r.To.Name)
 			if s == nil {
 				c.add(Error, []mesh.ID{g.ID, r.To},
@@ -280,7 +287,7 @@ func rulePDBCoverage(c *stateCtx) {
 		had := c.v.pdbCovered(s)
 		if c.base != nil {
 			had = false
-			if bs := c.base.m.Service(s.ID.Namespace, s.ID.Name); bs != nil {
+			if bs := c.base.serviceFor(c.v, s); bs != nil {
 				had = c.base.pdbCovered(bs)
 			}
 		}
@@ -292,7 +299,7 @@ func rulePDBCoverage(c *stateCtx) {
 				continue
 			}
 			if c.base != nil {
-				if bw := c.base.m.Workload(w.ID); bw != nil {
+				if bw := c.base.workloadFor(c.v, w.Object); bw != nil {
 					if len(c.base.pdb.Selecting(bw)) == 0 {
 						continue
 					}
@@ -415,7 +422,7 @@ func istioValidators(v *view) []*mesh.Webhook {
 // of a rollback walk) ran this workload with no PDB selecting its pods.
 func (c *stateCtx) originallyUncovered(w *mesh.Workload) bool {
 	for _, o := range c.orig {
-		if ow := o.m.Workload(w.ID); ow != nil && len(o.pdb.Selecting(ow)) == 0 {
+		if ow := o.workloadFor(c.v, w.Object); ow != nil && len(o.pdb.Selecting(ow)) == 0 {
 			return true
 		}
 	}

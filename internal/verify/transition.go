@@ -31,7 +31,7 @@ var NoOrdering = Ordering{}
 // RS002 (invariant 1): capacity against S0.
 func ruleCapacity(t *transCtx) {
 	for _, bs := range t.base.production {
-		s := t.next.m.Service(bs.ID.Namespace, bs.ID.Name)
+		s := t.next.serviceFor(t.base, bs)
 		if s == nil {
 			continue // deleted: RS017
 		}
@@ -57,11 +57,11 @@ func describeOr(v *view, ws []*mesh.Workload, none string) string {
 // RS011 (invariant 8).
 func ruleSelectorImmutable(t *transCtx) {
 	for _, w := range t.next.m.Workloads {
-		pw := t.prev.m.Workload(w.ID)
+		pw := t.prev.workloadFor(t.next, w.Object)
 		if pw == nil {
 			continue
 		}
-		a, b := pw.Selector.String(), w.Selector.String()
+		a, b := t.prev.selectorText(pw), t.next.selectorText(w)
 		if a == b {
 			continue
 		}
@@ -77,7 +77,7 @@ func ruleMakeBeforeBreak(t *transCtx) {
 	for _, ps := range t.prev.production {
 		prevCap := map[mesh.ID]int64{}
 		for _, w := range t.prev.selected[ps] {
-			if c := t.prev.capacity(w); c > 0 {
+			if c := t.prev.capacityOf(w); c > 0 {
 				prevCap[w.ID] = c
 			}
 		}
@@ -86,10 +86,10 @@ func ruleMakeBeforeBreak(t *transCtx) {
 		}
 		nextCap := map[mesh.ID]int64{}
 		var nextWs []*mesh.Workload
-		if s := t.next.m.Service(ps.ID.Namespace, ps.ID.Name); s != nil {
+		if s := t.next.serviceFor(t.prev, ps); s != nil {
 			nextWs = t.next.selected[s]
 			for _, w := range nextWs {
-				nextCap[w.ID] = t.next.capacity(w)
+				nextCap[w.ID] = t.next.capacityOf(w)
 			}
 		}
 		var removed, added []mesh.ID
@@ -200,11 +200,17 @@ func (t *transCtx) removalWave(id mesh.ID) (int, error) {
 
 // deleted returns the objects of prev absent from next, in input order.
 func (t *transCtx) deleted() []*mesh.Object {
+	if t.step != nil && t.step.deletedDone {
+		return t.step.deleted
+	}
 	var out []*mesh.Object
 	for _, o := range t.prev.m.Objects {
-		if !t.next.m.Has(o.ID) {
+		if !t.next.has(t.prev, o) {
 			out = append(out, o)
 		}
+	}
+	if t.step != nil {
+		t.step.deleted, t.step.deletedDone = out, true
 	}
 	return out
 }
@@ -267,7 +273,7 @@ func ruleKeepProductionService(t *transCtx) {
 	var gone []mesh.ID
 	for _, v := range []*view{t.prev, t.base} {
 		for _, s := range v.production {
-			if t.prev.m.Has(s.ID) && !t.next.m.Has(s.ID) {
+			if t.prev.has(v, s.Object) && !t.next.has(v, s.Object) {
 				gone = append(gone, s.ID)
 			}
 		}
@@ -291,12 +297,12 @@ func ruleNewEntryPoint(t *transCtx) {
 		if s.Type != "LoadBalancer" && s.Type != "NodePort" {
 			continue
 		}
-		if t.prev.m.Has(s.ID) || t.base.m.Has(s.ID) {
+		if t.prev.has(t.next, s.Object) || t.base.has(t.next, s.Object) {
 			continue
 		}
 		var prod []string
 		for _, ps := range t.base.production {
-			if ps.ID.Namespace == s.ID.Namespace && t.next.m.Has(ps.ID) {
+			if ps.ID.Namespace == s.ID.Namespace && t.next.has(t.base, ps.Object) {
 				prod = append(prod, ps.ID.String())
 			}
 		}
@@ -317,7 +323,7 @@ func ruleNewEntryPoint(t *transCtx) {
 // running gateway onto the new revision at once.
 func ruleGatewayInPlace(t *transCtx) {
 	for _, g := range t.next.m.Gateways {
-		pw := t.prev.m.Workload(g.ID)
+		pw := t.prev.workloadFor(t.next, g.Object)
 		if pw == nil || !t.prev.running(pw) {
 			continue
 		}
@@ -325,8 +331,8 @@ func ruleGatewayInPlace(t *transCtx) {
 		if pg == nil {
 			continue
 		}
-		from, _ := t.prev.m.GatewayRevision(pg)
-		to, how := t.next.m.GatewayRevision(g)
+		from, _ := t.prev.gatewayRevision(pg)
+		to, how := t.next.gatewayRevision(g)
 		if from == to {
 			continue
 		}

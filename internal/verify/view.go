@@ -13,6 +13,15 @@ import (
 // what each Service selects, the reverse (Services per workload), the
 // production Services, PDBs per workload and Istio Gateways per workload.
 // Every rule is then linear in the objects it looks at.
+//
+// Views checked together (a sequence, or a transition) also share an
+// idTable: each object then carries a small number for its identity, and
+// the rules find an object's counterpart in another state by indexing
+// arrays, not by hashing its identity (four strings) again. At 10k objects
+// the states no longer fit in the CPU cache, and every such hash costs
+// cache misses on the identity's strings: looking identities up in maps,
+// rule after rule and state after state, made the verifier grow about 19x
+// from 1k to 10k objects.
 type view struct {
 	m          *mesh.Model
 	selected   map[*mesh.Service][]*mesh.Workload
@@ -20,19 +29,71 @@ type view struct {
 	// production are the Services selecting at least one gateway's pods
 	// (mesh.Model.ProductionServices), in input order.
 	production []*mesh.Service
-	isProd     map[mesh.ID]bool
 	pdb        *mesh.PDBIndex
 	igw        *mesh.IstioGatewayIndex
+
+	// Dense per-object data, indexed by mesh.Object.Index.
+	objAt    []*mesh.Object
+	workload []*mesh.Workload
+	service  []*mesh.Service
+	// capacity is mesh.Model.MinReplicas of each workload.
+	capacity []int64
+	isProd   []bool
+
+	// ids is shared by the views checked together (nil for a lone view);
+	// gid maps an object's Index to its identity's number, at maps an
+	// identity's number to the Index of the object in this state (-1:
+	// absent).
+	ids *idTable
+	gid []int32
+	at  []int32
+
+	// prodBase and prodWithBase cache stateCtx.productionServices.
+	prodBase     *view
+	prodWithBase []*mesh.Service
+	// selText caches the selector text of workloads (RS011), gwRev the
+	// revision of gateways (RS019), both by Index.
+	selText []*string
+	gwRev   []*gatewayRev
+}
+
+type gatewayRev struct{ rev, how string }
+
+// idTable numbers the identities of the objects of the views checked
+// together.
+type idTable struct {
+	n   map[mesh.ID]int32
+	all []*view
 }
 
 func newView(m *mesh.Model) *view {
 	v := &view{
 		m:          m,
 		selected:   make(map[*mesh.Service][]*mesh.Workload, len(m.Services)),
-		servicesOf: map[*mesh.Workload][]*mesh.Service{},
-		isProd:     map[mesh.ID]bool{},
+		servicesOf: make(map[*mesh.Workload][]*mesh.Service, len(m.Workloads)),
 		pdb:        mesh.NewPDBIndex(m),
 		igw:        mesh.NewIstioGatewayIndex(m),
+	}
+	n := 0
+	for _, o := range m.Objects {
+		if o.Index >= n {
+			n = o.Index + 1
+		}
+	}
+	v.objAt = make([]*mesh.Object, n)
+	for _, o := range m.Objects {
+		v.objAt[o.Index] = o
+	}
+	v.workload = make([]*mesh.Workload, n)
+	v.capacity = make([]int64, n)
+	for _, w := range m.Workloads {
+		v.workload[w.Index] = w
+		v.capacity[w.Index] = m.MinReplicas(w)
+	}
+	v.service = make([]*mesh.Service, n)
+	v.isProd = make([]bool, n)
+	for _, s := range m.Services {
+		v.service[s.Index] = s
 	}
 	for _, s := range m.Services {
 		ws := m.Selected(s)
@@ -44,22 +105,150 @@ func newView(m *mesh.Model) *view {
 		}
 		if prod {
 			v.production = append(v.production, s)
-			v.isProd[s.ID] = true
+			v.isProd[s.Index] = true
 		}
 	}
 	return v
 }
 
-// capacity is what a workload guarantees: HPA minReplicas or replicas.
-func (v *view) capacity(w *mesh.Workload) int64 { return v.m.MinReplicas(w) }
+// newViews builds the views of models checked together, sharing one
+// idTable; the same model gets the same view.
+func newViews(models ...*mesh.Model) []*view {
+	size := 0
+	for _, m := range models {
+		size = max(size, len(m.Objects))
+	}
+	t := &idTable{n: make(map[mesh.ID]int32, size+size/4)}
+	out := make([]*view, len(models))
+	byModel := map[*mesh.Model]*view{}
+	for i, m := range models {
+		if v, ok := byModel[m]; ok {
+			out[i] = v
+			continue
+		}
+		v := newView(m)
+		v.ids = t
+		v.gid = make([]int32, len(v.objAt))
+		for k, o := range v.objAt {
+			v.gid[k] = -1
+			if o == nil {
+				continue
+			}
+			g, ok := t.n[o.ID]
+			if !ok {
+				g = int32(len(t.n))
+				t.n[o.ID] = g
+			}
+			v.gid[k] = g
+		}
+		t.all = append(t.all, v)
+		byModel[m] = v
+		out[i] = v
+	}
+	for _, v := range t.all {
+		v.at = make([]int32, len(t.n))
+		for g := range v.at {
+			v.at[g] = -1
+		}
+		for k, g := range v.gid {
+			if g >= 0 {
+				v.at[g] = int32(k)
+			}
+		}
+	}
+	return out
+}
 
-func (v *view) running(w *mesh.Workload) bool { return v.capacity(w) > 0 }
+// own reports whether o is an object of this view.
+func (v *view) own(o *mesh.Object) bool {
+	return o != nil && o.Index >= 0 && o.Index < len(v.objAt) && v.objAt[o.Index] == o
+}
+
+// find returns the Index, in v, of the object with the identity of o, an
+// object of view from; -1 when v has none.
+func (v *view) find(from *view, o *mesh.Object) int {
+	if from == v && v.own(o) {
+		return o.Index
+	}
+	if v.ids != nil && from.ids == v.ids && from.own(o) {
+		if g := from.gid[o.Index]; g >= 0 {
+			return int(v.at[g])
+		}
+		return -1
+	}
+	if p, ok := v.m.Get(o.ID); ok {
+		return p.Index
+	}
+	return -1
+}
+
+// has reports whether v holds an object with the identity of o (of view
+// from): mesh.Model.Has(o.ID).
+func (v *view) has(from *view, o *mesh.Object) bool { return v.find(from, o) >= 0 }
+
+// workloadFor is mesh.Model.Workload(o.ID) for an object o of view from.
+func (v *view) workloadFor(from *view, o *mesh.Object) *mesh.Workload {
+	if k := v.find(from, o); k >= 0 {
+		return v.workload[k]
+	}
+	return nil
+}
+
+// serviceFor is mesh.Model.Service(ns, name) for a Service s of view from.
+func (v *view) serviceFor(from *view, s *mesh.Service) *mesh.Service {
+	if k := v.find(from, s.Object); k >= 0 {
+		return v.service[k]
+	}
+	return nil
+}
+
+// capacityOf is what a workload guarantees: HPA minReplicas or replicas.
+func (v *view) capacityOf(w *mesh.Workload) int64 {
+	if v.own(w.Object) && v.workload[w.Index] == w {
+		return v.capacity[w.Index]
+	}
+	return v.m.MinReplicas(w)
+}
+
+func (v *view) running(w *mesh.Workload) bool { return v.capacityOf(w) > 0 }
+
+// selectorText is w.Selector.String(), computed once per workload.
+func (v *view) selectorText(w *mesh.Workload) string {
+	if !v.own(w.Object) {
+		return w.Selector.String()
+	}
+	if v.selText == nil {
+		v.selText = make([]*string, len(v.objAt))
+	}
+	if p := v.selText[w.Index]; p != nil {
+		return *p
+	}
+	s := w.Selector.String()
+	v.selText[w.Index] = &s
+	return s
+}
+
+// gatewayRevision is mesh.Model.GatewayRevision, computed once per gateway.
+func (v *view) gatewayRevision(g *mesh.Gateway) (rev, how string) {
+	if !v.own(g.Object) {
+		return v.m.GatewayRevision(g)
+	}
+	if v.gwRev == nil {
+		v.gwRev = make([]*gatewayRev, len(v.objAt))
+	}
+	if p := v.gwRev[g.Index]; p != nil {
+		return p.rev, p.how
+	}
+	r, h := v.m.GatewayRevision(g)
+	v.gwRev[g.Index] = &gatewayRev{r, h}
+	return r, h
+}
 
 // serviceCapacity sums the capacity of the workloads a Service selects.
 func (v *view) serviceCapacity(s *mesh.Service) int64 {
 	var n int64
 	for _, w := range v.selected[s] {
-		n += v.capacity(w)
+		n += v.capacityOf(w)
 	}
 	return n
 }
@@ -153,12 +342,16 @@ func (c *stateCtx) productionServices() []*mesh.Service {
 	if c.base == nil {
 		return c.v.production
 	}
+	if c.v.prodBase == c.base {
+		return c.v.prodWithBase
+	}
 	out := append([]*mesh.Service(nil), c.v.production...)
 	for _, s := range c.base.production {
-		if cur := c.v.m.Service(s.ID.Namespace, s.ID.Name); cur != nil && !c.v.isProd[s.ID] {
+		if cur := c.v.serviceFor(c.base, s); cur != nil && !c.v.isProd[cur.Index] {
 			out = append(out, cur)
 		}
 	}
+	c.v.prodBase, c.v.prodWithBase = c.base, out
 	return out
 }
 
@@ -167,4 +360,12 @@ type transCtx struct {
 	collector
 	prev, next, base *view
 	ord              Ordering
+	// step is shared by the rules of one step.
+	step *stepCache
+}
+
+// stepCache holds what several transition rules of one step ask.
+type stepCache struct {
+	deleted     []*mesh.Object
+	deletedDone bool
 }
