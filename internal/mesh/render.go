@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -55,7 +56,7 @@ func IsRunningRender(it *Item) bool {
 // stream is parsed here, after the ResourceList's own alias check) and
 // documents that are not objects, naming the ConfigMap, the key and the
 // document.
-func RunningRender(items []*Item) (objects []*yaml.RNode, carriers []*Item, err error) {
+func RunningRender(items []*Item) (objects []*Item, carriers []*Item, err error) {
 	for _, it := range items {
 		if !IsRunningRender(it) {
 			continue
@@ -92,9 +93,17 @@ func RunningRender(items []*Item) (objects []*yaml.RNode, carriers []*Item, err 
 	return objects, carriers, nil
 }
 
-func parseStream(s string) ([]*yaml.RNode, error) {
+// parseStream reads a YAML stream of objects. When its documents are
+// separated by plain "---" lines (istioctl's output, kustomize's), each is
+// read on its own and kept as text with its facts, as ResourceList items are
+// (see Item); any other stream, or any error, is parsed whole, which words
+// the error.
+func parseStream(s string) ([]*Item, error) {
+	if items, ok := parseStreamLazily(s); ok {
+		return items, nil
+	}
 	dec := yaml.NewDecoder(strings.NewReader(s))
-	var out []*yaml.RNode
+	var out []*Item
 	for doc := 1; ; doc++ {
 		var n yaml.Node
 		err := dec.Decode(&n)
@@ -120,10 +129,81 @@ func parseStream(s string) ([]*yaml.RNode, error) {
 		if y.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("document %d (line %d): expected an object", doc, y.Line)
 		}
-		out = append(out, yaml.NewRNode(y))
+		out = append(out, NewItem(yaml.NewRNode(y)))
 	}
 }
 
+func parseStreamLazily(s string) ([]*Item, bool) {
+	var out []*Item
+	var entry bytes.Buffer
+	start, startLine, line := 0, 1, 0
+	carry := ""
+	flush := func(end int) bool {
+		doc := s[start:end]
+		if !hasContent(doc) {
+			if start == 0 {
+				// Comments before the stream's first "---" head its
+				// first object, as the YAML decoder reads them.
+				carry = doc
+			}
+			return true // empty or comment-only document
+		}
+		if carry != "" {
+			doc, carry = carry+doc, ""
+		}
+		entry.Reset()
+		_ = IndentEntry(&entry, []byte(doc))
+		text := make([]byte, entry.Len())
+		copy(text, entry.Bytes())
+		it, err := ParseEntry(text, startLine)
+		if err != nil {
+			return false
+		}
+		out = append(out, it)
+		return true
+	}
+	for pos := 0; pos < len(s); {
+		line++
+		end := strings.IndexByte(s[pos:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += pos + 1
+		}
+		l := strings.TrimRight(s[pos:end], " \t\r\n")
+		switch {
+		case l == "---":
+			if !flush(pos) {
+				return nil, false
+			}
+			start, startLine = end, line+1
+		case strings.HasPrefix(l, "---") || strings.HasPrefix(l, "...") || strings.HasPrefix(l, "%") || strings.HasPrefix(l, "\t"):
+			return nil, false // markers with content, directives, tabs
+		}
+		pos = end
+	}
+	if !flush(len(s)) {
+		return nil, false
+	}
+	return out, true
+}
+
+// hasContent reports whether a document has a line that is not blank or a
+// comment (istioctl separates components with comment-only documents).
+func hasContent(doc string) bool {
+	for doc != "" {
+		l := doc
+		if i := strings.IndexByte(doc, '\n'); i >= 0 {
+			l, doc = doc[:i], doc[i+1:]
+		} else {
+			doc = ""
+		}
+		if t := strings.TrimSpace(l); t != "" && t[0] != '#' {
+			return true
+		}
+	}
+	return false
+}
 func aliasIn(n *yaml.Node, depth int) *yaml.Node {
 	if n.Kind == yaml.AliasNode || depth > 1000 {
 		return n

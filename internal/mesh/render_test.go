@@ -1,10 +1,12 @@
 package mesh
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 func TestRunningRender(t *testing.T) {
@@ -42,7 +44,7 @@ data:
 	assert.Equal(t, "running", carriers[0].Node().GetName())
 	var names []string
 	for _, o := range objs {
-		names = append(names, o.GetKind()+"/"+o.GetName())
+		names = append(names, o.Node().GetKind()+"/"+o.Node().GetName())
 	}
 	assert.Equal(t, []string{"Service/a", "ServiceAccount/a", "Service/z"}, names, "keys in order, empty documents skipped")
 
@@ -56,5 +58,47 @@ data:
 		_, _, err := RunningRender(NewItems(items))
 		require.Error(t, err, c.data)
 		assert.Contains(t, err.Error(), c.want)
+	}
+}
+
+// A carried render is read document by document, as text with its facts,
+// when its documents are separated by plain "---" lines (istioctl's
+// output); any other stream is parsed whole. Both give the same objects.
+func TestParseStreamLazily(t *testing.T) {
+	for name, c := range map[string]struct {
+		stream string
+		lazy   bool
+	}{
+		"istioctl":         {"# Source: base\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: istio-system # ns\n---\n---\n# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |-\n    a: 1\n\n    b: 2\n", true},
+		"marker content":   {"--- # a comment\napiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n", false},
+		"document end":     {"apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n...\n", false},
+		"quoted at col 0":  {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: \"x\ny\"}\n", true},
+		"no trailing line": {"apiVersion: v1\nkind: Namespace\nmetadata: {name: a}", true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			lazy, ok := parseStreamLazily(c.stream)
+			assert.Equal(t, c.lazy, ok)
+			items, err := parseStream(c.stream)
+			require.NoError(t, err)
+			var whole []*yaml.RNode
+			dec := yaml.NewDecoder(strings.NewReader(c.stream))
+			for {
+				var n yaml.Node
+				if dec.Decode(&n) != nil {
+					break
+				}
+				if len(n.Content) == 1 && n.Content[0].Kind == yaml.MappingNode {
+					whole = append(whole, yaml.NewRNode(n.Content[0]))
+				}
+			}
+			require.Len(t, items, len(whole))
+			for i := range whole {
+				assert.False(t, c.lazy && items[i].Materialized(), "kept as text")
+				assert.Equal(t, whole[i].MustString(), items[i].Node().MustString())
+			}
+			if ok {
+				require.Len(t, lazy, len(whole))
+			}
+		})
 	}
 }

@@ -97,7 +97,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if len(carriers) == 0 {
 		return nil, fmt.Errorf("no running render in the input: add the running control plane's render as the data of a ConfigMap annotated %s (a kustomize configMapGenerator, see the README); without it the function cannot tell which objects would rewrite running ones", mesh.AnnotationRunningRender)
 	}
-	running, err := mesh.Build(runningNodes)
+	running, err := mesh.BuildItems(runningNodes)
 	if err != nil {
 		return nil, fmt.Errorf("running render: %v", err)
 	}

@@ -184,7 +184,7 @@ func readItems(items []*mesh.Item, oldPaths []string) ([]*item, error) {
 			}
 		}
 		for j, n := range objs {
-			o, err := mesh.Identify(len(items)+j, n)
+			o, err := mesh.IdentifyItem(len(items)+j, n)
 			if err != nil {
 				return nil, fmt.Errorf("running render: %v", err)
 			}
