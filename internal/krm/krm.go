@@ -268,11 +268,11 @@ func writeList(buf mesh.Writer, l *List, release bool) error {
 	if len(l.Results) > 0 {
 		// Encoded straight into a node: a function may report a result per
 		// object, and a text round trip doubled the serialization time.
-		var n yaml.Node
-		if err := n.Encode(l.Results); err != nil {
+		n, err := resultsNode(l.Results)
+		if err != nil {
 			return err
 		}
-		results = yaml.NewRNode(&n)
+		results = yaml.NewRNode(n)
 	}
 	for _, f := range []struct {
 		key  string

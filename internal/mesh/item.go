@@ -88,8 +88,10 @@ func (it *Item) Node() *yaml.RNode {
 }
 
 // Annotation returns the value of one of the object's annotations. A
-// revshift.dev/ annotation of an item that is still text is read from its
-// facts; any other is read from the node (materializing the item).
+// revshift.dev/ annotation of an item that is still text, or one of the few
+// others the model keeps (factKeys: sync waves, depends-on, local-config,
+// kustomize's previous names), is read from its facts; any other is read
+// from the node (materializing the item).
 func (it *Item) Annotation(key string) (string, bool) { return it.meta("a:", key) }
 
 // Label is Annotation for labels.
@@ -102,7 +104,7 @@ func (it *Item) meta(tag, key string) (string, bool) {
 	if it == nil {
 		return "", false
 	}
-	if it.node == nil && it.text != nil && strings.HasPrefix(key, markPrefix) {
+	if it.node == nil && it.text != nil && factKey(tag, key) {
 		v, ok := it.factsOf().marks[tag+key]
 		return v, ok
 	}

@@ -155,8 +155,29 @@ func readFacts(n *yaml.RNode) *facts {
 }
 
 // markPrefix is the prefix of the labels and annotations an item's facts
-// keep.
+// keep, besides the few others functions and the verifier read on every
+// object (factKey).
 const markPrefix = "revshift.dev/"
+
+// factKeys are the labels ("l:") and annotations ("a:") other than
+// revshift.dev/ ones that an item's facts keep.
+var factKeys = map[string]bool{
+	"a:" + AnnotationSyncWave:    true,
+	"a:" + AnnotationSyncOptions: true,
+	"a:" + AnnotationDependsOn:   true,
+	"a:" + AnnotationLocalConfig: true,
+	// kustomize's record of a renamed object (revision-gateway drops it
+	// from the suffixed render).
+	"a:internal.config.kubernetes.io/previousNames":      true,
+	"a:internal.config.kubernetes.io/previousNamespaces": true,
+	"l:" + LabelRev: true,
+}
+
+// factKey reports whether an item's facts hold the label or annotation
+// (tag "l:" or "a:").
+func factKey(tag, key string) bool {
+	return strings.HasPrefix(key, markPrefix) || factKeys[tag+key]
+}
 
 func readMarks(y *yaml.Node) map[string]string {
 	var out map[string]string
@@ -166,7 +187,7 @@ func readMarks(y *yaml.Node) map[string]string {
 			continue
 		}
 		for i := 0; i+1 < len(m.Content); i += 2 {
-			if k := m.Content[i].Value; strings.HasPrefix(k, markPrefix) && m.Content[i+1].Kind == yaml.ScalarNode {
+			if k := m.Content[i].Value; factKey(f.tag, k) && m.Content[i+1].Kind == yaml.ScalarNode {
 				if out == nil {
 					out = map[string]string{}
 				}

@@ -29,7 +29,8 @@ const (
 // SyncWave returns an object's Argo CD sync wave (0 when unset, the Argo CD
 // default). A value that is not an integer is an error naming the field.
 func SyncWave(o *Object) (int, error) {
-	v := strings.TrimSpace(o.Node().GetAnnotations()[AnnotationSyncWave])
+	v, _ := o.Annotation(AnnotationSyncWave)
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, nil
 	}
@@ -43,7 +44,8 @@ func SyncWave(o *Object) (int, error) {
 // PruneLast reports whether Argo CD prunes the object only after all waves
 // (sync option PruneLast=true on the object).
 func PruneLast(o *Object) bool {
-	for _, opt := range strings.Split(o.Node().GetAnnotations()[AnnotationSyncOptions], ",") {
+	opts, _ := o.Annotation(AnnotationSyncOptions)
+	for _, opt := range strings.Split(opts, ",") {
 		if strings.EqualFold(strings.ReplaceAll(strings.TrimSpace(opt), " ", ""), "PruneLast=true") {
 			return true
 		}
@@ -56,7 +58,7 @@ func PruneLast(o *Object) bool {
 // (namespaced) or <group>/<kind>/<name> (cluster-scoped); the group is empty
 // for the core API. An entry of another shape is an error naming it.
 func DependsOn(o *Object) ([]ID, error) {
-	v := o.Node().GetAnnotations()[AnnotationDependsOn]
+	v, _ := o.Annotation(AnnotationDependsOn)
 	if strings.TrimSpace(v) == "" {
 		return nil, nil
 	}

@@ -90,7 +90,11 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err := mesh.NotRendered(newModel); err != nil {
 		return nil, err
 	}
-	runningNodes, carriers, err := mesh.RunningRender(items)
+	read := mesh.RunningRender
+	if spec.IncludeRunning {
+		read = mesh.RunningRenderNodes
+	}
+	runningNodes, carriers, err := read(items)
 	if err != nil {
 		return nil, err
 	}

@@ -85,8 +85,7 @@ func fixReferences(m *mesh.Model, pairs []mesh.GatewayPair, res *krm.Results) (b
 				}
 			}
 			if renamed {
-				a := o.Node().GetAnnotations()
-				if _, ok := a[annotationPreviousNames]; ok {
+				if _, ok := o.Annotation(annotationPreviousNames); ok {
 					for _, k := range []string{annotationPreviousNames, annotationPreviousNamespaces} {
 						if err := o.Node().PipeE(yaml.ClearAnnotation(k)); err != nil {
 							return false, err
