@@ -32,6 +32,9 @@ type Item struct {
 	// facts are the model's reading of text; nil once materialized (the
 	// node may then change, and Build reads it afresh).
 	facts *facts
+	// spot is where an annotation can be written into text (see
+	// SetAnnotation).
+	spot spot
 }
 
 // NewItem wraps a node (an object created in memory, or read by a parser
@@ -199,10 +202,153 @@ func ParseEntry(text []byte, line int) (*Item, error) {
 	}
 	it := &Item{text: text, line: line}
 	it.facts = readFacts(yaml.NewRNode(n))
+	it.spot = findSpot(text, n)
 	return it, nil
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// spot is where SetAnnotation writes an annotation into text, as kyaml
+// would place it: after the last annotation (hasAnnotations), or else after
+// metadata's last key, both in block style; offset is the start of the line
+// after them, indent the column of their keys. ok is false when the text has
+// no such place (flow style, comments in the way): the item is then edited
+// as a node.
+type spot struct {
+	offset         int32
+	indent         int16
+	hasAnnotations bool
+	ok             bool
+}
+
+// findSpot finds where an annotation line goes in an entry's text, from the
+// positions the parser recorded.
+func findSpot(text []byte, n *yaml.Node) spot {
+	if n.Kind != yaml.MappingNode || len(text) > 1<<30 {
+		return spot{}
+	}
+	var meta, next *yaml.Node // metadata's value, the key after it
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "metadata" {
+			meta = n.Content[i+1]
+			if i+2 < len(n.Content) {
+				next = n.Content[i+2]
+			}
+		}
+	}
+	if meta == nil || meta.Kind != yaml.MappingNode || meta.Style&yaml.FlowStyle != 0 || len(meta.Content) == 0 {
+		return spot{}
+	}
+	block, has := meta, false
+	for i := 0; i+1 < len(meta.Content); i += 2 {
+		if meta.Content[i].Value == "annotations" {
+			av := meta.Content[i+1]
+			if av.Kind != yaml.MappingNode || av.Style&yaml.FlowStyle != 0 || len(av.Content) == 0 {
+				return spot{}
+			}
+			block, has = av, true
+			if i+2 < len(meta.Content) {
+				next = meta.Content[i+2]
+			}
+		}
+	}
+	first := block.Content[0]
+	indent := first.Column - 1
+	if indent < 1 || indent > 1<<14 || !startsLine(text, first, indent) {
+		return spot{}
+	}
+	off := len(text)
+	if next != nil {
+		if next.HeadComment != "" || !startsLine(text, next, next.Column-1) {
+			return spot{}
+		}
+		off = lineStart(text, next.Line)
+	}
+	if off < 0 {
+		return spot{}
+	}
+	return spot{offset: int32(off), indent: int16(indent), hasAnnotations: has, ok: true}
+}
+
+// startsLine reports whether key k begins its line after indent spaces.
+func startsLine(text []byte, k *yaml.Node, indent int) bool {
+	off := lineStart(text, k.Line)
+	return off >= 0 && indent >= 0 && off+indent <= len(text) && len(bytes.TrimLeft(text[off:off+indent], " ")) == 0
+}
+
+// lineStart returns the byte offset of 1-based line l of text, or -1.
+func lineStart(text []byte, l int) int {
+	off := 0
+	for i := 1; i < l; i++ {
+		j := bytes.IndexByte(text[off:], '\n')
+		if j < 0 {
+			return -1
+		}
+		off += j + 1
+	}
+	return off
+}
+
+var plainMark = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+// SetAnnotation sets an annotation. On an item that is still text, a
+// revshift.dev/ annotation (or another the facts keep) with a plain value is
+// written into the text as one more line, so that marking every object of a
+// render does not parse and encode each one again; otherwise the node is
+// edited.
+func (it *Item) SetAnnotation(key, value string) error {
+	if it.node == nil && it.text != nil && it.spot.ok && factKey("a:", key) && plainMark.MatchString(value) && !isYAMLWord(value) && plainMark.MatchString(strings.ReplaceAll(strings.ReplaceAll(key, ".", "-"), "/", "-")) {
+		f := it.factsOf()
+		if v, set := f.marks["a:"+key]; set {
+			if v == value {
+				return nil
+			}
+			// An existing value is replaced on the node.
+		} else {
+			sp := it.spot
+			pad := strings.Repeat(" ", int(sp.indent))
+			// Single-quoted, as kyaml writes annotations.
+			line := key + ": '" + value + "'\n"
+			var ins string
+			if sp.hasAnnotations {
+				ins = pad + line
+			} else {
+				ins = pad + "annotations:\n" + pad + "  " + line
+			}
+			off := int(sp.offset)
+			text := make([]byte, 0, len(it.text)+len(ins)+1)
+			text = append(text, it.text[:off]...)
+			if off > 0 && text[off-1] != '\n' {
+				text = append(text, '\n')
+			}
+			text = append(append(text, ins...), it.text[off:]...)
+			marks := make(map[string]string, len(f.marks)+1)
+			for k, v := range f.marks {
+				marks[k] = v
+			}
+			marks["a:"+key] = value
+			nf := *f
+			nf.marks = marks
+			it.facts = &nf
+			it.spot = spot{offset: int32(len(text) - (len(it.text) - off)), indent: sp.indent, hasAnnotations: true, ok: true}
+			if !sp.hasAnnotations {
+				it.spot.indent += 2
+			}
+			it.text = text
+			return nil
+		}
+	}
+	return it.Node().PipeE(yaml.SetAnnotation(key, value))
+}
+
+// isYAMLWord reports values that YAML would not read back as a plain string.
+func isYAMLWord(v string) bool {
+	switch v {
+	case "true", "false", "null", "yes", "no", "on", "off", "y", "n":
+		return true
+	}
+	return false
+}
 
 func parseEntry(text []byte, line int) (*yaml.Node, error) {
 	var doc yaml.Node

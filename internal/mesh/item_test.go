@@ -104,3 +104,44 @@ func TestIdentifyItem(t *testing.T) {
 func setPath(n *yaml.RNode, value string, path ...string) error {
 	return n.PipeE(yaml.LookupCreate(yaml.MappingNode, path[:len(path)-1]...), yaml.SetField(path[len(path)-1], yaml.NewStringRNode(value)))
 }
+
+// SetAnnotation writes a revshift.dev/ annotation into an item's text where
+// kyaml would put it: the result parses to what kyaml's SetAnnotation makes
+// of the node, and the item stays text when the layout allows.
+func TestSetAnnotationText(t *testing.T) {
+	for _, c := range []struct {
+		name, entry string
+		text        bool
+	}{
+		{"annotations then labels", "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations:\n      x: \"1\"\n      y: |\n        multi\n    labels: {a: b}\n  spec: {}\n", true},
+		{"no annotations, spec after", "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    namespace: n\n  spec:\n    k: v\n", true},
+		{"metadata last, no newline", "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a", true},
+		{"annotations last in object", "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations:\n      x: y\n", true},
+		{"wide indentation", "-   apiVersion: v1\n    kind: A\n    metadata:\n        name: a\n        annotations:\n            x: y\n    data: {}\n", true},
+		{"flow metadata", "- apiVersion: v1\n  kind: A\n  metadata: {name: a}\n", false},
+		{"flow annotations", "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations: {x: y}\n", false},
+		{"comment above next key", "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n  # the spec\n  spec: {}\n", false},
+		{"already set", "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations:\n      revshift.dev/state: old\n", true},
+		{"set to another value", "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations:\n      revshift.dev/state: new\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			it, err := ParseEntry([]byte(c.entry), 1)
+			require.NoError(t, err)
+			want, err := parseEntry([]byte(c.entry), 1)
+			require.NoError(t, err)
+			wn := yaml.NewRNode(want)
+			for _, kv := range [][2]string{{AnnotationState, StateOld}, {"revshift.dev/other", "x"}} {
+				require.NoError(t, it.SetAnnotation(kv[0], kv[1]))
+				require.NoError(t, wn.PipeE(yaml.SetAnnotation(kv[0], kv[1])))
+			}
+			assert.Equal(t, c.text, !it.Materialized(), "kept as text")
+			v, ok := it.Annotation(AnnotationState)
+			assert.True(t, ok)
+			assert.Equal(t, StateOld, v, "the facts follow")
+			var got, exp bytes.Buffer
+			require.NoError(t, EncodeNode(&got, it.Node().YNode()))
+			require.NoError(t, EncodeNode(&exp, wn.YNode()))
+			assert.Equal(t, exp.String(), got.String())
+		})
+	}
+}

@@ -57,17 +57,6 @@ func IsRunningRender(it *Item) bool {
 // documents that are not objects, naming the ConfigMap, the key and the
 // document.
 func RunningRender(items []*Item) (objects []*Item, carriers []*Item, err error) {
-	return runningRender(items, false)
-}
-
-// RunningRenderNodes is RunningRender for a caller that will edit every
-// running object (canary-control-plane's includeRunning marks them all):
-// they are parsed into nodes at once, not read as text and parsed again.
-func RunningRenderNodes(items []*Item) (objects []*Item, carriers []*Item, err error) {
-	return runningRender(items, true)
-}
-
-func runningRender(items []*Item, nodes bool) (objects []*Item, carriers []*Item, err error) {
 	for _, it := range items {
 		if !IsRunningRender(it) {
 			continue
@@ -94,7 +83,7 @@ func runningRender(items []*Item, nodes bool) (objects []*Item, carriers []*Item
 			if v.Kind != yaml.ScalarNode {
 				return nil, nil, fmt.Errorf("ConfigMap %s data.%s: expected a string holding YAML", name, k)
 			}
-			objs, err := parseStream(v.Value, nodes)
+			objs, err := parseStream(v.Value)
 			if err != nil {
 				return nil, nil, fmt.Errorf("ConfigMap %s data.%s: %v", name, k, err)
 			}
@@ -109,11 +98,9 @@ func runningRender(items []*Item, nodes bool) (objects []*Item, carriers []*Item
 // read on its own and kept as text with its facts, as ResourceList items are
 // (see Item); any other stream, or any error, is parsed whole, which words
 // the error.
-func parseStream(s string, nodes bool) ([]*Item, error) {
-	if !nodes {
-		if items, ok := parseStreamLazily(s); ok {
-			return items, nil
-		}
+func parseStream(s string) ([]*Item, error) {
+	if items, ok := parseStreamLazily(s); ok {
+		return items, nil
 	}
 	dec := yaml.NewDecoder(strings.NewReader(s))
 	var out []*Item

@@ -78,7 +78,7 @@ func TestParseStreamLazily(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			lazy, ok := parseStreamLazily(c.stream)
 			assert.Equal(t, c.lazy, ok)
-			items, err := parseStream(c.stream, false)
+			items, err := parseStream(c.stream)
 			require.NoError(t, err)
 			var whole []*yaml.RNode
 			dec := yaml.NewDecoder(strings.NewReader(c.stream))

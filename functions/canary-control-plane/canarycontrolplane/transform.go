@@ -90,11 +90,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err := mesh.NotRendered(newModel); err != nil {
 		return nil, err
 	}
-	read := mesh.RunningRender
-	if spec.IncludeRunning {
-		read = mesh.RunningRenderNodes
-	}
-	runningNodes, carriers, err := read(items)
+	runningNodes, carriers, err := mesh.RunningRender(items)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +143,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 			if emitted[o.ID] {
 				continue
 			}
-			if err := o.Node().PipeE(yaml.SetAnnotation(mesh.AnnotationState, mesh.StateOld)); err != nil {
+			if err := o.Item().SetAnnotation(mesh.AnnotationState, mesh.StateOld); err != nil {
 				return nil, err
 			}
 			out = append(out, o.Item())

@@ -342,7 +342,7 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*mesh.Item, error) {
 			return del[i].ID.Less(del[j].ID)
 		})
 		for _, o := range del {
-			if err := o.Node().PipeE(yaml.SetAnnotation(AnnotationState, StateOld)); err != nil {
+			if err := o.Item().SetAnnotation(AnnotationState, StateOld); err != nil {
 				return nil, fmt.Errorf("%s: metadata.annotations: %v", o.ID, err)
 			}
 			out = append(out, o.Item())
