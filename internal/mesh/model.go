@@ -50,6 +50,8 @@ type Model struct {
 	nsByName     map[string]*Namespace
 	igwOnce      sync.Once
 	igwIndex     *IstioGatewayIndex
+	gwPairsOnce  sync.Once
+	gwByPair     map[string][]*Gateway
 }
 
 // ObjectError is an error in one object, naming the field at fault.

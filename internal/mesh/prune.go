@@ -169,8 +169,28 @@ func (m *Model) SelectsGateway(s *Service) bool {
 // Istio Gateway resource of any model selects (any namespace; see
 // IstioGateway.Selects).
 func (m *Model) GatewaysProgrammedBy(g *IstioGateway) []*Gateway {
+	if len(g.Selector) == 0 {
+		return nil
+	}
+	m.gwPairsOnce.Do(func() {
+		m.gwByPair = map[string][]*Gateway{}
+		for _, gw := range m.Gateways {
+			for k, v := range gw.PodLabels {
+				m.gwByPair[k+"="+v] = append(m.gwByPair[k+"="+v], gw)
+			}
+		}
+	})
+	// Candidates: the gateways carrying the selector's rarest pair (each
+	// list is in the model's order).
+	var candidates []*Gateway
+	first := true
+	for k, v := range g.Selector {
+		if c := m.gwByPair[k+"="+v]; first || len(c) < len(candidates) {
+			candidates, first = c, false
+		}
+	}
 	var out []*Gateway
-	for _, gw := range m.Gateways {
+	for _, gw := range candidates {
 		if g.Selects(gw.Workload) {
 			out = append(out, gw)
 		}
