@@ -3,6 +3,11 @@
 // ResourceListProcessor, decodes typed functionConfigs strictly, and runs a
 // function as a program that reports every error both as a result and on
 // stderr (kustomize drops results when a function fails).
+//
+// A ResourceList laid out as kustomize and kpt write it is read entry by
+// entry into lazily parsed items (mesh.Item): objects a function does not
+// edit are never held as YAML trees and are written back exactly as they
+// came, and the output is streamed to stdout.
 package krm
 
 import (
