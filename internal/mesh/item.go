@@ -35,6 +35,12 @@ type Item struct {
 	// spot is where an annotation can be written into text (see
 	// SetAnnotation).
 	spot spot
+	// unmarked is the text before SetAnnotation wrote annotations into it,
+	// and added the keys it wrote: RemoveAnnotation of all of them gives
+	// the text back as it was.
+	unmarked     []byte
+	unmarkedSpot spot
+	added        []string
 }
 
 // NewItem wraps a node (an object created in memory, or read by a parser
@@ -85,7 +91,7 @@ func (it *Item) Node() *yaml.RNode {
 			panic(fmt.Sprintf("re-parsing an item that parsed before: %v", err))
 		}
 		it.node = yaml.NewRNode(n)
-		it.text, it.facts = nil, nil
+		it.text, it.facts, it.unmarked, it.added = nil, nil, nil, nil
 	}
 	return it.node
 }
@@ -316,6 +322,10 @@ func (it *Item) SetAnnotation(key, value string) error {
 				ins = pad + "annotations:\n" + pad + "  " + line
 			}
 			off := int(sp.offset)
+			if it.unmarked == nil {
+				it.unmarked, it.unmarkedSpot = it.text, it.spot
+			}
+			it.added = append(it.added, key)
 			text := make([]byte, 0, len(it.text)+len(ins)+1)
 			text = append(text, it.text[:off]...)
 			if off > 0 && text[off-1] != '\n' {
@@ -339,6 +349,48 @@ func (it *Item) SetAnnotation(key, value string) error {
 		}
 	}
 	return it.Node().PipeE(yaml.SetAnnotation(key, value))
+}
+
+// RemoveAnnotation removes an annotation, and the annotations map when it
+// is left empty. Removing the last of the annotations SetAnnotation wrote
+// into an item's text gives the text back as it was read; any other removal
+// edits the node.
+func (it *Item) RemoveAnnotation(key string) error {
+	if it.node == nil && it.text != nil && len(it.added) > 0 {
+		for i, k := range it.added {
+			if k != key {
+				continue
+			}
+			it.added = append(it.added[:i:i], it.added[i+1:]...)
+			if len(it.added) > 0 {
+				break // other written annotations stay: edit the node
+			}
+			f := it.factsOf()
+			marks := make(map[string]string, len(f.marks))
+			for k, v := range f.marks {
+				marks[k] = v
+			}
+			delete(marks, "a:"+key)
+			nf := *f
+			nf.marks = marks
+			it.text, it.spot, it.facts = it.unmarked, it.unmarkedSpot, &nf
+			it.unmarked, it.added = nil, nil
+			return nil
+		}
+	}
+	if _, ok := it.Annotation(key); !ok {
+		return nil
+	}
+	n := it.Node()
+	if err := n.PipeE(yaml.ClearAnnotation(key)); err != nil {
+		return err
+	}
+	if meta := n.Field("metadata"); meta != nil {
+		if a := meta.Value.Field("annotations"); a != nil && a.Value.YNode().Kind == yaml.MappingNode && len(a.Value.YNode().Content) == 0 {
+			return meta.Value.PipeE(yaml.Clear("annotations"))
+		}
+	}
+	return nil
 }
 
 // isYAMLWord reports values that YAML would not read back as a plain string.

@@ -145,3 +145,33 @@ func TestSetAnnotationText(t *testing.T) {
 		})
 	}
 }
+
+// Removing the annotations SetAnnotation wrote gives the text back as it was
+// read, byte for byte; removing another edits the node.
+func TestRemoveAnnotationUndoesText(t *testing.T) {
+	entry := "- apiVersion: v1\n  kind: A\n  metadata:\n    name: a # as written\n  spec: {k: v}\n"
+	it, err := ParseEntry([]byte(entry), 1)
+	require.NoError(t, err)
+	require.NoError(t, it.SetAnnotation(AnnotationState, StateOld))
+	require.NoError(t, it.SetAnnotation("revshift.dev/other", "x"))
+	require.NoError(t, it.RemoveAnnotation("revshift.dev/other"))
+	assert.True(t, it.Materialized(), "one written annotation left: the node is edited")
+
+	it, err = ParseEntry([]byte(entry), 1)
+	require.NoError(t, err)
+	require.NoError(t, it.SetAnnotation(AnnotationState, StateOld))
+	assert.True(t, it.HasAnnotation(AnnotationState))
+	require.NoError(t, it.RemoveAnnotation(AnnotationState))
+	assert.False(t, it.Materialized())
+	assert.False(t, it.HasAnnotation(AnnotationState), "the facts follow")
+	var out bytes.Buffer
+	require.NoError(t, it.WriteEntry(&out))
+	assert.Equal(t, entry, out.String())
+
+	// An annotation that came with the text is removed from the node, with
+	// the map it leaves empty.
+	it, err = ParseEntry([]byte("- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations:\n      revshift.dev/state: old\n"), 1)
+	require.NoError(t, err)
+	require.NoError(t, it.RemoveAnnotation(AnnotationState))
+	assert.Equal(t, "apiVersion: v1\nkind: A\nmetadata:\n  name: a\n", it.Node().MustString())
+}

@@ -174,7 +174,9 @@ func (p *Plan) stepConfig(s Step) []byte {
 				"config.kubernetes.io/function": fmt.Sprintf("exec:\n  path: %s\n  args: [fn]\n", path),
 			},
 		},
-		"spec": map[string]any{"functions": fns},
+		// Info results: kustomize parses and discards them; the plan's
+		// README says what each step changes, and verify checks it.
+		"spec": map[string]any{"functions": fns, "results": "warnings"},
 	}
 	n, err := yaml.FromMap(doc)
 	if err != nil {

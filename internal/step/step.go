@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"github.com/revshift/revshift/internal/krm"
 	"github.com/revshift/revshift/internal/mesh"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -61,6 +62,12 @@ type Spec struct {
 	// functions use among themselves to tell old objects from desired ones;
 	// by default a step strips them, so that the cluster never sees them.
 	KeepStateMarkers bool `yaml:"keepStateMarkers"`
+	// Results is which results the step reports: "all" (the default) or
+	// "warnings" (warnings and errors only). kustomize discards a
+	// successful function's results but still parses them: on a planned
+	// prune step of 600 objects the info results were half of the
+	// output, and parsing them a sixth of the build.
+	Results string `yaml:"results"`
 }
 
 // Call is one function of a step: its kind and its spec (as it would appear
@@ -82,6 +89,14 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, fmt.Errorf("%v (or use one of the function kinds: %s)", err, strings.Join(Kinds(), ", "))
+	}
+	switch spec.Results {
+	case "", ResultsAll, ResultsWarnings:
+	default:
+		return nil, fmt.Errorf("functionConfig %s/%s: spec.results: %q is not %q or %q", Kind, config.GetName(), spec.Results, ResultsAll, ResultsWarnings)
+	}
+	if spec.Results == ResultsWarnings {
+		defer dropInfos(res)
 	}
 	if len(spec.Functions) == 0 {
 		return nil, fmt.Errorf("functionConfig %s/%s: spec.functions: empty", Kind, config.GetName())
@@ -116,6 +131,23 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	return items, nil
 }
 
+// Values of Spec.Results.
+const (
+	ResultsAll      = "all"
+	ResultsWarnings = "warnings"
+)
+
+// dropInfos keeps only warnings and errors.
+func dropInfos(res *krm.Results) {
+	kept := res.Results[:0]
+	for _, r := range res.Results {
+		if r.Severity != fn.Info {
+			kept = append(kept, r)
+		}
+	}
+	res.Results = kept
+}
+
 // stripStateMarkers removes the revshift.dev/state annotations. The model
 // knows which objects carry one, so only those are materialized.
 func stripStateMarkers(items []*mesh.Item) error {
@@ -123,14 +155,8 @@ func stripStateMarkers(items []*mesh.Item) error {
 		if !it.HasAnnotation(mesh.AnnotationState) {
 			continue
 		}
-		n := it.Node()
-		if err := n.PipeE(yaml.ClearAnnotation(mesh.AnnotationState)); err != nil {
+		if err := it.RemoveAnnotation(mesh.AnnotationState); err != nil {
 			return err
-		}
-		if len(n.GetAnnotations()) == 0 {
-			if err := yaml.ClearEmptyAnnotations(n); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -98,6 +98,28 @@ func TestStepStripsStateMarkers(t *testing.T) {
 	assert.Equal(t, "old", kept.Items[0].GetAnnotations()["revshift.dev/state"])
 }
 
+// spec.results: warnings keeps warnings and errors and drops the infos
+// (kustomize parses and discards a successful function's results).
+func TestStepResultsWarnings(t *testing.T) {
+	Register(Function{Kind: "TestWarn", Transform: func(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
+		res.Infof(nil, "an info")
+		res.Warnf(nil, "a warning")
+		return items, nil
+	}})
+	for results, want := range map[string][]string{
+		"all":      {"TestWarn: an info", "TestWarn: a warning"},
+		"warnings": {"TestWarn: a warning"},
+	} {
+		out := run(t, "apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata: {name: s}\nspec:\n  results: "+results+"\n  functions: [{kind: TestWarn}]\n")
+		require.True(t, out.OK)
+		var got []string
+		for _, r := range out.Results {
+			got = append(got, r.Message)
+		}
+		assert.Equal(t, want, got, results)
+	}
+}
+
 func TestSingleFunctionConfig(t *testing.T) {
 	out := run(t, "apiVersion: revshift.dev/v1alpha1\nkind: TestLabel\nmetadata: {name: x}\nspec: {value: solo}\n")
 	require.True(t, out.OK)
@@ -110,6 +132,7 @@ func TestChainErrors(t *testing.T) {
 		{"empty", "apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata: {name: s}\nspec: {functions: []}\n", "spec.functions: empty"},
 		{"bad sub spec", "apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata: {name: s}\nspec:\n  functions: [{kind: TestLabel, spec: {valu: x}}]\n", `TestLabel (spec.functions[0]): functionConfig TestLabel/s-0: unknown field "valu"`},
 		{"wrong kind", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "expected apiVersion revshift.dev/v1alpha1, kind Step"},
+		{"bad results", "apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata: {name: s}\nspec:\n  results: some\n  functions: [{kind: TestCount}]\n", `spec.results: "some" is not "all" or "warnings"`},
 		{"failing function stops the chain", "apiVersion: revshift.dev/v1alpha1\nkind: Step\nmetadata: {name: s}\nspec:\n  functions: [{kind: TestLabel, spec: {value: fail}}, {kind: TestCount}]\n", "TestLabel: asked to fail"},
 	}
 	for _, c := range cases {

@@ -360,7 +360,7 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*mesh.Item, error) {
 				if !d.keep || d.shared {
 					continue
 				}
-				if err := clearAnnotation(it.node.Node(), AnnotationState); err != nil {
+				if err := it.node.RemoveAnnotation(AnnotationState); err != nil {
 					return nil, fmt.Errorf("%s: %v", it.obj.ID, err)
 				}
 			}
@@ -784,22 +784,6 @@ func addProtection(n *yaml.RNode, p Protection) error {
 		if err := n.PipeE(yaml.SetAnnotation(AnnotationFluxPrune, FluxPruneDisabled)); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// clearAnnotation removes an annotation, and the annotations map when it
-// ends up empty.
-func clearAnnotation(n *yaml.RNode, key string) error {
-	if err := n.PipeE(yaml.ClearAnnotation(key)); err != nil {
-		return err
-	}
-	meta := n.Field("metadata")
-	if meta == nil {
-		return nil
-	}
-	if a := meta.Value.Field("annotations"); a != nil && a.Value.YNode().Kind == yaml.MappingNode && len(a.Value.YNode().Content) == 0 {
-		return meta.Value.PipeE(yaml.Clear("annotations"))
 	}
 	return nil
 }
