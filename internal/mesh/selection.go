@@ -81,20 +81,31 @@ type IstioGatewayIndex struct {
 	byPair map[string][]*IstioGateway
 }
 
-// NewIstioGatewayIndex indexes the model's Istio Gateway resources.
+// NewIstioGatewayIndex indexes the model's Istio Gateway resources. Each is
+// filed under the rarest pair of its selector (the pair fewest Gateway
+// resources share): Gateways that all carry istio=ingressgateway plus a pair
+// of their own must not share one bucket, or every workload would be tested
+// against all of them.
 func NewIstioGatewayIndex(m *Model) *IstioGatewayIndex {
 	x := &IstioGatewayIndex{byPair: map[string][]*IstioGateway{}}
+	count := map[string]int{}
+	for _, g := range m.IstioGateways {
+		for k, v := range g.Selector {
+			count[k+"="+v]++
+		}
+	}
 	for _, g := range m.IstioGateways {
 		if len(g.Selector) == 0 {
 			continue // selects nothing (see IstioGateway.Selects)
 		}
-		keys := make([]string, 0, len(g.Selector))
-		for k := range g.Selector {
-			keys = append(keys, k)
+		best := ""
+		for k, v := range g.Selector {
+			p := k + "=" + v
+			if best == "" || count[p] < count[best] || (count[p] == count[best] && p < best) {
+				best = p
+			}
 		}
-		sort.Strings(keys)
-		p := keys[0] + "=" + g.Selector[keys[0]]
-		x.byPair[p] = append(x.byPair[p], g)
+		x.byPair[best] = append(x.byPair[best], g)
 	}
 	return x
 }

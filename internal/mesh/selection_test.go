@@ -1,8 +1,11 @@
 package mesh
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -129,5 +132,28 @@ func TestAddressService(t *testing.T) {
 		got, ok := AddressService(c.addr, c.from)
 		require.Equal(t, c.ok, ok, c.addr)
 		require.Equal(t, c.want, got, c.addr)
+	}
+}
+
+// Gateway resources that share app=ingressgateway but each select their own
+// istio label are filed under their own pair, not under the pair that sorts
+// first: a workload meets only its own.
+func TestIstioGatewayIndexFilesUnderTheRarestPair(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 5; i++ {
+		fmt.Fprintf(&b, "apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: g%d, namespace: ns%d}\nspec:\n  selector: {app: ingressgateway, istio: gw%d}\n---\n", i, i, i)
+		fmt.Fprintf(&b, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gw%d, namespace: ns%d}\nspec:\n  selector: {matchLabels: {app: gw%d}}\n  template:\n    metadata: {labels: {app: ingressgateway, istio: gw%d}}\n---\n", i, i, i, i)
+	}
+	m := build(t, b.String())
+	x := NewIstioGatewayIndex(m)
+	for pair, gs := range x.byPair {
+		assert.Len(t, gs, 1, pair)
+		assert.NotEqual(t, "app=ingressgateway", pair)
+	}
+	for _, w := range m.Workloads {
+		got := x.Selecting(w)
+		require.Len(t, got, 1)
+		assert.Equal(t, "g"+strings.TrimPrefix(w.ID.Name, "gw"), got[0].ID.Name)
+		assert.Equal(t, m.IstioGatewaysSelecting(w), got)
 	}
 }
