@@ -396,6 +396,7 @@ func ParseList(input []byte) (l *List, err error) {
 		}
 		l.Items[i] = it
 	}
+	mesh.PackItems(l.Items)
 	return l, nil
 }
 

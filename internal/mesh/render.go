@@ -185,6 +185,7 @@ func parseStreamLazily(s string) ([]*Item, bool) {
 	if !flush(len(s)) {
 		return nil, false
 	}
+	PackItems(out)
 	return out, true
 }
 
