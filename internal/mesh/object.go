@@ -123,6 +123,15 @@ func Identify(index int, n *yaml.RNode) (*Object, error) {
 // IdentifyItem is Identify for an item, from its facts when it was never
 // materialized.
 func IdentifyItem(index int, it *Item) (*Object, error) {
+	if it.facts == nil && it.node != nil {
+		// A materialized item: its identity alone, not all its facts.
+		id, apiVersion, err := identify(it.node)
+		if err != nil {
+			err.Index = index
+			return nil, err
+		}
+		return &Object{ID: id, APIVersion: apiVersion, Index: index, item: it}, nil
+	}
 	f := it.factsOf()
 	if f.idErr != nil {
 		e := *f.idErr
