@@ -34,7 +34,7 @@ type Model struct {
 	// podIndex: namespace -> "key=value" -> workloads whose pod labels carry
 	// that pair. Selectors are matched against the smallest candidate list,
 	// so selection is linear in the number of objects, not quadratic.
-	podIndex  map[string]map[string][]*Workload
+	podIndex  map[string]map[labelPair][]*Workload
 	podsByNS  map[string][]*Workload
 	refsTo    map[ID][]Reference
 	istiodBy  map[*Workload]*Istiod
@@ -51,7 +51,7 @@ type Model struct {
 	igwOnce      sync.Once
 	igwIndex     *IstioGatewayIndex
 	gwPairsOnce  sync.Once
-	gwByPair     map[string][]*Gateway
+	gwByPair     map[labelPair][]*Gateway
 }
 
 // ObjectError is an error in one object, naming the field at fault.
@@ -87,7 +87,7 @@ func BuildItems(items []*Item) (*Model, error) {
 		byID:         make(map[ID]*Object, len(items)),
 		workloadsBy:  map[ID]*Workload{},
 		servicesBy:   map[ID]*Service{},
-		podIndex:     map[string]map[string][]*Workload{},
+		podIndex:     map[string]map[labelPair][]*Workload{},
 		podsByNS:     map[string][]*Workload{},
 		istiodBy:     map[*Workload]*Istiod{},
 		gatewayBy:    map[*Workload]*Gateway{},
@@ -193,6 +193,10 @@ func packIDs(fs []*facts) {
 		}
 	}
 }
+
+// labelPair is a label key and value, as index keys: a struct, so that a
+// lookup builds no string.
+type labelPair struct{ k, v string }
 
 // facts are what Build reads from one object, whatever its position in a
 // list: its identity and its kind's parsed fields (a *Workload, *Service,
@@ -311,11 +315,11 @@ func (m *Model) add(o *Object, kind any) {
 		m.podsByNS[id.Namespace] = append(m.podsByNS[id.Namespace], &w)
 		idx := m.podIndex[id.Namespace]
 		if idx == nil {
-			idx = map[string][]*Workload{}
+			idx = map[labelPair][]*Workload{}
 			m.podIndex[id.Namespace] = idx
 		}
 		for k, v := range w.PodLabels {
-			idx[k+"="+v] = append(idx[k+"="+v], &w)
+			idx[labelPair{k, v}] = append(idx[labelPair{k, v}], &w)
 		}
 	case *Service:
 		s := *k
@@ -393,7 +397,7 @@ func (m *Model) ConfigMap(ns, name string) (*Object, bool) {
 func (m *Model) workloadsMatching(ns string, sel labels.Selector, pairs map[string]string) []*Workload {
 	candidates := m.podsByNS[ns]
 	for k, v := range pairs {
-		if c := m.podIndex[ns][k+"="+v]; len(c) < len(candidates) {
+		if c := m.podIndex[ns][labelPair{k, v}]; len(c) < len(candidates) {
 			candidates = c
 		}
 	}

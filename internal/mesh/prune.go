@@ -173,10 +173,10 @@ func (m *Model) GatewaysProgrammedBy(g *IstioGateway) []*Gateway {
 		return nil
 	}
 	m.gwPairsOnce.Do(func() {
-		m.gwByPair = map[string][]*Gateway{}
+		m.gwByPair = map[labelPair][]*Gateway{}
 		for _, gw := range m.Gateways {
 			for k, v := range gw.PodLabels {
-				m.gwByPair[k+"="+v] = append(m.gwByPair[k+"="+v], gw)
+				m.gwByPair[labelPair{k, v}] = append(m.gwByPair[labelPair{k, v}], gw)
 			}
 		}
 	})
@@ -185,7 +185,7 @@ func (m *Model) GatewaysProgrammedBy(g *IstioGateway) []*Gateway {
 	var candidates []*Gateway
 	first := true
 	for k, v := range g.Selector {
-		if c := m.gwByPair[k+"="+v]; first || len(c) < len(candidates) {
+		if c := m.gwByPair[labelPair{k, v}]; first || len(c) < len(candidates) {
 			candidates, first = c, false
 		}
 	}

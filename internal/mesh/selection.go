@@ -78,7 +78,7 @@ func (x *PDBIndex) Selected(p *PDB) []*Workload { return x.selected[p] }
 // Gateway resource is filed under one of its selector's label pairs, so a
 // workload only meets the Gateways filed under one of its own pod labels.
 type IstioGatewayIndex struct {
-	byPair map[string][]*IstioGateway
+	byPair map[labelPair][]*IstioGateway
 }
 
 // NewIstioGatewayIndex indexes the model's Istio Gateway resources. Each is
@@ -87,21 +87,21 @@ type IstioGatewayIndex struct {
 // of their own must not share one bucket, or every workload would be tested
 // against all of them.
 func NewIstioGatewayIndex(m *Model) *IstioGatewayIndex {
-	x := &IstioGatewayIndex{byPair: map[string][]*IstioGateway{}}
-	count := map[string]int{}
+	x := &IstioGatewayIndex{byPair: map[labelPair][]*IstioGateway{}}
+	count := map[labelPair]int{}
 	for _, g := range m.IstioGateways {
 		for k, v := range g.Selector {
-			count[k+"="+v]++
+			count[labelPair{k, v}]++
 		}
 	}
 	for _, g := range m.IstioGateways {
 		if len(g.Selector) == 0 {
 			continue // selects nothing (see IstioGateway.Selects)
 		}
-		best := ""
+		var best labelPair
 		for k, v := range g.Selector {
-			p := k + "=" + v
-			if best == "" || count[p] < count[best] || (count[p] == count[best] && p < best) {
+			p := labelPair{k, v}
+			if best.k == "" || count[p] < count[best] || (count[p] == count[best] && (p.k < best.k || p.k == best.k && p.v < best.v)) {
 				best = p
 			}
 		}
@@ -115,7 +115,7 @@ func NewIstioGatewayIndex(m *Model) *IstioGatewayIndex {
 func (x *IstioGatewayIndex) Selecting(w *Workload) []*IstioGateway {
 	var out []*IstioGateway
 	for k, v := range w.PodLabels {
-		for _, g := range x.byPair[k+"="+v] {
+		for _, g := range x.byPair[labelPair{k, v}] {
 			if g.Selects(w) {
 				out = append(out, g)
 			}

@@ -148,7 +148,7 @@ func TestIstioGatewayIndexFilesUnderTheRarestPair(t *testing.T) {
 	x := NewIstioGatewayIndex(m)
 	for pair, gs := range x.byPair {
 		assert.Len(t, gs, 1, pair)
-		assert.NotEqual(t, "app=ingressgateway", pair)
+		assert.NotEqual(t, labelPair{"app", "ingressgateway"}, pair)
 	}
 	for _, w := range m.Workloads {
 		got := x.Selecting(w)
