@@ -175,3 +175,46 @@ func TestRemoveAnnotationUndoesText(t *testing.T) {
 	require.NoError(t, it.RemoveAnnotation(AnnotationState))
 	assert.Equal(t, "apiVersion: v1\nkind: A\nmetadata:\n  name: a\n", it.Node().MustString())
 }
+
+// Whatever the entry, SetAnnotation's text edit reads back as kyaml's
+// SetAnnotation of the node (same content), or the item is edited as a node.
+func FuzzSetAnnotation(f *testing.F) {
+	for _, s := range []string{
+		"- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations:\n      x: \"1\"\n    labels: {a: b}\n  spec: {}\n",
+		"- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n  spec:\n    k: v\n",
+		"- apiVersion: v1\n  kind: A\n  metadata:\n    name: a",
+		"-   apiVersion: v1\n    kind: A\n    metadata:\n        name: a\n        annotations:\n            x: |\n              y\n    data: {}\n",
+		"- kind: A\n  metadata:\n    name: a # c\n    namespace: n\n\n  # foot\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, entry []byte) {
+		if len(entry) > 4096 {
+			return
+		}
+		it, err := ParseEntry(entry, 1)
+		if err != nil {
+			return
+		}
+		want, err := parseEntry(entry, 1)
+		require.NoError(t, err)
+		wn := yaml.NewRNode(want)
+		if err := wn.PipeE(yaml.SetAnnotation(AnnotationState, StateOld)); err != nil {
+			return // kyaml cannot annotate it either (no metadata mapping)
+		}
+		require.NoError(t, it.SetAnnotation(AnnotationState, StateOld))
+		if !it.Materialized() {
+			_, err := ParseEntry(it.text, 1)
+			require.NoError(t, err, "the edited text parses:\n%s", it.text)
+		}
+		assert.Equal(t, Plain(wn), Plain(it.Node()))
+		require.NoError(t, it.RemoveAnnotation(AnnotationState))
+		require.NoError(t, wn.PipeE(yaml.ClearAnnotation(AnnotationState)))
+		if meta := wn.Field("metadata"); meta != nil {
+			if a := meta.Value.Field("annotations"); a != nil && len(a.Value.YNode().Content) == 0 {
+				require.NoError(t, meta.Value.PipeE(yaml.Clear("annotations")))
+			}
+		}
+		assert.Equal(t, Plain(wn), Plain(it.Node()))
+	})
+}
