@@ -14,6 +14,8 @@ type Service struct {
 	// Selector is spec.selector; a Service without one selects no pods.
 	Selector map[string]string
 	Ports    []ServicePort
+	// selPairs is Selector as labelPairs (sorted by key), read once.
+	selPairs []labelPair
 }
 
 // ServicePort is one entry of spec.ports. TargetPort defaults to Port.
@@ -30,6 +32,7 @@ func parseService(o *Object, y *yaml.Node) (*Service, error) {
 	if s.Selector, err = stringMap(lookup(y, "spec", "selector"), "spec.selector"); err != nil {
 		return nil, err
 	}
+	s.selPairs = s.pairs()
 	for i, p := range seq(lookup(y, "spec", "ports")) {
 		field := fmt.Sprintf("spec.ports[%d]", i)
 		port, err := intValue(lookup(p, "port"), field+".port")
@@ -186,6 +189,12 @@ func parseOptionalSelector(n *yaml.Node, field string) (labels.Selector, error) 
 type PDB struct {
 	*Object
 	Selector labels.Selector
+	// indexPairs are Selector's equality pairs, for the label index;
+	// exact when they are the whole selector; selectable is false for a
+	// selector that selects nothing.
+	indexPairs []labelPair
+	exact      bool
+	selectable bool
 }
 
 // HPA is a HorizontalPodAutoscaler.

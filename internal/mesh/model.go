@@ -287,7 +287,7 @@ func parseKind(o *Object, y *yaml.Node) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &PDB{Object: o, Selector: sel}, nil
+		return newPDB(o, sel), nil
 	case id.Group == "autoscaling" && id.Kind == "HorizontalPodAutoscaler":
 		return parseHPA(o, y)
 	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
@@ -394,21 +394,42 @@ func (m *Model) ConfigMap(ns, name string) (*Object, bool) {
 // WorkloadsMatching returns the workloads in namespace ns whose pod template
 // labels match sel (in input order). requirements lets the index pick
 // candidates; pass the selector's equality pairs when known.
-func (m *Model) workloadsMatching(ns string, sel labels.Selector, pairs map[string]string) []*Workload {
-	candidates := m.podsByNS[ns]
-	for k, v := range pairs {
-		if c := m.podIndex[ns][labelPair{k, v}]; len(c) < len(candidates) {
-			candidates = c
-		}
-	}
+func (m *Model) workloadsMatching(ns string, sel labels.Selector, pairs []labelPair) []*Workload {
 	var out []*Workload
-	for _, w := range candidates {
+	for _, w := range m.candidates(ns, pairs) {
 		if sel.Matches(labels.Set(w.PodLabels)) {
 			out = append(out, w)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
 	return out
+}
+
+// indexBound is one more than the largest Object.Index of the model: the
+// length of a table indexed by Index.
+func (m *Model) indexBound() int {
+	n := 0
+	for _, o := range m.Objects {
+		n = max(n, o.Index+1)
+	}
+	return n
+}
+
+// candidates are the workloads of namespace ns that may carry every pair:
+// the shortest index list among the pairs' (all of the namespace's
+// workloads without pairs). The lists, like podsByNS, are in input order,
+// so what is filtered out of them needs no sorting.
+func (m *Model) candidates(ns string, pairs []labelPair) []*Workload {
+	candidates := m.podsByNS[ns]
+	if len(pairs) == 0 {
+		return candidates
+	}
+	idx := m.podIndex[ns]
+	for _, p := range pairs {
+		if c := idx[p]; len(c) < len(candidates) {
+			candidates = c
+		}
+	}
+	return candidates
 }
 
 // Selected returns the workloads whose pods the Service selects.
@@ -416,7 +437,30 @@ func (m *Model) Selected(s *Service) []*Workload {
 	if len(s.Selector) == 0 {
 		return nil
 	}
-	return m.workloadsMatching(s.ID.Namespace, labels.SelectorFromSet(s.Selector), s.Selector)
+	// A Service's selector is a set of key=value pairs, which a pod matches
+	// when its labels carry every one (labels.SelectorFromSet(s.Selector)
+	// .Matches, without building the selector for each Service).
+	pairs := s.selPairs
+	if len(pairs) != len(s.Selector) {
+		pairs = s.pairs() // a Service not read by parseService
+	}
+	var out []*Workload
+	for _, w := range m.candidates(s.ID.Namespace, pairs) {
+		if matchesPairs(w.PodLabels, pairs) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// pairs are the Service selector's pairs, sorted by key.
+func (s *Service) pairs() []labelPair {
+	out := make([]labelPair, 0, len(s.Selector))
+	for k, v := range s.Selector {
+		out = append(out, labelPair{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].k < out[j].k })
+	return out
 }
 
 // ServicesSelecting returns the Services whose selector matches the
@@ -442,7 +486,7 @@ func (m *Model) IstioGatewaysSelecting(w *Workload) []*IstioGateway {
 // PDBSelected returns the workloads in the PDB's namespace whose pods it
 // selects.
 func (m *Model) PDBSelected(p *PDB) []*Workload {
-	return m.workloadsMatching(p.ID.Namespace, p.Selector, nil)
+	return m.workloadsMatching(p.ID.Namespace, p.Selector, p.indexPairs)
 }
 
 // PDBsSelecting returns the PDBs that select the workload's pods.

@@ -14,21 +14,50 @@ import (
 // equalityPairs returns the key=value pairs a selector requires (=, == and
 // single-valued In), which the pod-label index can look up. ok is false for
 // a selector that selects nothing.
-func equalityPairs(sel labels.Selector) (pairs map[string]string, ok bool) {
+func equalityPairs(sel labels.Selector) (pairs []labelPair, ok bool) {
+	pairs, _, ok = selectorPairs(sel)
+	return pairs, ok
+}
+
+// selectorPairs is equalityPairs, and whether the pairs are the whole
+// selector (matchLabels only, or expressions that are all equalities): a
+// pod then matches when its labels carry every pair.
+func selectorPairs(sel labels.Selector) (pairs []labelPair, exact, ok bool) {
 	reqs, selectable := sel.Requirements()
 	if !selectable {
-		return nil, false
+		return nil, false, false
 	}
-	pairs = map[string]string{}
+	exact = true
 	for _, r := range reqs {
 		switch r.Operator() {
 		case selection.Equals, selection.DoubleEquals, selection.In:
 			if vs := r.Values(); vs.Len() == 1 {
-				pairs[r.Key()] = vs.List()[0]
+				pairs = append(pairs, labelPair{r.Key(), vs.List()[0]})
+				continue
 			}
 		}
+		exact = false
 	}
-	return pairs, true
+	return pairs, exact, true
+}
+
+// matchesPairs reports whether labels carry every pair.
+func matchesPairs(labels map[string]string, pairs []labelPair) bool {
+	for _, p := range pairs {
+		if got, ok := labels[p.k]; !ok || got != p.v {
+			return false
+		}
+	}
+	return true
+}
+
+// newPDB reads a PDB's selector's equality pairs once, for the label index.
+func newPDB(o *Object, sel labels.Selector) *PDB {
+	p := &PDB{Object: o, Selector: sel}
+	if sel != nil {
+		p.indexPairs, p.exact, p.selectable = selectorPairs(sel)
+	}
+	return p
 }
 
 // WorkloadsSelectedBy returns the workloads of namespace ns whose pod
@@ -46,20 +75,43 @@ func (m *Model) WorkloadsSelectedBy(ns string, sel labels.Selector) []*Workload 
 }
 
 // PDBIndex maps each workload to the PDBs that select its pods, built once
-// per model (PDBsSelecting scans the namespace's PDBs per workload).
+// per model (PDBsSelecting scans the namespace's PDBs per workload). Its
+// tables are indexed by Object.Index: a lookup is an array access, not a
+// hash of the pointer.
 type PDBIndex struct {
-	of       map[*Workload][]*PDB
-	selected map[*PDB][]*Workload
+	of       [][]*PDB
+	selected [][]*Workload
+	// pdbs and workloads are the model's, by Index, to tell a foreign
+	// object (nil answers) from one of this model.
+	pdbs      []*PDB
+	workloads []*Workload
 }
 
 // NewPDBIndex indexes every PDB of the model.
 func NewPDBIndex(m *Model) *PDBIndex {
-	x := &PDBIndex{of: map[*Workload][]*PDB{}, selected: map[*PDB][]*Workload{}}
+	n := m.indexBound()
+	x := &PDBIndex{of: make([][]*PDB, n), selected: make([][]*Workload, n), pdbs: make([]*PDB, n), workloads: make([]*Workload, n)}
+	for _, w := range m.Workloads {
+		x.workloads[w.Index] = w
+	}
 	for _, p := range m.PDBs {
-		ws := m.WorkloadsSelectedBy(p.ID.Namespace, p.Selector)
-		x.selected[p] = ws
+		x.pdbs[p.Index] = p
+		if p.Selector == nil || !p.selectable {
+			continue
+		}
+		var ws []*Workload
+		if p.exact {
+			for _, w := range m.candidates(p.ID.Namespace, p.indexPairs) {
+				if matchesPairs(w.PodLabels, p.indexPairs) {
+					ws = append(ws, w)
+				}
+			}
+		} else {
+			ws = m.workloadsMatching(p.ID.Namespace, p.Selector, p.indexPairs)
+		}
+		x.selected[p.Index] = ws
 		for _, w := range ws {
-			x.of[w] = append(x.of[w], p)
+			x.of[w.Index] = append(x.of[w.Index], p)
 		}
 	}
 	return x
@@ -67,11 +119,21 @@ func NewPDBIndex(m *Model) *PDBIndex {
 
 // Selecting returns the PDBs that select the workload's pods, in input
 // order (as PDBsSelecting).
-func (x *PDBIndex) Selecting(w *Workload) []*PDB { return x.of[w] }
+func (x *PDBIndex) Selecting(w *Workload) []*PDB {
+	if w.Index < 0 || w.Index >= len(x.workloads) || x.workloads[w.Index] != w {
+		return nil
+	}
+	return x.of[w.Index]
+}
 
 // Selected returns the workloads a PDB selects, in input order (as
 // PDBSelected).
-func (x *PDBIndex) Selected(p *PDB) []*Workload { return x.selected[p] }
+func (x *PDBIndex) Selected(p *PDB) []*Workload {
+	if p.Index < 0 || p.Index >= len(x.pdbs) || x.pdbs[p.Index] != p {
+		return nil
+	}
+	return x.selected[p.Index]
+}
 
 // IstioGatewayIndex answers IstioGatewaysSelecting for many workloads
 // without testing every Gateway resource against every workload: each

@@ -58,6 +58,26 @@ kind: PodDisruptionBudget
 metadata: {name: none, namespace: default}
 spec: {selector: {matchLabels: {app: nothing}}}
 ---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: gw-not-b, namespace: default}
+spec: {selector: {matchLabels: {app: gw}, matchExpressions: [{key: rev, operator: NotIn, values: [b]}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw, namespace: default}
+spec: {selector: {app: gw}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw-b, namespace: default}
+spec: {selector: {app: gw, rev: b}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw-c, namespace: default}
+spec: {selector: {app: gw, rev: c}, ports: [{port: 80}]}
+---
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway
 metadata: {name: both, namespace: default}
@@ -105,7 +125,26 @@ func TestIndexedSelectionMatchesScans(t *testing.T) {
 		"new-only": {"default/new"},
 		"not-b":    {"default/old"},
 		"none":     nil,
+		"gw-not-b": {"default/old"},
 	}, byName)
+	// A Service selects the workloads whose pod labels carry all its pairs,
+	// as labels.SelectorFromSet(selector) does.
+	svcSel := map[string][]string{}
+	for _, s := range m.Services {
+		var scan []*Workload
+		for _, w := range m.Workloads {
+			if w.ID.Namespace == s.ID.Namespace && labels.SelectorFromSet(s.Selector).Matches(labels.Set(w.PodLabels)) {
+				scan = append(scan, w)
+			}
+		}
+		require.Equal(t, selNames(scan), selNames(m.Selected(s)), s.ID.String())
+		svcSel[s.ID.Name] = selNames(m.Selected(s))
+	}
+	require.Equal(t, map[string][]string{"gw": {"default/old", "default/new"}, "gw-b": {"default/new"}, "gw-c": nil}, svcSel)
+	// The index answers nothing for objects of another model.
+	other := build(t, selectionFixture)
+	require.Nil(t, x.Selected(other.PDBs[0]))
+	require.Nil(t, x.Selecting(other.Workloads[0]))
 	var gwNames []string
 	for _, gw := range g.Selecting(m.Deployment("other", "elsewhere")) {
 		gwNames = append(gwNames, gw.ID.Name)

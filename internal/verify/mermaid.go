@@ -22,7 +22,7 @@ func WriteMermaid(w io.Writer, m *mesh.Model) error {
 
 	for _, s := range v.production {
 		sn := g.node(s.ID, fmt.Sprintf("Service %s/%s<br/>%s", s.ID.Namespace, s.ID.Name, orDefault(s.Type, "ClusterIP")), "svc")
-		for _, wl := range v.selected[s] {
+		for _, wl := range v.selectedBy(s) {
 			gw := m.GatewayOf(wl)
 			if gw == nil {
 				continue
@@ -98,7 +98,7 @@ func controlPlaneOf(v *view, gw *mesh.Gateway) []cpEdge {
 		if s == nil {
 			return
 		}
-		for _, w := range v.selected[s] {
+		for _, w := range v.selectedBy(s) {
 			if i := m.IstiodOf(w); i != nil && !seen[i] {
 				seen[i] = true
 				out = append(out, cpEdge{i, label})

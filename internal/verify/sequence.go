@@ -150,25 +150,35 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	models := make([]*mesh.Model, len(states))
-	for i, s := range states {
-		models[i] = s.Model
+	// Each state's view is built when the walk reaches it, and checked
+	// while it is still in the CPU cache: its state rules, then the step
+	// from the previous state (whose view was built just before). Building
+	// every view first and checking afterwards read each state from memory
+	// three times over when the states do not fit in the cache together
+	// (10k objects).
+	size := 0
+	for _, s := range states {
+		size = max(size, len(s.Model.Objects))
 	}
-	views := newViews(models...)
+	t := newIDTable(size)
+	base := t.view(states[0].Model)
 	rep := &Report{}
 	before := map[string]bool{}
 	var orig []*view
 	for i, s := range states {
 		if s.Original && i > 0 {
-			orig = append(orig, views[i])
-			for _, f := range checkState(views[i], nil) {
+			v := t.view(s.Model)
+			orig = append(orig, v)
+			for _, f := range checkState(v, nil) {
 				before[f.key()] = true
 			}
 		}
 	}
+	var prev *view
 	for i, s := range states {
+		cur := t.view(s.Model)
 		sr := StepReport{Name: s.Name}
-		fs := checkState(views[i], views[0], orig...)
+		fs := checkState(cur, base, orig...)
 		for k := range fs {
 			if i == 0 {
 				before[fs[k].key()] = true
@@ -180,7 +190,7 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 		}
 		if i > 0 {
 			sr.From = states[i-1].Name
-			fs = append(fs, checkTransition(views[i-1], views[i], views[0], ord)...)
+			fs = append(fs, checkTransition(prev, cur, base, ord)...)
 			sortFindings(fs)
 		}
 		for k := range fs {
@@ -192,6 +202,7 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 		sr.Findings = fs
 		sr.Rules = statuses(fs, i == 0)
 		rep.Steps = append(rep.Steps, sr)
+		prev = cur
 	}
 	return rep, nil
 }

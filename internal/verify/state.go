@@ -12,7 +12,7 @@ import (
 // RS001 (invariant 1).
 func ruleEndpoints(c *stateCtx) {
 	for _, s := range c.productionServices() {
-		ws := c.v.selected[s]
+		ws := c.v.selectedBy(s)
 		running := false
 		for _, w := range ws {
 			running = running || c.v.running(w)
@@ -34,7 +34,7 @@ func ruleEndpoints(c *stateCtx) {
 // containerPort, a named one must name one (mesh.Workload.ServesPort).
 func ruleTargetPorts(c *stateCtx) {
 	for _, s := range c.productionServices() {
-		for _, w := range c.v.selected[s] {
+		for _, w := range c.v.selectedBy(s) {
 			if !c.v.running(w) {
 				continue
 			}
@@ -79,7 +79,7 @@ func declaredPorts(w *mesh.Workload) string {
 // node.ServiceInstances).
 func rulePortConflict(c *stateCtx) {
 	for _, w := range c.v.m.Workloads {
-		svcs := c.v.servicesOf[w]
+		svcs := c.v.servicesFor(w)
 		if len(svcs) < 2 || c.v.m.GatewayOf(w) == nil || !c.v.running(w) {
 			continue
 		}
@@ -118,7 +118,7 @@ func rulePortConflict(c *stateCtx) {
 func ruleIstioGateway(c *stateCtx) {
 	for _, s := range c.productionServices() {
 		var gws, running []*mesh.Workload
-		for _, w := range c.v.selected[s] {
+		for _, w := range c.v.selectedBy(s) {
 			if c.v.m.GatewayOf(w) == nil {
 				continue
 			}
@@ -234,7 +234,7 @@ func ruleControlPlaneAddress(c *stateCtx) {
 				continue
 			}
 			ok := false
-			for _, w := range c.v.selected[s] {
+			for _, w := range c.v.selectedBy(s) {
 				ok = ok || (m.IstiodOf(w) != nil && c.v.running(w))
 			}
 			if !ok {
@@ -291,7 +291,7 @@ func rulePDBCoverage(c *stateCtx) {
 				had = c.base.pdbCovered(bs)
 			}
 		}
-		for _, w := range c.v.selected[s] {
+		for _, w := range c.v.selectedBy(s) {
 			if !c.v.running(w) || c.v.m.GatewayOf(w) == nil || len(c.v.pdb.Selecting(w)) > 0 {
 				continue
 			}

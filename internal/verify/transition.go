@@ -39,7 +39,7 @@ func ruleCapacity(t *transCtx) {
 		if got >= want {
 			continue
 		}
-		ws := t.next.selected[s]
+		ws := t.next.selectedBy(s)
 		t.add(Error, append([]mesh.ID{s.ID}, ids(ws)...),
 			fmt.Sprintf("raise the replicas (or HPA minReplicas) of the new gateway Deployments to at least %d in total before scaling the old ones down", want),
 			"production %s is backed by %d guaranteed replicas, fewer than the %d it had in the running state (%s)",
@@ -76,7 +76,7 @@ func ruleSelectorImmutable(t *transCtx) {
 func ruleMakeBeforeBreak(t *transCtx) {
 	for _, ps := range t.prev.production {
 		prevCap := map[mesh.ID]int64{}
-		for _, w := range t.prev.selected[ps] {
+		for _, w := range t.prev.selectedBy(ps) {
 			if c := t.prev.capacityOf(w); c > 0 {
 				prevCap[w.ID] = c
 			}
@@ -87,7 +87,7 @@ func ruleMakeBeforeBreak(t *transCtx) {
 		nextCap := map[mesh.ID]int64{}
 		var nextWs []*mesh.Workload
 		if s := t.next.serviceFor(t.prev, ps); s != nil {
-			nextWs = t.next.selected[s]
+			nextWs = t.next.selectedBy(s)
 			for _, w := range nextWs {
 				nextCap[w.ID] = t.next.capacityOf(w)
 			}
@@ -311,10 +311,10 @@ func ruleNewEntryPoint(t *transCtx) {
 		if len(prod) > 0 {
 			also = "; clients keep calling " + strings.Join(prod, ", ")
 		}
-		t.add(Error, append([]mesh.ID{s.ID}, ids(t.next.selected[s])...),
+		t.add(Error, append([]mesh.ID{s.ID}, ids(t.next.selectedBy(s))...),
 			"let the existing production Service select the new gateway's pods (give them its selector labels) and drop this Service",
 			"this step adds %s %s over gateway pods (%s): a second external entry point with its own address%s",
-			s.Type, s.ID, idList(ids(t.next.selected[s])), also)
+			s.Type, s.ID, idList(ids(t.next.selectedBy(s))), also)
 	}
 }
 

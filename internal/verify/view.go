@@ -23,9 +23,11 @@ import (
 // rule after rule and state after state, made the verifier grow about 19x
 // from 1k to 10k objects.
 type view struct {
-	m          *mesh.Model
-	selected   map[*mesh.Service][]*mesh.Workload
-	servicesOf map[*mesh.Workload][]*mesh.Service
+	m *mesh.Model
+	// selected (by the Service's Index) and servicesOf (by the workload's
+	// Index): what each Service selects, and the reverse.
+	selected   [][]*mesh.Workload
+	servicesOf [][]*mesh.Service
 	// production are the Services selecting at least one gateway's pods
 	// (mesh.Model.ProductionServices), in input order.
 	production []*mesh.Service
@@ -60,19 +62,56 @@ type view struct {
 type gatewayRev struct{ rev, how string }
 
 // idTable numbers the identities of the objects of the views checked
-// together.
+// together, as each view is built.
 type idTable struct {
-	n   map[mesh.ID]int32
-	all []*view
+	n       map[mesh.ID]int32
+	byModel map[*mesh.Model]*view
+}
+
+func newIDTable(size int) *idTable {
+	return &idTable{n: make(map[mesh.ID]int32, size+size/4), byModel: map[*mesh.Model]*view{}}
+}
+
+// view returns the view of m, built on first use; the same model gets the
+// same view. An identity first seen in a later view has a number past the
+// end of the earlier views' at tables, which find reads as absent.
+func (t *idTable) view(m *mesh.Model) *view {
+	if v, ok := t.byModel[m]; ok {
+		return v
+	}
+	v := newView(m)
+	v.ids = t
+	v.gid = make([]int32, len(v.objAt))
+	for k, o := range v.objAt {
+		v.gid[k] = -1
+		if o == nil {
+			continue
+		}
+		g, ok := t.n[o.ID]
+		if !ok {
+			g = int32(len(t.n))
+			t.n[o.ID] = g
+		}
+		v.gid[k] = g
+	}
+	v.at = make([]int32, len(t.n))
+	for g := range v.at {
+		v.at[g] = -1
+	}
+	for k, g := range v.gid {
+		if g >= 0 {
+			v.at[g] = int32(k)
+		}
+	}
+	t.byModel[m] = v
+	return v
 }
 
 func newView(m *mesh.Model) *view {
 	v := &view{
-		m:          m,
-		selected:   make(map[*mesh.Service][]*mesh.Workload, len(m.Services)),
-		servicesOf: make(map[*mesh.Workload][]*mesh.Service, len(m.Workloads)),
-		pdb:        mesh.NewPDBIndex(m),
-		igw:        mesh.NewIstioGatewayIndex(m),
+		m:   m,
+		pdb: mesh.NewPDBIndex(m),
+		igw: mesh.NewIstioGatewayIndex(m),
 	}
 	n := 0
 	for _, o := range m.Objects {
@@ -90,6 +129,8 @@ func newView(m *mesh.Model) *view {
 		v.workload[w.Index] = w
 		v.capacity[w.Index] = m.MinReplicas(w)
 	}
+	v.selected = make([][]*mesh.Workload, n)
+	v.servicesOf = make([][]*mesh.Service, n)
 	v.service = make([]*mesh.Service, n)
 	v.isProd = make([]bool, n)
 	for _, s := range m.Services {
@@ -97,10 +138,10 @@ func newView(m *mesh.Model) *view {
 	}
 	for _, s := range m.Services {
 		ws := m.Selected(s)
-		v.selected[s] = ws
+		v.selected[s.Index] = ws
 		prod := false
 		for _, w := range ws {
-			v.servicesOf[w] = append(v.servicesOf[w], s)
+			v.servicesOf[w.Index] = append(v.servicesOf[w.Index], s)
 			prod = prod || m.GatewayOf(w) != nil
 		}
 		if prod {
@@ -118,45 +159,30 @@ func newViews(models ...*mesh.Model) []*view {
 	for _, m := range models {
 		size = max(size, len(m.Objects))
 	}
-	t := &idTable{n: make(map[mesh.ID]int32, size+size/4)}
+	t := newIDTable(size)
 	out := make([]*view, len(models))
-	byModel := map[*mesh.Model]*view{}
 	for i, m := range models {
-		if v, ok := byModel[m]; ok {
-			out[i] = v
-			continue
-		}
-		v := newView(m)
-		v.ids = t
-		v.gid = make([]int32, len(v.objAt))
-		for k, o := range v.objAt {
-			v.gid[k] = -1
-			if o == nil {
-				continue
-			}
-			g, ok := t.n[o.ID]
-			if !ok {
-				g = int32(len(t.n))
-				t.n[o.ID] = g
-			}
-			v.gid[k] = g
-		}
-		t.all = append(t.all, v)
-		byModel[m] = v
-		out[i] = v
-	}
-	for _, v := range t.all {
-		v.at = make([]int32, len(t.n))
-		for g := range v.at {
-			v.at[g] = -1
-		}
-		for k, g := range v.gid {
-			if g >= 0 {
-				v.at[g] = int32(k)
-			}
-		}
+		out[i] = t.view(m)
 	}
 	return out
+}
+
+// selectedBy returns the workloads whose pods the Service s (of this view)
+// selects, in input order.
+func (v *view) selectedBy(s *mesh.Service) []*mesh.Workload {
+	if !v.own(s.Object) {
+		return nil
+	}
+	return v.selected[s.Index]
+}
+
+// servicesFor returns the Services of this view selecting the pods of w (of
+// this view).
+func (v *view) servicesFor(w *mesh.Workload) []*mesh.Service {
+	if !v.own(w.Object) {
+		return nil
+	}
+	return v.servicesOf[w.Index]
 }
 
 // own reports whether o is an object of this view.
@@ -171,7 +197,7 @@ func (v *view) find(from *view, o *mesh.Object) int {
 		return o.Index
 	}
 	if v.ids != nil && from.ids == v.ids && from.own(o) {
-		if g := from.gid[o.Index]; g >= 0 {
+		if g := from.gid[o.Index]; g >= 0 && int(g) < len(v.at) {
 			return int(v.at[g])
 		}
 		return -1
@@ -247,7 +273,7 @@ func (v *view) gatewayRevision(g *mesh.Gateway) (rev, how string) {
 // serviceCapacity sums the capacity of the workloads a Service selects.
 func (v *view) serviceCapacity(s *mesh.Service) int64 {
 	var n int64
-	for _, w := range v.selected[s] {
+	for _, w := range v.selectedBy(s) {
 		n += v.capacityOf(w)
 	}
 	return n
@@ -255,7 +281,7 @@ func (v *view) serviceCapacity(s *mesh.Service) int64 {
 
 // pdbCovered reports whether any workload the Service selects has a PDB.
 func (v *view) pdbCovered(s *mesh.Service) bool {
-	for _, w := range v.selected[s] {
+	for _, w := range v.selectedBy(s) {
 		if len(v.pdb.Selecting(w)) > 0 {
 			return true
 		}
