@@ -41,6 +41,9 @@ type Item struct {
 	unmarked     []byte
 	unmarkedSpot spot
 	added        []string
+	// carried caches the objects of a running-render carrier (see
+	// RunningRender).
+	carried *carried
 }
 
 // NewItem wraps a node (an object created in memory, or read by a parser

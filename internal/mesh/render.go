@@ -47,8 +47,42 @@ func IsRunningRender(it *Item) bool {
 	if !ok || v == "false" {
 		return false
 	}
+	if it.node == nil && it.text != nil {
+		// The identity is among the facts: checking it must not
+		// materialize a carrier (which would then be encoded again).
+		if f := it.factsOf(); f.obj != nil {
+			return f.obj.ID.Group == "" && f.obj.ID.Kind == "ConfigMap" && f.obj.APIVersion == "v1"
+		}
+	}
 	n := it.Node()
 	return n.GetKind() == "ConfigMap" && n.GetApiVersion() == "v1"
+}
+
+// carried is what RunningRender read from a carrier that is still text:
+// several functions of one Step read the same carrier, and the text of an
+// item never changes in place (SetAnnotation and Node replace it), so the
+// same text gives the same objects. Only objects that are themselves text
+// are kept, and each call hands out copies, so that no caller sees
+// another's edits.
+type carried struct {
+	text    []byte
+	objects []*Item
+}
+
+// sameText reports whether a and b are the same bytes in memory.
+func sameText(a, b []byte) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
+}
+
+// copies returns a copy of each item (text items only: they share their
+// immutable text and facts).
+func copies(items []*Item) []*Item {
+	out := make([]*Item, len(items))
+	for i, it := range items {
+		c := *it
+		out[i] = &c
+	}
+	return out
 }
 
 // RunningRender reads the objects of every running-render ConfigMap among
@@ -62,35 +96,72 @@ func RunningRender(items []*Item) (objects []*Item, carriers []*Item, err error)
 			continue
 		}
 		carriers = append(carriers, it)
-		n := it.Node()
-		name := n.GetNamespace() + "/" + n.GetName()
-		if n.GetNamespace() == "" {
-			name = n.GetName()
+		if c := it.carried; c != nil && it.node == nil && sameText(c.text, it.text) {
+			objects = append(objects, copies(c.objects)...)
+			continue
 		}
-		data := lookup(n.YNode(), "data")
-		if data == nil || data.Kind != yaml.MappingNode || len(data.Content) == 0 {
-			return nil, nil, fmt.Errorf("ConfigMap %s is annotated %s but has no data: put the running render's files under data (configMapGenerator files:)", name, AnnotationRunningRender)
+		objs, err := readCarrier(it)
+		if err != nil {
+			return nil, nil, err
 		}
-		keys := map[string]*yaml.Node{}
-		var order []string
-		for i := 0; i+1 < len(data.Content); i += 2 {
-			keys[data.Content[i].Value] = data.Content[i+1]
-			order = append(order, data.Content[i].Value)
+		if it.node == nil && it.text != nil && allText(objs) {
+			it.carried = &carried{text: it.text, objects: copies(objs)}
 		}
-		sort.Strings(order)
-		for _, k := range order {
-			v := keys[k]
-			if v.Kind != yaml.ScalarNode {
-				return nil, nil, fmt.Errorf("ConfigMap %s data.%s: expected a string holding YAML", name, k)
-			}
-			objs, err := parseStream(v.Value)
-			if err != nil {
-				return nil, nil, fmt.Errorf("ConfigMap %s data.%s: %v", name, k, err)
-			}
-			objects = append(objects, objs...)
-		}
+		objects = append(objects, objs...)
 	}
 	return objects, carriers, nil
+}
+
+func allText(items []*Item) bool {
+	for _, it := range items {
+		if it.node != nil || it.text == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// readCarrier reads the objects of one running-render ConfigMap, in key
+// order. A carrier that is still text is parsed here and left as text.
+func readCarrier(it *Item) ([]*Item, error) {
+	n := it.node
+	if n == nil && it.text != nil {
+		y, err := parseEntry(it.text, it.line)
+		if err != nil {
+			return nil, err
+		}
+		n = yaml.NewRNode(y)
+	} else {
+		n = it.Node()
+	}
+	name := n.GetNamespace() + "/" + n.GetName()
+	if n.GetNamespace() == "" {
+		name = n.GetName()
+	}
+	data := lookup(n.YNode(), "data")
+	if data == nil || data.Kind != yaml.MappingNode || len(data.Content) == 0 {
+		return nil, fmt.Errorf("ConfigMap %s is annotated %s but has no data: put the running render's files under data (configMapGenerator files:)", name, AnnotationRunningRender)
+	}
+	keys := map[string]*yaml.Node{}
+	var order []string
+	for i := 0; i+1 < len(data.Content); i += 2 {
+		keys[data.Content[i].Value] = data.Content[i+1]
+		order = append(order, data.Content[i].Value)
+	}
+	sort.Strings(order)
+	var objects []*Item
+	for _, k := range order {
+		v := keys[k]
+		if v.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("ConfigMap %s data.%s: expected a string holding YAML", name, k)
+		}
+		objs, err := parseStream(v.Value)
+		if err != nil {
+			return nil, fmt.Errorf("ConfigMap %s data.%s: %v", name, k, err)
+		}
+		objects = append(objects, objs...)
+	}
+	return objects, nil
 }
 
 // parseStream reads a YAML stream of objects. When its documents are

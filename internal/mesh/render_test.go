@@ -102,3 +102,43 @@ func TestParseStreamLazily(t *testing.T) {
 		})
 	}
 }
+
+// A carrier read as text stays text (it is written back as read), and a
+// second read of the same carrier (the next function of a Step) gives the
+// same objects without parsing them again, unaffected by edits to the
+// objects the first read handed out.
+func TestRunningRenderOfATextCarrier(t *testing.T) {
+	entry := "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: running\n    annotations: {revshift.dev/running-render: \"true\"}\n  data:\n    a.yaml: |\n      apiVersion: v1\n      kind: Service\n      metadata: {name: a, namespace: istio-system}\n      ---\n      apiVersion: v1\n      kind: ServiceAccount\n      metadata: {name: a, namespace: istio-system}\n"
+	carrier, err := ParseEntry([]byte(entry), 1)
+	require.NoError(t, err)
+	require.True(t, IsRunningRender(carrier))
+	first, _, err := RunningRender([]*Item{carrier})
+	require.NoError(t, err)
+	require.Len(t, first, 2)
+	assert.False(t, carrier.Materialized(), "reading a carrier leaves it text")
+	require.NotNil(t, carrier.carried, "a text carrier keeps what it read")
+	require.NoError(t, first[0].SetAnnotation(AnnotationState, StateOld))
+	first[1].Node().SetName("renamed")
+
+	second, _, err := RunningRender([]*Item{carrier})
+	require.NoError(t, err)
+	require.Len(t, second, 2)
+	for i, o := range second {
+		assert.False(t, o.Materialized())
+		assert.NotSame(t, first[i], o)
+	}
+	_, marked := second[0].Annotation(AnnotationState)
+	assert.False(t, marked, "an edit of the first read's object is not in the second")
+	assert.Equal(t, "a", second[1].Node().GetName())
+
+	var out strings.Builder
+	require.NoError(t, carrier.WriteEntry(&out))
+	assert.Equal(t, entry, out.String(), "the carrier passes byte for byte")
+
+	// A carrier whose node is read (and may have been edited) is read again.
+	carrier.Node().SetDataMap(map[string]string{"b.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n"})
+	third, _, err := RunningRender([]*Item{carrier})
+	require.NoError(t, err)
+	require.Len(t, third, 1)
+	assert.Equal(t, "Namespace", third[0].Node().GetKind())
+}
