@@ -233,7 +233,7 @@ type spot struct {
 // findSpot finds where an annotation line goes in an entry's text, from the
 // positions the parser recorded.
 func findSpot(text []byte, n *yaml.Node) spot {
-	if n.Kind != yaml.MappingNode || len(text) > 1<<30 {
+	if n.Kind != yaml.MappingNode || len(text) > 1<<30 || bareCR(text) {
 		return spot{}
 	}
 	var meta, next *yaml.Node // metadata's value, the key after it
@@ -276,7 +276,34 @@ func findSpot(text []byte, n *yaml.Node) spot {
 	if off < 0 {
 		return spot{}
 	}
+	if off == len(text) && !bytes.HasSuffix(text, []byte("\n")) {
+		// The line break SetAnnotation adds there would become part of a
+		// block scalar that ends the text ("|" keeps a final line break).
+		last := n
+		for len(last.Content) > 0 {
+			last = last.Content[len(last.Content)-1]
+		}
+		if last.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			return spot{}
+		}
+	}
 	return spot{offset: int32(off), indent: int16(indent), hasAnnotations: has, ok: true}
+}
+
+// bareCR reports whether text holds a carriage return that is a line break
+// of its own (YAML reads one; lineStart counts only newlines).
+func bareCR(text []byte) bool {
+	for i := bytes.IndexByte(text, '\r'); i >= 0; {
+		if i+1 >= len(text) || text[i+1] != '\n' {
+			return true
+		}
+		j := bytes.IndexByte(text[i+1:], '\r')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // startsLine reports whether key k begins its line after indent spaces.
@@ -300,13 +327,18 @@ func lineStart(text []byte, l int) int {
 
 var plainMark = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
+// markValue matches the annotation values SetAnnotation writes into text
+// (single-quoted): words, and lists of options such as Argo CD's
+// "Prune=false,ServerSideApply=true".
+var markValue = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9=,._-]*$`)
+
 // SetAnnotation sets an annotation. On an item that is still text, a
 // revshift.dev/ annotation (or another the facts keep) with a plain value is
 // written into the text as one more line, so that marking every object of a
 // render does not parse and encode each one again; otherwise the node is
 // edited.
 func (it *Item) SetAnnotation(key, value string) error {
-	if it.node == nil && it.text != nil && it.spot.ok && factKey("a:", key) && plainMark.MatchString(value) && !isYAMLWord(value) && plainMark.MatchString(strings.ReplaceAll(strings.ReplaceAll(key, ".", "-"), "/", "-")) {
+	if it.node == nil && it.text != nil && it.spot.ok && factKey("a:", key) && markValue.MatchString(value) && !isYAMLWord(value) && plainMark.MatchString(strings.ReplaceAll(strings.ReplaceAll(key, ".", "-"), "/", "-")) {
 		f := it.factsOf()
 		if v, set := f.marks["a:"+key]; set {
 			if v == value {
@@ -384,6 +416,9 @@ func (it *Item) RemoveAnnotation(key string) error {
 	if _, ok := it.Annotation(key); !ok {
 		return nil
 	}
+	if it.removeLine(key) {
+		return nil
+	}
 	n := it.Node()
 	if err := n.PipeE(yaml.ClearAnnotation(key)); err != nil {
 		return err
@@ -394,6 +429,135 @@ func (it *Item) RemoveAnnotation(key string) error {
 		}
 	}
 	return nil
+}
+
+// removeLine removes a revshift.dev/ (or another fact) annotation that the
+// item's text holds on one line of a block mapping, with other annotations
+// left, by cutting that line out: what kyaml's ClearAnnotation gives, read
+// back, without materializing the item. It reports false, changing nothing,
+// for any other layout (the node is then edited).
+func (it *Item) removeLine(key string) bool {
+	if it.node != nil || it.text == nil || len(it.added) > 0 || !factKey("a:", key) || bareCR(it.text) {
+		return false
+	}
+	n, err := parseEntry(it.text, it.line)
+	if err != nil {
+		return false
+	}
+	ann := lookup(n, "metadata", "annotations")
+	if ann == nil || ann.Kind != yaml.MappingNode || ann.Style&yaml.FlowStyle != 0 || len(ann.Content) < 4 {
+		return false // flow style, or the map would be left empty
+	}
+	for i := 0; i+1 < len(ann.Content); i += 2 {
+		k, v := ann.Content[i], ann.Content[i+1]
+		if k.Value != key {
+			continue
+		}
+		if v.Kind != yaml.ScalarNode || v.Line != k.Line || v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 ||
+			k.HeadComment != "" || k.FootComment != "" || v.HeadComment != "" || v.FootComment != "" ||
+			k.Column < 2 || !startsLine(it.text, k, k.Column-1) {
+			return false
+		}
+		start := lineStart(it.text, k.Line)
+		if start < 0 {
+			return false
+		}
+		end := len(it.text)
+		if j := bytes.IndexByte(it.text[start:], '\n'); j >= 0 {
+			end = start + j + 1
+		}
+		if !oneLineValue(it.text[start:end], v) || continues(it.text[end:], k.Column-1) {
+			return false
+		}
+		text := make([]byte, 0, len(it.text)-(end-start))
+		text = append(append(text, it.text[:start]...), it.text[end:]...)
+		f := it.factsOf()
+		marks := make(map[string]string, len(f.marks))
+		for mk, mv := range f.marks {
+			marks[mk] = mv
+		}
+		delete(marks, "a:"+key)
+		nf := *f
+		nf.marks = marks
+		if sp := it.spot; sp.ok && int(sp.offset) > start {
+			it.spot.offset -= int32(end - start)
+		}
+		it.text, it.facts = text, &nf
+		return true
+	}
+	return false
+}
+
+// oneLineValue reports whether line (a "key: value" line, newline
+// included) ends with v's whole value: a plain value, or a quoted one whose
+// closing quote is on this line, followed by nothing but a comment.
+func oneLineValue(line []byte, v *yaml.Node) bool {
+	line = bytes.TrimRight(line, "\r\n")
+	c := bytes.Index(line, []byte(": "))
+	if c < 0 {
+		return false
+	}
+	rest := bytes.TrimSpace(line[c+2:])
+	switch v.Style & (yaml.SingleQuotedStyle | yaml.DoubleQuotedStyle) {
+	case yaml.SingleQuotedStyle:
+		return len(rest) >= 2 && rest[0] == '\'' && closedSingle(rest[1:])
+	case yaml.DoubleQuotedStyle:
+		return len(rest) >= 2 && rest[0] == '"' && closedDouble(rest[1:])
+	}
+	return len(rest) > 0 && rest[0] != '\'' && rest[0] != '"'
+}
+
+// closedSingle reports whether s (after an opening ') closes the quote and
+// then holds at most a comment.
+func closedSingle(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\'' {
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '\'' {
+			i++
+			continue
+		}
+		return onlyComment(s[i+1:])
+	}
+	return false
+}
+
+// closedDouble is closedSingle for a double-quoted value.
+func closedDouble(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return onlyComment(s[i+1:])
+		}
+	}
+	return false
+}
+
+func onlyComment(s []byte) bool {
+	s = bytes.TrimSpace(s)
+	return len(s) == 0 || s[0] == '#'
+}
+
+// continues reports whether the text after a "key: value" line whose key is
+// indented by indent continues the value: a next line that is blank or
+// indented deeper (a plain scalar folded over lines).
+func continues(after []byte, indent int) bool {
+	if len(after) == 0 {
+		return false
+	}
+	line := after
+	if j := bytes.IndexByte(after, '\n'); j >= 0 {
+		line = after[:j]
+	}
+	line = bytes.TrimRight(line, "\r")
+	trimmed := bytes.TrimLeft(line, " ")
+	if len(trimmed) == 0 {
+		return true
+	}
+	return len(line)-len(trimmed) > indent
 }
 
 // isYAMLWord reports values that YAML would not read back as a plain string.

@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"bytes"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -215,6 +217,155 @@ func FuzzSetAnnotation(f *testing.F) {
 				require.NoError(t, meta.Value.PipeE(yaml.Clear("annotations")))
 			}
 		}
+		assert.Equal(t, Plain(wn), Plain(it.Node()))
+	})
+}
+
+// An annotation that came with the text, on a line of its own, is cut out
+// of the text: the result reads back as kyaml's ClearAnnotation of the node,
+// the rest of the entry stays as written, and the facts follow. Any other
+// layout is edited as a node, with the same result.
+func TestRemoveAnnotationLine(t *testing.T) {
+	const prev = "internal.config.kubernetes.io/previousNames"
+	head := "- apiVersion: v1\n  kind: ServiceAccount\n  metadata:\n    annotations:\n"
+	tail := "    name: gw-sa-1-6-14 # as written\n    namespace: team-0000\n"
+	for name, c := range map[string]struct {
+		annotations string
+		text        bool
+	}{
+		"kustomize's layout": {"      " + prev + ": gw-sa\n      config.kubernetes.io/index: '15'\n", true},
+		"last of the map":    {"      config.kubernetes.io/index: '15'\n      " + prev + ": gw-sa\n", true},
+		"single-quoted":      {"      " + prev + ": 'gw-sa,it''s'\n      a: b\n", true},
+		"double-quoted":      {"      " + prev + ": \"gw-sa\\\" # x\" # comment\n      a: b\n", true},
+		"line comment":       {"      " + prev + ": gw-sa # note\n      a: b\n", true},
+		"the only one":       {"      " + prev + ": gw-sa\n", false},
+		"plain over lines":   {"      " + prev + ": gw-sa\n        continued\n      a: b\n", false},
+		"quoted over lines":  {"      " + prev + ": 'gw-sa\n        continued'\n      a: b\n", false},
+		"blank line after":   {"      " + prev + ": gw-sa\n\n      a: b\n", false},
+		"head comment":       {"      # why\n      " + prev + ": gw-sa\n      a: b\n", false},
+		"literal":            {"      " + prev + ": |\n        gw-sa\n      a: b\n", false},
+		"flow":               {"", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			entry := head + c.annotations + tail
+			if name == "flow" {
+				entry = "- apiVersion: v1\n  kind: ServiceAccount\n  metadata:\n    annotations: {" + prev + ": gw-sa, a: b}\n" + tail
+			}
+			want, err := ParseEntry([]byte(entry), 1)
+			require.NoError(t, err)
+			require.NoError(t, want.Node().PipeE(yaml.ClearAnnotation(prev)))
+			wantAnn := want.Node().GetAnnotations()
+
+			it, err := ParseEntry([]byte(entry), 1)
+			require.NoError(t, err)
+			require.True(t, it.HasAnnotation(prev))
+			require.NoError(t, it.RemoveAnnotation(prev))
+			assert.Equal(t, !c.text, it.Materialized())
+			assert.False(t, it.HasAnnotation(prev), "the facts follow")
+			if !c.text {
+				if len(wantAnn) == 0 {
+					assert.Empty(t, it.Node().GetAnnotations(), "the emptied map is dropped")
+				} else {
+					assert.Equal(t, wantAnn, it.Node().GetAnnotations())
+				}
+				return
+			}
+			var out bytes.Buffer
+			require.NoError(t, it.WriteEntry(&out))
+			assert.Contains(t, out.String(), tail, "the rest stays as written")
+			assert.NotContains(t, out.String(), prev)
+			back, err := ParseEntry(out.Bytes(), 1)
+			require.NoError(t, err)
+			assert.Equal(t, want.Node().MustString(), back.Node().MustString(), "reads back as kyaml's edit")
+			// SetAnnotation still writes where kyaml would.
+			require.NoError(t, it.SetAnnotation(AnnotationState, StateOld))
+			require.NoError(t, want.Node().PipeE(yaml.SetAnnotation(AnnotationState, StateOld)))
+			assert.Equal(t, want.Node().MustString(), it.Node().MustString())
+		})
+	}
+}
+
+// prune-legacy's protection values are written into the text as well.
+func TestSetAnnotationTextOptionList(t *testing.T) {
+	entry := "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: istio-1-6-14 # as written\n    namespace: team-0000\n  data: {mesh: x}\n"
+	it, err := ParseEntry([]byte(entry), 1)
+	require.NoError(t, err)
+	want := it.Node().Copy()
+	it, err = ParseEntry([]byte(entry), 1)
+	require.NoError(t, err)
+	for k, v := range map[string]string{AnnotationSyncOptions: "Prune=false,ServerSideApply=true", "kustomize.toolkit.fluxcd.io/prune": "disabled"} {
+		require.NoError(t, it.SetAnnotation(k, v))
+		require.NoError(t, want.PipeE(yaml.SetAnnotation(k, v)))
+	}
+	assert.False(t, it.Materialized())
+	v, _ := it.Annotation(AnnotationSyncOptions)
+	assert.Equal(t, "Prune=false,ServerSideApply=true", v)
+	var out bytes.Buffer
+	require.NoError(t, it.WriteEntry(&out))
+	assert.Contains(t, out.String(), "name: istio-1-6-14 # as written")
+	assert.Equal(t, want.MustString(), it.Node().MustString())
+}
+
+// Whatever the entry, removing an annotation the facts hold (kustomize's
+// previous names, a sync wave, ...) reads back as kyaml's ClearAnnotation of
+// the node, the emptied map dropped; and an option list written as text
+// reads back as kyaml's SetAnnotation.
+func FuzzRemoveAnnotation(f *testing.F) {
+	for _, s := range []string{
+		"- apiVersion: v1\n  kind: ServiceAccount\n  metadata:\n    annotations:\n      internal.config.kubernetes.io/previousNames: gw-sa\n      internal.config.kubernetes.io/previousNamespaces: team-0000\n      kustomize.config.k8s.io/id: |\n        kind: ServiceAccount\n        name: gw-sa-1-6-14\n      config.kubernetes.io/index: '15'\n    name: gw-sa-1-6-14\n",
+		"- apiVersion: v1\n  kind: A\n  metadata:\n    name: a\n    annotations:\n      argocd.argoproj.io/sync-wave: \"1\" # wave\n      revshift.dev/state: 'old'\n  spec: {}\n",
+		"- apiVersion: v1\n  kind: A\n  metadata:\n    annotations: {argocd.argoproj.io/sync-wave: \"1\", a: b}\n    name: a\n",
+		"- apiVersion: v1\n  kind: A\n  metadata:\n    annotations:\n      revshift.dev/state: old\n      x: 'a\n        b'\n    name: a\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, entry []byte) {
+		if len(entry) > 4096 {
+			return
+		}
+		probe, err := ParseEntry(entry, 1)
+		if err != nil {
+			return
+		}
+		var keys []string
+		for k := range probe.factsOf().marks {
+			if strings.HasPrefix(k, "a:") {
+				keys = append(keys, k[2:])
+			}
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			it, err := ParseEntry(entry, 1)
+			require.NoError(t, err)
+			want, err := parseEntry(entry, 1)
+			require.NoError(t, err)
+			wn := yaml.NewRNode(want)
+			if err := wn.PipeE(yaml.ClearAnnotation(key)); err != nil {
+				continue
+			}
+			if meta := wn.Field("metadata"); meta != nil {
+				if a := meta.Value.Field("annotations"); a != nil && len(a.Value.YNode().Content) == 0 {
+					require.NoError(t, meta.Value.PipeE(yaml.Clear("annotations")))
+				}
+			}
+			require.NoError(t, it.RemoveAnnotation(key))
+			assert.False(t, it.HasAnnotation(key), key)
+			if !it.Materialized() {
+				_, err := ParseEntry(it.text, 1)
+				require.NoError(t, err, "the edited text parses:\n%s", it.text)
+			}
+			assert.Equal(t, Plain(wn), Plain(it.Node()), "removing %s", key)
+		}
+		// An option list, as prune-legacy writes it.
+		it, err := ParseEntry(entry, 1)
+		require.NoError(t, err)
+		want, err := parseEntry(entry, 1)
+		require.NoError(t, err)
+		wn := yaml.NewRNode(want)
+		if err := wn.PipeE(yaml.SetAnnotation(AnnotationSyncOptions, "Prune=false,Validate=false")); err != nil {
+			return
+		}
+		require.NoError(t, it.SetAnnotation(AnnotationSyncOptions, "Prune=false,Validate=false"))
 		assert.Equal(t, Plain(wn), Plain(it.Node()))
 	})
 }

@@ -241,7 +241,10 @@ var factKeys = map[string]bool{
 	// from the suffixed render).
 	"a:internal.config.kubernetes.io/previousNames":      true,
 	"a:internal.config.kubernetes.io/previousNamespaces": true,
-	"l:" + LabelRev: true,
+	// Flux's prune protection, which prune-legacy sets next to Argo CD's
+	// sync-options (an annotation in the facts can be written as text).
+	"a:kustomize.toolkit.fluxcd.io/prune": true,
+	"l:" + LabelRev:                       true,
 }
 
 // factKey reports whether an item's facts hold the label or annotation

@@ -365,7 +365,7 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*mesh.Item, error) {
 				}
 			}
 			if protect[mesh.CanonicalID(it.obj.ID)] {
-				if err := addProtection(it.node.Node(), spec.PruneProtection); err != nil {
+				if err := addProtection(it.node, spec.PruneProtection); err != nil {
 					return nil, fmt.Errorf("%s: metadata.annotations: %v", it.obj.ID, err)
 				}
 			}
@@ -763,9 +763,9 @@ func selectorString(sel map[string]string) string {
 // addProtection sets the GitOps prune-protection annotations. An existing
 // Argo CD sync-options list keeps its other options; a Prune= option in it
 // is replaced.
-func addProtection(n *yaml.RNode, p Protection) error {
+func addProtection(it *mesh.Item, p Protection) error {
 	if p.argocd() {
-		cur := n.GetAnnotations()[AnnotationArgoCDSyncOptions]
+		cur, _ := it.Annotation(AnnotationArgoCDSyncOptions)
 		var opts []string
 		for _, s := range strings.Split(cur, ",") {
 			s = strings.TrimSpace(s)
@@ -775,13 +775,13 @@ func addProtection(n *yaml.RNode, p Protection) error {
 		}
 		opts = append(opts, ArgoCDPruneFalse)
 		if v := strings.Join(opts, ","); v != cur {
-			if err := n.PipeE(yaml.SetAnnotation(AnnotationArgoCDSyncOptions, v)); err != nil {
+			if err := it.SetAnnotation(AnnotationArgoCDSyncOptions, v); err != nil {
 				return err
 			}
 		}
 	}
 	if p.flux() {
-		if err := n.PipeE(yaml.SetAnnotation(AnnotationFluxPrune, FluxPruneDisabled)); err != nil {
+		if err := it.SetAnnotation(AnnotationFluxPrune, FluxPruneDisabled); err != nil {
 			return err
 		}
 	}

@@ -406,7 +406,6 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 		canaryObjs = append(canaryObjs, hpa.node)
 	}
 	deps, rbac := serviceAccount(m, o, n, res)
-	canaryObjs = append(canaryObjs, rbac...)
 	if err := drain(n, g, *spec.DrainSeconds, res); err != nil {
 		return nil, err
 	}
@@ -414,6 +413,9 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 		return nil, err
 	}
 	if spec.Ordering.ArgoCDSyncWave != "" {
+		for _, r := range rbac {
+			canaryObjs = append(canaryObjs, r.Node())
+		}
 		var names []string
 		for _, c := range canaryObjs {
 			if err := addAnnotation(c, mesh.AnnotationSyncWave, spec.Ordering.ArgoCDSyncWave); err != nil {

@@ -470,8 +470,9 @@ func fixScale(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (sc
 
 // serviceAccount checks that the canary's ServiceAccount and its bindings
 // follow it. It returns the identities the canary depends on and the RBAC
-// objects that belong to it.
-func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mesh.ID, []*yaml.RNode) {
+// objects that belong to it (not materialized: only an ordering annotation
+// edits them).
+func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mesh.ID, []*mesh.Object) {
 	if n.ServiceAccount == "" {
 		res.Warnf(n.Object, "canary %s sets no serviceAccountName: it runs as the namespace's default ServiceAccount", n.ID)
 		return nil, nil
@@ -483,10 +484,10 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 		return nil, nil
 	}
 	deps := []mesh.ID{saID}
-	var objs []*yaml.RNode
+	var objs []*mesh.Object
 	shared := n.ServiceAccount == o.ServiceAccount
 	if !shared {
-		objs = append(objs, sa.Node())
+		objs = append(objs, sa)
 	}
 	bound := func(id mesh.ID) []mesh.ID {
 		var out []mesh.ID
@@ -505,7 +506,7 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 		}
 		bo, _ := m.Get(b)
 		if !shared {
-			objs = append(objs, bo.Node())
+			objs = append(objs, bo)
 		}
 		deps = append(deps, b)
 		d := "RoleBinding " + b.Name
@@ -513,7 +514,7 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 			if r.Why == "roleRef" {
 				d += " (" + r.To.Kind + " " + r.To.Name + ")"
 				if ro, ok := m.Get(r.To); ok && r.To.Namespace == n.ID.Namespace && !shared {
-					objs = append(objs, ro.Node())
+					objs = append(objs, ro)
 				}
 			}
 		}

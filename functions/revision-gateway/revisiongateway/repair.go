@@ -87,7 +87,7 @@ func fixReferences(m *mesh.Model, pairs []mesh.GatewayPair, res *krm.Results) (b
 			if renamed {
 				if _, ok := o.Annotation(annotationPreviousNames); ok {
 					for _, k := range []string{annotationPreviousNames, annotationPreviousNamespaces} {
-						if err := o.Node().PipeE(yaml.ClearAnnotation(k)); err != nil {
+						if err := o.Item().RemoveAnnotation(k); err != nil {
 							return false, err
 						}
 					}
