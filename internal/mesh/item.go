@@ -367,14 +367,7 @@ func (it *Item) SetAnnotation(key, value string) error {
 				text = append(text, '\n')
 			}
 			text = append(append(text, ins...), it.text[off:]...)
-			marks := make(map[string]string, len(f.marks)+1)
-			for k, v := range f.marks {
-				marks[k] = v
-			}
-			marks["a:"+key] = value
-			nf := *f
-			nf.marks = marks
-			it.facts = &nf
+			it.facts = f.withMark("a:"+key, value)
 			it.spot = spot{offset: int32(len(text) - (len(it.text) - off)), indent: sp.indent, hasAnnotations: true, ok: true}
 			if !sp.hasAnnotations {
 				it.spot.indent += 2
@@ -400,15 +393,7 @@ func (it *Item) RemoveAnnotation(key string) error {
 			if len(it.added) > 0 {
 				break // other written annotations stay: edit the node
 			}
-			f := it.factsOf()
-			marks := make(map[string]string, len(f.marks))
-			for k, v := range f.marks {
-				marks[k] = v
-			}
-			delete(marks, "a:"+key)
-			nf := *f
-			nf.marks = marks
-			it.text, it.spot, it.facts = it.unmarked, it.unmarkedSpot, &nf
+			it.text, it.spot, it.facts = it.unmarked, it.unmarkedSpot, it.factsOf().withoutMark("a:"+key)
 			it.unmarked, it.added = nil, nil
 			return nil
 		}
@@ -429,6 +414,33 @@ func (it *Item) RemoveAnnotation(key string) error {
 		}
 	}
 	return nil
+}
+
+// withMark returns a copy of the facts with one more mark (facts are
+// shared by the items and models read from the same text: never changed in
+// place).
+func (f *facts) withMark(mark, value string) *facts {
+	marks := make(map[string]string, len(f.marks)+1)
+	for k, v := range f.marks {
+		marks[k] = v
+	}
+	marks[mark] = value
+	nf := *f
+	nf.marks = marks
+	return &nf
+}
+
+// withoutMark returns a copy of the facts without a mark.
+func (f *facts) withoutMark(mark string) *facts {
+	marks := make(map[string]string, len(f.marks))
+	for k, v := range f.marks {
+		if k != mark {
+			marks[k] = v
+		}
+	}
+	nf := *f
+	nf.marks = marks
+	return &nf
 }
 
 // removeLine removes a revshift.dev/ (or another fact) annotation that the
@@ -471,18 +483,10 @@ func (it *Item) removeLine(key string) bool {
 		}
 		text := make([]byte, 0, len(it.text)-(end-start))
 		text = append(append(text, it.text[:start]...), it.text[end:]...)
-		f := it.factsOf()
-		marks := make(map[string]string, len(f.marks))
-		for mk, mv := range f.marks {
-			marks[mk] = mv
-		}
-		delete(marks, "a:"+key)
-		nf := *f
-		nf.marks = marks
 		if sp := it.spot; sp.ok && int(sp.offset) > start {
 			it.spot.offset -= int32(end - start)
 		}
-		it.text, it.facts = text, &nf
+		it.text, it.facts = text, it.factsOf().withoutMark("a:"+key)
 		return true
 	}
 	return false
