@@ -293,13 +293,14 @@ func TestSetAnnotationTextOptionList(t *testing.T) {
 	want := it.Node().Copy()
 	it, err = ParseEntry([]byte(entry), 1)
 	require.NoError(t, err)
-	for k, v := range map[string]string{AnnotationSyncOptions: "Prune=false,ServerSideApply=true", "kustomize.toolkit.fluxcd.io/prune": "disabled"} {
+	for k, v := range map[string]string{AnnotationSyncOptions: "Prune=false,ServerSideApply=true", "kustomize.toolkit.fluxcd.io/prune": "disabled", AnnotationSyncWave: "1"} {
 		require.NoError(t, it.SetAnnotation(k, v))
 		require.NoError(t, want.PipeE(yaml.SetAnnotation(k, v)))
 	}
 	assert.False(t, it.Materialized())
 	v, _ := it.Annotation(AnnotationSyncOptions)
 	assert.Equal(t, "Prune=false,ServerSideApply=true", v)
+	assert.Contains(t, string(it.text), AnnotationSyncWave+": '1'", "a number is written as a string")
 	var out bytes.Buffer
 	require.NoError(t, it.WriteEntry(&out))
 	assert.Contains(t, out.String(), "name: istio-1-6-14 # as written")
