@@ -1,6 +1,14 @@
 package revisiongateway
 
 import (
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/revshift/revshift/internal/mesh"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 	"testing"
 
 	"github.com/revshift/revshift/internal/krm"
@@ -49,4 +57,47 @@ func FuzzTransform(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input []byte) {
 		krmtest.FuzzProperties(t, krm.Processor(Transform), input)
 	})
+}
+
+// The canary's own ServiceAccount and Role are only read, and pass through
+// as text, unless spec.ordering.argocdSyncWave gives them a sync-wave.
+func TestCanaryRBACMaterializedOnlyForSyncWave(t *testing.T) {
+	data, err := os.ReadFile("testdata/kustomize-previous-names/input.yaml")
+	require.NoError(t, err)
+	// As kustomize hands them to a function: each item carries its index.
+	nodes := krmtest.ParseYAML(t, data)
+	for i, n := range nodes {
+		require.NoError(t, n.PipeE(yaml.SetAnnotation("config.kubernetes.io/index", strconv.Itoa(i))))
+	}
+	input := krmtest.ResourceList(t, nodes, nil)
+	rbac := func(wave string) map[string]*mesh.Item {
+		l, err := krm.ParseList(input)
+		require.NoError(t, err)
+		cfg := "apiVersion: revshift.dev/v1alpha1\nkind: RevisionGateway\nmetadata: {name: c}\nspec: {}\n"
+		if wave != "" {
+			cfg = "apiVersion: revshift.dev/v1alpha1\nkind: RevisionGateway\nmetadata: {name: c}\nspec: {ordering: {argocdSyncWave: \"" + wave + "\"}}\n"
+		}
+		res := &krm.Results{}
+		out, err := Transform(l.Items, yaml.MustParse(cfg), res)
+		require.NoError(t, err)
+		require.False(t, res.Failed(), "%v", res)
+		got := map[string]*mesh.Item{}
+		for _, it := range out {
+			o, err := mesh.IdentifyItem(0, it)
+			require.NoError(t, err)
+			if (o.ID.Kind == "ServiceAccount" || o.ID.Kind == "Role") && strings.HasSuffix(o.ID.Name, "-1-6-14") {
+				got[o.ID.Kind] = it
+			}
+		}
+		require.Len(t, got, 2)
+		return got
+	}
+	for kind, it := range rbac("") {
+		assert.False(t, it.Materialized(), "%s without ordering", kind)
+		assert.False(t, it.HasAnnotation(mesh.AnnotationSyncWave), kind)
+	}
+	for kind, it := range rbac("2") {
+		v, _ := it.Annotation(mesh.AnnotationSyncWave)
+		assert.Equal(t, "2", v, "%s gets the canary's sync-wave", kind)
+	}
 }
