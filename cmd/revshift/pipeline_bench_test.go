@@ -27,6 +27,8 @@ import (
 type pipelineInput struct {
 	name   string
 	states []verify.State
+	// built[i] is what kustomize's build of states[i] hands verify.
+	built [][]*yaml.RNode
 	// input[i] is the ResourceList function i of the prune step receives.
 	input [][]byte
 	kinds []string
@@ -149,6 +151,7 @@ func pipelineInputOf(b *testing.B, name string, objects int) pipelineInput {
 				b.Fatal(err)
 			}
 			pi.states = append(pi.states, verify.State{Name: st.Slug, Model: m})
+			pi.built = append(pi.built, kept)
 		}
 		out = append(out, pi)
 	}
@@ -239,6 +242,21 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run("CheckSequence/"+p.name, func(b *testing.B) {
 			for n := 0; n < b.N; n++ {
 				if _, err := verify.CheckSequence(p.states, verify.DefaultOrdering); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("ModelAndCheck/"+p.name, func(b *testing.B) {
+			for n := 0; n < b.N; n++ {
+				states := make([]verify.State, len(p.built))
+				for i, nodes := range p.built {
+					m, err := mesh.Build(nodes)
+					if err != nil {
+						b.Fatal(err)
+					}
+					states[i] = verify.State{Name: p.states[i].Name, Model: m}
+				}
+				if _, err := verify.CheckSequence(states, verify.DefaultOrdering); err != nil {
 					b.Fatal(err)
 				}
 			}

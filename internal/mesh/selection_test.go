@@ -196,3 +196,26 @@ func TestIstioGatewayIndexFilesUnderTheRarestPair(t *testing.T) {
 		assert.Equal(t, m.IstioGatewaysSelecting(w), got)
 	}
 }
+
+// IstioGateway.Selects answers as labels.SelectorFromSet(selector).Matches
+// does, for every combination of these selectors and pod labels (empty
+// values, missing keys, extra labels, an empty selector that Selects treats
+// as no match).
+func TestIstioGatewaySelectsMatchesSelectorFromSet(t *testing.T) {
+	sets := []map[string]string{
+		nil,
+		{"istio": "ingressgateway"},
+		{"istio": ""},
+		{"istio": "ingressgateway", "app": "gw"},
+		{"app": "gw"},
+		{"istio": "ingressgateway", "app": "gw", "istio.io/rev": "1-6-14"},
+	}
+	for i, sel := range sets {
+		g := &IstioGateway{Selector: sel}
+		for j, pod := range sets {
+			w := &Workload{PodLabels: pod}
+			want := len(sel) > 0 && labels.SelectorFromSet(sel).Matches(labels.Set(pod))
+			assert.Equal(t, want, g.Selects(w), "selector %d %v, pod labels %d %v", i, sel, j, pod)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,17 +128,16 @@ func ruleIstioGateway(c *stateCtx) {
 				running = append(running, w)
 			}
 		}
-		seen := map[*mesh.IstioGateway]bool{}
+		// The Gateway resources programming any of them, once each, in
+		// input order (sorted, then compacted: no map per Service).
 		var resources []*mesh.IstioGateway
 		for _, w := range gws {
-			for _, g := range c.v.igw.Selecting(w) {
-				if !seen[g] {
-					seen[g] = true
-					resources = append(resources, g)
-				}
-			}
+			resources = append(resources, c.v.igw.Selecting(w)...)
 		}
-		sort.Slice(resources, func(i, j int) bool { return resources[i].Index < resources[j].Index })
+		if len(gws) > 1 {
+			sort.Slice(resources, func(i, j int) bool { return resources[i].Index < resources[j].Index })
+			resources = slices.Compact(resources)
+		}
 		for _, g := range resources {
 			var missing []*mesh.Workload
 			for _, w := range running {

@@ -53,10 +53,8 @@ type view struct {
 	// prodBase and prodWithBase cache stateCtx.productionServices.
 	prodBase     *view
 	prodWithBase []*mesh.Service
-	// selText caches the selector text of workloads (RS011), gwRev the
-	// revision of gateways (RS019), both by Index.
-	selText []*string
-	gwRev   []*gatewayRev
+	// gwRev caches the revision of gateways (RS019), by Index.
+	gwRev []*gatewayRev
 }
 
 type gatewayRev struct{ rev, how string }
@@ -238,20 +236,29 @@ func (v *view) capacityOf(w *mesh.Workload) int64 {
 
 func (v *view) running(w *mesh.Workload) bool { return v.capacityOf(w) > 0 }
 
-// selectorText is w.Selector.String(), computed once per workload.
-func (v *view) selectorText(w *mesh.Workload) string {
-	if !v.own(w.Object) {
-		return w.Selector.String()
+// sameSelector reports whether a.String() == b.String() (how RS011 tells
+// a changed spec.selector), without writing both out for every workload of
+// every step: requirements are kept sorted by key, and two requirements
+// print alike when they are equal or, failing that, when their values are
+// the same set in another order (String sorts them).
+func sameSelector(a, b labels.Selector) bool {
+	if a == nil || b == nil {
+		return a == b
 	}
-	if v.selText == nil {
-		v.selText = make([]*string, len(v.objAt))
+	ra, okA := a.Requirements()
+	rb, okB := b.Requirements()
+	if !okA || !okB {
+		return a.String() == b.String()
 	}
-	if p := v.selText[w.Index]; p != nil {
-		return *p
+	if len(ra) != len(rb) {
+		return false
 	}
-	s := w.Selector.String()
-	v.selText[w.Index] = &s
-	return s
+	for i := range ra {
+		if !ra[i].Equal(rb[i]) && ra[i].String() != rb[i].String() {
+			return false
+		}
+	}
+	return true
 }
 
 // gatewayRevision is mesh.Model.GatewayRevision, computed once per gateway.
