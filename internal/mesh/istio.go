@@ -155,18 +155,19 @@ func IstiodServiceName(rev string) string {
 	return "istiod-" + rev
 }
 
-func (m *Model) classify() {
+func (m *Model) classify(rec *records) {
 	for _, w := range m.Workloads {
 		if w.ID.Kind != "Deployment" {
 			continue
 		}
 		if IsIstiod(w) {
-			i := &Istiod{Workload: w, Revision: revisionOfIstiod(w)}
+			i := rec.istiods.add(Istiod{Workload: w, Revision: revisionOfIstiod(w)})
 			m.Istiods = append(m.Istiods, i)
 			m.istiodBy[w] = i
 			continue
 		}
 		if g := asGateway(w); g != nil {
+			g = rec.gateways.add(*g)
 			m.Gateways = append(m.Gateways, g)
 			m.gatewayBy[w] = g
 		}

@@ -112,6 +112,8 @@ func BuildItems(items []*Item) (*Model, error) {
 		}
 	}
 	packIDs(fresh)
+	objs := make([]Object, len(items))
+	rec := newRecords(fs)
 	var errs []error
 	for i, it := range items {
 		f := fs[i]
@@ -121,7 +123,8 @@ func BuildItems(items []*Item) (*Model, error) {
 			errs = append(errs, &e)
 			continue
 		}
-		o := &Object{ID: f.obj.ID, APIVersion: f.obj.APIVersion, Index: i, item: it}
+		o := &objs[i]
+		*o = Object{ID: f.obj.ID, APIVersion: f.obj.APIVersion, Index: i, item: it}
 		if prev, dup := m.byID[o.ID]; dup {
 			errs = append(errs, &DuplicateError{ID: o.ID, First: prev.Index, Second: i})
 			continue
@@ -132,12 +135,12 @@ func BuildItems(items []*Item) (*Model, error) {
 			errs = append(errs, &ObjectError{ID: o.ID, Err: f.err})
 			continue
 		}
-		m.add(o, f.kind)
+		m.add(rec, o, f.kind)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	m.classify()
+	m.classify(rec)
 	return m, nil
 }
 
@@ -305,35 +308,76 @@ func parseKind(o *Object, y *yaml.Node) (any, error) {
 	return nil, nil
 }
 
+// records are the slabs a model's records are allocated from.
+type records struct {
+	workloads  slab[Workload]
+	services   slab[Service]
+	igws       slab[IstioGateway]
+	pdbs       slab[PDB]
+	hpas       slab[HPA]
+	bindings   slab[Binding]
+	namespaces slab[Namespace]
+	istiods    slab[Istiod]
+	gateways   slab[Gateway]
+}
+
+// newRecords sizes the slabs for the kinds of fs.
+func newRecords(fs []*facts) *records {
+	var n [7]int
+	for _, f := range fs {
+		switch f.kind.(type) {
+		case *Workload:
+			n[0]++
+		case *Service:
+			n[1]++
+		case *IstioGateway:
+			n[2]++
+		case *PDB:
+			n[3]++
+		case *HPA:
+			n[4]++
+		case *Binding:
+			n[5]++
+		case *Namespace:
+			n[6]++
+		}
+	}
+	return &records{
+		workloads: newSlab[Workload](n[0]), services: newSlab[Service](n[1]), igws: newSlab[IstioGateway](n[2]),
+		pdbs: newSlab[PDB](n[3]), hpas: newSlab[HPA](n[4]), bindings: newSlab[Binding](n[5]), namespaces: newSlab[Namespace](n[6]),
+		istiods: newSlab[Istiod](8), gateways: newSlab[Gateway](n[0] / 4),
+	}
+}
+
 // add indexes an object's kind facts, bound to o (the facts are shared by
 // every model built from the same item, and never changed).
-func (m *Model) add(o *Object, kind any) {
+func (m *Model) add(rec *records, o *Object, kind any) {
 	id := o.ID
 	switch k := kind.(type) {
 	case *Workload:
-		w := *k
+		w := rec.workloads.add(*k)
 		w.Object = o
-		m.Workloads = append(m.Workloads, &w)
-		m.workloadsBy[id] = &w
-		m.podsByNS[id.Namespace] = append(m.podsByNS[id.Namespace], &w)
+		m.Workloads = append(m.Workloads, w)
+		m.workloadsBy[id] = w
+		m.podsByNS[id.Namespace] = append(m.podsByNS[id.Namespace], w)
 		idx := m.podIndex[id.Namespace]
 		if idx == nil {
 			idx = map[labelPair][]*Workload{}
 			m.podIndex[id.Namespace] = idx
 		}
 		for k, v := range w.PodLabels {
-			idx[labelPair{k, v}] = append(idx[labelPair{k, v}], &w)
+			idx[labelPair{k, v}] = append(idx[labelPair{k, v}], w)
 		}
 	case *Service:
-		s := *k
+		s := rec.services.add(*k)
 		s.Object = o
-		m.Services = append(m.Services, &s)
-		m.servicesBy[id] = &s
-		m.servicesByNS[id.Namespace] = append(m.servicesByNS[id.Namespace], &s)
+		m.Services = append(m.Services, s)
+		m.servicesBy[id] = s
+		m.servicesByNS[id.Namespace] = append(m.servicesByNS[id.Namespace], s)
 	case *IstioGateway:
-		g := *k
+		g := rec.igws.add(*k)
 		g.Object = o
-		m.IstioGateways = append(m.IstioGateways, &g)
+		m.IstioGateways = append(m.IstioGateways, g)
 	case []*Webhook:
 		hs := make([]*Webhook, len(k))
 		for i, h := range k {
@@ -344,26 +388,26 @@ func (m *Model) add(o *Object, kind any) {
 		m.Webhooks = append(m.Webhooks, hs...)
 		m.webhooksOf[id] = hs
 	case *PDB:
-		p := *k
+		p := rec.pdbs.add(*k)
 		p.Object = o
-		m.PDBs = append(m.PDBs, &p)
-		m.pdbsByNS[id.Namespace] = append(m.pdbsByNS[id.Namespace], &p)
+		m.PDBs = append(m.PDBs, p)
+		m.pdbsByNS[id.Namespace] = append(m.pdbsByNS[id.Namespace], p)
 	case *HPA:
-		h := *k
+		h := rec.hpas.add(*k)
 		h.Object = o
-		m.HPAs = append(m.HPAs, &h)
-		m.hpaOf[id] = &h
-		m.hpaByTarget[ID{Group: "apps", Kind: h.TargetKind, Namespace: id.Namespace, Name: h.TargetName}] = &h
+		m.HPAs = append(m.HPAs, h)
+		m.hpaOf[id] = h
+		m.hpaByTarget[ID{Group: "apps", Kind: h.TargetKind, Namespace: id.Namespace, Name: h.TargetName}] = h
 	case *Binding:
-		b := *k
+		b := rec.bindings.add(*k)
 		b.Object = o
-		m.Bindings = append(m.Bindings, &b)
-		m.bindingOf[id] = &b
+		m.Bindings = append(m.Bindings, b)
+		m.bindingOf[id] = b
 	case *Namespace:
-		n := *k
+		n := rec.namespaces.add(*k)
 		n.Object = o
-		m.Namespaces = append(m.Namespaces, &n)
-		m.nsByName[id.Name] = &n
+		m.Namespaces = append(m.Namespaces, n)
+		m.nsByName[id.Name] = n
 	}
 }
 
