@@ -102,7 +102,13 @@ func (m *Model) WebhookRevision(h *Webhook) (string, bool) {
 
 // WorkloadsIn returns the Deployments, StatefulSets and DaemonSets of a
 // namespace, in input order (a copy: the model's index stays intact).
-func (m *Model) WorkloadsIn(ns string) []*Workload { return slices.Clone(m.podsByNS[ns]) }
+func (m *Model) WorkloadsIn(ns string) []*Workload {
+	n, ok := m.nsID[ns]
+	if !ok {
+		return nil
+	}
+	return slices.Clone(m.podsByNS[n])
+}
 
 // NotInjected reports whether the injector refuses the workload's pods
 // whatever their namespace says, and why: hostNetwork pods are never

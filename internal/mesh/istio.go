@@ -163,13 +163,13 @@ func (m *Model) classify(rec *records) {
 		if IsIstiod(w) {
 			i := rec.istiods.add(Istiod{Workload: w, Revision: revisionOfIstiod(w)})
 			m.Istiods = append(m.Istiods, i)
-			m.istiodBy[w] = i
+			w.istiod = i
 			continue
 		}
 		if g := asGateway(w); g != nil {
 			g = rec.gateways.add(*g)
 			m.Gateways = append(m.Gateways, g)
-			m.gatewayBy[w] = g
+			w.gw = g
 		}
 	}
 }
@@ -200,7 +200,12 @@ func (m *Model) IstiodsOf(rev string) []*Istiod {
 }
 
 // istiodOf returns the Istiod record of a workload, or nil.
-func (m *Model) istiodOf(w *Workload) *Istiod { return m.istiodBy[w] }
+func (m *Model) istiodOf(w *Workload) *Istiod {
+	if w == nil || w.own != m {
+		return nil
+	}
+	return w.istiod
+}
 
 // ServiceRevision resolves a Service to the revision of the istiods it
 // selects. When the Service is not in the input its name decides (istiod,
@@ -298,7 +303,12 @@ func (m *Model) ProductionServices() []*Service {
 }
 
 // GatewayOf returns the Gateway record of a workload, or nil.
-func (m *Model) GatewayOf(w *Workload) *Gateway { return m.gatewayBy[w] }
+func (m *Model) GatewayOf(w *Workload) *Gateway {
+	if w == nil || w.own != m {
+		return nil
+	}
+	return w.gw
+}
 
 // IstiodOf returns the Istiod record of a workload, or nil.
 func (m *Model) IstiodOf(w *Workload) *Istiod { return m.istiodOf(w) }

@@ -16,6 +16,12 @@ type Service struct {
 	Ports    []ServicePort
 	// selPairs is Selector as labelPairs (sorted by key), read once.
 	selPairs []labelPair
+	// Set by the model the Service belongs to (own): the numbers of its
+	// namespace and selector pairs (see Model.resolve).
+	own     *Model
+	ns      int32
+	selIDs  []int32
+	selNone bool
 }
 
 // ServicePort is one entry of spec.ports. TargetPort defaults to Port.
@@ -78,6 +84,11 @@ type IstioGateway struct {
 	Selector map[string]string
 	// Ports are the server port numbers.
 	Ports []int64
+	// Set by the model the Gateway belongs to (own): its selector's pair
+	// numbers; selNone when a pair is on no pod of the model.
+	own     *Model
+	selIDs  []int32
+	selNone bool
 }
 
 func parseIstioGateway(o *Object, y *yaml.Node) (*IstioGateway, error) {
@@ -105,6 +116,9 @@ func parseIstioGateway(o *Object, y *yaml.Node) (*IstioGateway, error) {
 func (g *IstioGateway) Selects(w *Workload) bool {
 	if len(g.Selector) == 0 {
 		return false
+	}
+	if g.own != nil && g.own == w.own {
+		return !g.selNone && hasAll(w.pairs, g.selIDs)
 	}
 	// labels.SelectorFromSet(g.Selector).Matches(w.PodLabels), without
 	// building a selector per call: a set selector matches labels that
@@ -203,6 +217,12 @@ type PDB struct {
 	indexPairs []labelPair
 	exact      bool
 	selectable bool
+	// Set by the model the PDB belongs to (own): the numbers of its
+	// namespace and index pairs.
+	own     *Model
+	ns      int32
+	idxIDs  []int32
+	idxNone bool
 }
 
 // HPA is a HorizontalPodAutoscaler.

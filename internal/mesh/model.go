@@ -3,6 +3,7 @@ package mesh
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,14 +32,20 @@ type Model struct {
 	byID        map[ID]*Object
 	workloadsBy map[ID]*Workload
 	servicesBy  map[ID]*Service
-	// podIndex: namespace -> "key=value" -> workloads whose pod labels carry
-	// that pair. Selectors are matched against the smallest candidate list,
-	// so selection is linear in the number of objects, not quadratic.
-	podIndex  map[string]map[labelPair][]*Workload
-	podsByNS  map[string][]*Workload
-	refsTo    map[ID][]Reference
-	istiodBy  map[*Workload]*Istiod
-	gatewayBy map[*Workload]*Gateway
+	// Namespaces and pod label pairs are numbered as workloads are added
+	// (nsID, pairID), and the records of this model carry their numbers:
+	// selection then compares small integers instead of hashing and
+	// comparing label strings scattered over the heap, which on 10k objects
+	// cost a cache miss each, state after state in the verifier.
+	nsID   map[string]int32
+	pairID map[labelPair]int32
+	// podIdx: (namespace, pod label pair) -> workloads whose pod labels
+	// carry that pair, in input order. Selectors are matched against the
+	// smallest candidate list, so selection is linear in the number of
+	// objects, not quadratic. podsByNS: namespace number -> workloads.
+	podIdx   map[uint64][]*Workload
+	podsByNS [][]*Workload
+	refsTo   map[ID][]Reference
 	// Per-object and per-namespace indexes, so every lookup is O(1) or
 	// O(objects in the namespace).
 	bindingOf    map[ID]*Binding
@@ -87,10 +94,9 @@ func BuildItems(items []*Item) (*Model, error) {
 		byID:         make(map[ID]*Object, len(items)),
 		workloadsBy:  map[ID]*Workload{},
 		servicesBy:   map[ID]*Service{},
-		podIndex:     map[string]map[labelPair][]*Workload{},
-		podsByNS:     map[string][]*Workload{},
-		istiodBy:     map[*Workload]*Istiod{},
-		gatewayBy:    map[*Workload]*Gateway{},
+		nsID:         map[string]int32{},
+		pairID:       map[labelPair]int32{},
+		podIdx:       map[uint64][]*Workload{},
 		bindingOf:    map[ID]*Binding{},
 		hpaOf:        map[ID]*HPA{},
 		hpaByTarget:  map[ID]*HPA{},
@@ -140,8 +146,86 @@ func BuildItems(items []*Item) (*Model, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	m.number(rec)
 	m.classify(rec)
 	return m, nil
+}
+
+// number gives the selectors of the model's Services, PDBs and Gateway
+// resources the numbers of their namespace and pairs, once every workload
+// is in (a selector pair no pod carries selects nothing here), and links
+// each workload to its HPA.
+func (m *Model) number(rec *records) {
+	for _, s := range m.Services {
+		s.own = m
+		s.ns, s.selIDs, s.selNone = m.resolve(rec, s.ID.Namespace, s.selPairs)
+	}
+	for _, p := range m.PDBs {
+		p.own = m
+		p.ns, p.idxIDs, p.idxNone = m.resolve(rec, p.ID.Namespace, p.indexPairs)
+	}
+	for _, g := range m.IstioGateways {
+		g.own = m
+		_, g.selIDs, g.selNone = m.resolve(rec, "", sortedPairs(g.Selector))
+	}
+	for _, w := range m.Workloads {
+		w.hpa = m.hpaByTarget[ID{Group: "apps", Kind: w.ID.Kind, Namespace: w.ID.Namespace, Name: w.ID.Name}]
+	}
+}
+
+// resolve numbers a selector's namespace (ns "" for none) and pairs,
+// sorted; none is true when the namespace has no workload or a pair is on
+// no pod of the model: then the selector's pairs match no workload here.
+// rec, when not nil, holds the numbers.
+func (m *Model) resolve(rec *records, ns string, pairs []labelPair) (nsid int32, ids []int32, none bool) {
+	if ns != "" {
+		var ok bool
+		if nsid, ok = m.nsID[ns]; !ok {
+			return -1, nil, true
+		}
+	}
+	if rec != nil {
+		ids = rec.ids(len(pairs))
+	} else {
+		ids = make([]int32, 0, len(pairs))
+	}
+	for _, p := range pairs {
+		id, ok := m.pairID[p]
+		if !ok {
+			return nsid, nil, true
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return nsid, ids, false
+}
+
+// nsPair is the podIdx key of a namespace and a pair number.
+func nsPair(ns, pair int32) uint64 { return uint64(uint32(ns))<<32 | uint64(uint32(pair)) }
+
+// hasAll reports whether the sorted numbers have carry every one of want
+// (sorted too).
+func hasAll(have, want []int32) bool {
+	i := 0
+	for _, x := range want {
+		for i < len(have) && have[i] < x {
+			i++
+		}
+		if i == len(have) || have[i] != x {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedPairs returns a label map's pairs sorted by key.
+func sortedPairs(l map[string]string) []labelPair {
+	out := make([]labelPair, 0, len(l))
+	for k, v := range l {
+		out = append(out, labelPair{k, v})
+	}
+	slices.SortFunc(out, func(a, b labelPair) int { return strings.Compare(a.k, b.k) })
+	return out
 }
 
 // PackItems packs the identities in the facts of items read as text into
@@ -319,6 +403,23 @@ type records struct {
 	namespaces slab[Namespace]
 	istiods    slab[Istiod]
 	gateways   slab[Gateway]
+	// nums holds the records' pair numbers.
+	nums []int32
+}
+
+// ids returns an empty slice with room for n numbers, cut from the
+// records' number chunk (its capacity is n, so appending past n
+// reallocates instead of overwriting a neighbour's numbers).
+func (r *records) ids(n int) []int32 {
+	if n == 0 {
+		return nil
+	}
+	if cap(r.nums)-len(r.nums) < n {
+		r.nums = make([]int32, 0, max(4096, n))
+	}
+	start := len(r.nums)
+	r.nums = r.nums[:start+n]
+	return r.nums[start : start : start+n]
 }
 
 // newRecords sizes the slabs for the kinds of fs.
@@ -359,15 +460,28 @@ func (m *Model) add(rec *records, o *Object, kind any) {
 		w.Object = o
 		m.Workloads = append(m.Workloads, w)
 		m.workloadsBy[id] = w
-		m.podsByNS[id.Namespace] = append(m.podsByNS[id.Namespace], w)
-		idx := m.podIndex[id.Namespace]
-		if idx == nil {
-			idx = map[labelPair][]*Workload{}
-			m.podIndex[id.Namespace] = idx
+		w.own = m
+		ns, ok := m.nsID[id.Namespace]
+		if !ok {
+			ns = int32(len(m.podsByNS))
+			m.nsID[id.Namespace] = ns
+			m.podsByNS = append(m.podsByNS, nil)
 		}
-		for k, v := range w.PodLabels {
-			idx[labelPair{k, v}] = append(idx[labelPair{k, v}], w)
+		w.ns = ns
+		m.podsByNS[ns] = append(m.podsByNS[ns], w)
+		// Pairs are numbered in key order, so the numbers do not depend
+		// on map iteration.
+		w.pairs = rec.ids(len(w.PodLabels))
+		for _, p := range sortedPairs(w.PodLabels) {
+			n, ok := m.pairID[p]
+			if !ok {
+				n = int32(len(m.pairID))
+				m.pairID[p] = n
+			}
+			w.pairs = append(w.pairs, n)
+			m.podIdx[nsPair(ns, n)] = append(m.podIdx[nsPair(ns, n)], w)
 		}
+		slices.Sort(w.pairs)
 	case *Service:
 		s := rec.services.add(*k)
 		s.Object = o
@@ -461,22 +575,31 @@ func (m *Model) indexBound() int {
 	return n
 }
 
-// candidates are the workloads of namespace ns that may carry every pair:
-// the shortest index list among the pairs' (all of the namespace's
-// workloads without pairs). The lists, like podsByNS, are in input order,
-// so what is filtered out of them needs no sorting.
+// candidates are the workloads of namespace ns that may carry every pair
+// (see candidatesOf).
 func (m *Model) candidates(ns string, pairs []labelPair) []*Workload {
-	candidates := m.podsByNS[ns]
-	if len(pairs) == 0 {
-		return candidates
+	nsid, ids, none := m.resolve(nil, ns, pairs)
+	if none {
+		return nil
 	}
-	idx := m.podIndex[ns]
-	for _, p := range pairs {
-		if c := idx[p]; len(c) < len(candidates) {
-			candidates = c
+	return m.candidatesOf(nsid, ids)
+}
+
+// candidatesOf are the workloads of namespace number ns that may carry
+// every pair number: the shortest index list among the pairs' (all of the
+// namespace's workloads without pairs). The lists are in input order, so
+// what is filtered out of them needs no sorting.
+func (m *Model) candidatesOf(ns int32, ids []int32) []*Workload {
+	if len(ids) == 0 {
+		return m.podsByNS[ns]
+	}
+	best := m.podIdx[nsPair(ns, ids[0])]
+	for _, p := range ids[1:] {
+		if c := m.podIdx[nsPair(ns, p)]; len(c) < len(best) {
+			best = c
 		}
 	}
-	return candidates
+	return best
 }
 
 // Selected returns the workloads whose pods the Service selects.
@@ -487,13 +610,20 @@ func (m *Model) Selected(s *Service) []*Workload {
 	// A Service's selector is a set of key=value pairs, which a pod matches
 	// when its labels carry every one (labels.SelectorFromSet(s.Selector)
 	// .Matches, without building the selector for each Service).
-	pairs := s.selPairs
-	if len(pairs) != len(s.Selector) {
-		pairs = s.pairs() // a Service not read by parseService
+	nsid, ids, none := s.ns, s.selIDs, s.selNone
+	if s.own != m {
+		pairs := s.selPairs
+		if len(pairs) != len(s.Selector) {
+			pairs = s.pairs() // a Service not read by parseService
+		}
+		nsid, ids, none = m.resolve(nil, s.ID.Namespace, pairs)
+	}
+	if none {
+		return nil
 	}
 	var out []*Workload
-	for _, w := range m.candidates(s.ID.Namespace, pairs) {
-		if matchesPairs(w.PodLabels, pairs) {
+	for _, w := range m.candidatesOf(nsid, ids) {
+		if hasAll(w.pairs, ids) {
 			out = append(out, w)
 		}
 	}
@@ -549,6 +679,9 @@ func (m *Model) PDBsSelecting(w *Workload) []*PDB {
 
 // HPAFor returns the HPA that scales the workload, or nil.
 func (m *Model) HPAFor(w *Workload) *HPA {
+	if w.own == m {
+		return w.hpa
+	}
 	return m.hpaByTarget[ID{Group: "apps", Kind: w.ID.Kind, Namespace: w.ID.Namespace, Name: w.ID.Name}]
 }
 

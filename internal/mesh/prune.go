@@ -70,7 +70,7 @@ func (m *Model) PruneReferences(o *Object) []Reference {
 		}
 	default:
 		if w := m.workloadsBy[id]; w != nil {
-			if g := m.gatewayBy[w]; g != nil && !g.Injected && m.ConfigMapMissing(g) {
+			if g := m.GatewayOf(w); g != nil && !g.Injected && m.ConfigMapMissing(g) {
 				ns, name, _ := hostService(FallbackDiscoveryAddress, id.Namespace)
 				out = append(out, Reference{From: id, To: ID{Kind: "Service", Namespace: ns, Name: name}, Why: WhyFallbackDiscovery, Optional: true})
 			}

@@ -41,16 +41,6 @@ func selectorPairs(sel labels.Selector) (pairs []labelPair, exact, ok bool) {
 	return pairs, exact, true
 }
 
-// matchesPairs reports whether labels carry every pair.
-func matchesPairs(labels map[string]string, pairs []labelPair) bool {
-	for _, p := range pairs {
-		if got, ok := labels[p.k]; !ok || got != p.v {
-			return false
-		}
-	}
-	return true
-}
-
 // newPDB reads a PDB's selector's equality pairs once, for the label index.
 func newPDB(o *Object, sel labels.Selector) *PDB {
 	p := &PDB{Object: o, Selector: sel}
@@ -99,15 +89,18 @@ func NewPDBIndex(m *Model) *PDBIndex {
 		if p.Selector == nil || !p.selectable {
 			continue
 		}
+		nsid, ids, none := p.ns, p.idxIDs, p.idxNone
+		if p.own != m {
+			nsid, ids, none = m.resolve(nil, p.ID.Namespace, p.indexPairs)
+		}
+		if none {
+			continue
+		}
 		var ws []*Workload
-		if p.exact {
-			for _, w := range m.candidates(p.ID.Namespace, p.indexPairs) {
-				if matchesPairs(w.PodLabels, p.indexPairs) {
-					ws = append(ws, w)
-				}
+		for _, w := range m.candidatesOf(nsid, ids) {
+			if p.exact && hasAll(w.pairs, ids) || !p.exact && p.Selector.Matches(labels.Set(w.PodLabels)) {
+				ws = append(ws, w)
 			}
-		} else {
-			ws = m.workloadsMatching(p.ID.Namespace, p.Selector, p.indexPairs)
 		}
 		x.selected[p.Index] = ws
 		for _, w := range ws {
@@ -140,30 +133,35 @@ func (x *PDBIndex) Selected(p *PDB) []*Workload {
 // Gateway resource is filed under one of its selector's label pairs, so a
 // workload only meets the Gateways filed under one of its own pod labels.
 type IstioGatewayIndex struct {
-	byPair map[labelPair][]*IstioGateway
+	m *Model
+	// byPair: pair number (Model.pairID) -> the Gateway resources filed
+	// under it, in input order.
+	byPair [][]*IstioGateway
 }
 
 // NewIstioGatewayIndex indexes the model's Istio Gateway resources. Each is
 // filed under the rarest pair of its selector (the pair fewest Gateway
 // resources share): Gateways that all carry istio=ingressgateway plus a pair
 // of their own must not share one bucket, or every workload would be tested
-// against all of them.
+// against all of them. A Gateway with an empty selector, or with a pair no
+// pod of the model carries, selects none of its workloads and is not filed.
 func NewIstioGatewayIndex(m *Model) *IstioGatewayIndex {
-	x := &IstioGatewayIndex{byPair: map[labelPair][]*IstioGateway{}}
-	count := map[labelPair]int{}
+	x := &IstioGatewayIndex{m: m, byPair: make([][]*IstioGateway, len(m.pairID))}
+	count := make([]int32, len(m.pairID))
 	for _, g := range m.IstioGateways {
-		for k, v := range g.Selector {
-			count[labelPair{k, v}]++
+		if g.own == m && !g.selNone {
+			for _, p := range g.selIDs {
+				count[p]++
+			}
 		}
 	}
 	for _, g := range m.IstioGateways {
-		if len(g.Selector) == 0 {
+		if g.own != m || g.selNone || len(g.selIDs) == 0 {
 			continue // selects nothing (see IstioGateway.Selects)
 		}
-		var best labelPair
-		for k, v := range g.Selector {
-			p := labelPair{k, v}
-			if best.k == "" || count[p] < count[best] || (count[p] == count[best] && (p.k < best.k || p.k == best.k && p.v < best.v)) {
+		best := g.selIDs[0]
+		for _, p := range g.selIDs[1:] {
+			if count[p] < count[best] {
 				best = p
 			}
 		}
@@ -176,14 +174,29 @@ func NewIstioGatewayIndex(m *Model) *IstioGatewayIndex {
 // in input order: the same answer as Model.IstioGatewaysSelecting.
 func (x *IstioGatewayIndex) Selecting(w *Workload) []*IstioGateway {
 	var out []*IstioGateway
-	for k, v := range w.PodLabels {
-		for _, g := range x.byPair[labelPair{k, v}] {
-			if g.Selects(w) {
-				out = append(out, g)
+	if w.own == x.m {
+		for _, p := range w.pairs {
+			for _, g := range x.byPair[p] {
+				if hasAll(w.pairs, g.selIDs) {
+					out = append(out, g)
+				}
+			}
+		}
+	} else {
+		// A workload of another model: its labels' numbers here.
+		for k, v := range w.PodLabels {
+			if p, ok := x.m.pairID[labelPair{k, v}]; ok {
+				for _, g := range x.byPair[p] {
+					if g.Selects(w) {
+						out = append(out, g)
+					}
+				}
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	if len(out) > 1 {
+		sort.Slice(out, func(i, j int) bool { return out[i].Index < out[j].Index })
+	}
 	return out
 }
 

@@ -185,10 +185,16 @@ func TestIstioGatewayIndexFilesUnderTheRarestPair(t *testing.T) {
 	}
 	m := build(t, b.String())
 	x := NewIstioGatewayIndex(m)
+	filed := 0
 	for pair, gs := range x.byPair {
+		if len(gs) == 0 {
+			continue
+		}
+		filed++
 		assert.Len(t, gs, 1, pair)
-		assert.NotEqual(t, labelPair{"app", "ingressgateway"}, pair)
+		assert.NotEqual(t, m.pairID[labelPair{"app", "ingressgateway"}], int32(pair))
 	}
+	assert.Equal(t, 5, filed)
 	for _, w := range m.Workloads {
 		got := x.Selecting(w)
 		require.Len(t, got, 1)
@@ -218,4 +224,79 @@ func TestIstioGatewaySelectsMatchesSelectorFromSet(t *testing.T) {
 			assert.Equal(t, want, g.Selects(w), "selector %d %v, pod labels %d %v", i, sel, j, pod)
 		}
 	}
+}
+
+// Pair and namespace numbers belong to one model: asked about a record of
+// another model, the model answers from the record's labels as it does for
+// its own (numbers are never compared across models), and a selector whose
+// namespace has no workload, or whose pair no pod carries, selects nothing.
+func TestSelectionAcrossModels(t *testing.T) {
+	m := build(t, selectionFixture)
+	// other numbers its pairs in another order: the rev=b Deployment first,
+	// plus a Service in an empty namespace and an HPA.
+	other := build(t, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x, namespace: default}
+spec:
+  selector: {matchLabels: {rev: b}}
+  template:
+    metadata: {labels: {rev: b, zone: z, istio: ingressgateway}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw-b, namespace: default}
+spec: {selector: {app: gw, rev: b}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gw, namespace: empty}
+spec: {selector: {app: gw}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: new, namespace: default}
+spec:
+  selector: {matchLabels: {app: gw, rev: b}}
+  template:
+    metadata: {labels: {app: gw, istio: ingressgateway, rev: b}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: new, namespace: default}
+spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: new}, minReplicas: 3, maxReplicas: 5}
+`)
+	require.NotEqual(t, m.pairID[labelPair{"rev", "b"}], other.pairID[labelPair{"rev", "b"}], "the fixture must number pairs differently")
+	require.Equal(t, []string{"default/new"}, selNames(m.Selected(other.Service("default", "gw-b"))))
+	require.Nil(t, other.Selected(other.Service("empty", "gw")), "a namespace without workloads")
+	require.Nil(t, other.Selected(m.Service("default", "gw-c")), "rev=c is on no pod of other")
+	require.Equal(t, []string{"default/new"}, selNames(other.Selected(m.Service("default", "gw-b"))))
+	require.Equal(t, []string{"default/new"}, selNames(other.Selected(other.Service("default", "gw-b"))))
+
+	// Gateway resources of m against other's workloads, and the reverse.
+	g := NewIstioGatewayIndex(m)
+	var got []string
+	for _, gw := range g.Selecting(other.Deployment("default", "new")) {
+		got = append(got, gw.ID.Name)
+	}
+	require.Equal(t, []string{"both", "b-only"}, got)
+	for _, gw := range m.IstioGateways {
+		for _, w := range other.Workloads {
+			want := len(gw.Selector) > 0 && labels.SelectorFromSet(gw.Selector).Matches(labels.Set(w.PodLabels))
+			require.Equal(t, want, gw.Selects(w), "%s selects %s", gw.ID, w.ID)
+		}
+	}
+
+	// PDBs of m indexed in other.
+	x := NewPDBIndex(other)
+	require.Nil(t, x.Selected(m.PDBs[0]), "the index answers for its own PDBs only")
+	require.Equal(t, []string{"default/x", "default/new"}, selNames(other.PDBSelected(m.PDBs[1])), "new-only, rev In (b)")
+
+	// HPA and role of a workload of another model.
+	newM, newO := m.Deployment("default", "new"), other.Deployment("default", "new")
+	require.Equal(t, int64(3), other.MinReplicas(newM), "by identity")
+	require.Equal(t, int64(3), other.MinReplicas(newO))
+	require.Nil(t, m.HPAFor(newO))
+	require.NotNil(t, m.GatewayOf(newM))
+	require.Nil(t, m.GatewayOf(newO), "roles answer for the model's own workloads")
 }

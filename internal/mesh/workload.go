@@ -32,6 +32,15 @@ type Workload struct {
 	RunsAsRoot bool
 	// TerminationGracePeriodSeconds is nil when unset (API default 30 s).
 	TerminationGracePeriodSeconds *int64
+
+	// Set by the model the workload belongs to (own): its namespace and
+	// pod label pair numbers (sorted), its HPA, and its role.
+	own    *Model
+	ns     int32
+	pairs  []int32
+	hpa    *HPA
+	gw     *Gateway
+	istiod *Istiod
 }
 
 // Container is one container of a pod template.
