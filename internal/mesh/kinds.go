@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -223,6 +224,41 @@ type PDB struct {
 	ns      int32
 	idxIDs  []int32
 	idxNone bool
+	rest    restSel
+}
+
+// restSel is the part of a selector beyond its equality pairs, in the
+// numbers of one model: a pod matches when it carries none of notAny and
+// one of each anyOf (NotIn, !=, and In with several values). byLabels is
+// true when a requirement has no such form (Exists, DoesNotExist, Gt, Lt):
+// the selector is then also matched on the pod's labels.
+type restSel struct {
+	notAny   []int32
+	anyOf    [][]int32
+	byLabels bool
+}
+
+// matches reports whether the pairs (sorted numbers of a pod of the same
+// model) satisfy the numbered requirements.
+func (r *restSel) matches(pairs []int32) bool {
+	for _, p := range r.notAny {
+		if _, found := slices.BinarySearch(pairs, p); found {
+			return false
+		}
+	}
+	for _, alts := range r.anyOf {
+		ok := false
+		for _, p := range alts {
+			if _, found := slices.BinarySearch(pairs, p); found {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // HPA is a HorizontalPodAutoscaler.

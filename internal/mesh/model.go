@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -163,6 +164,9 @@ func (m *Model) number(rec *records) {
 	for _, p := range m.PDBs {
 		p.own = m
 		p.ns, p.idxIDs, p.idxNone = m.resolve(rec, p.ID.Namespace, p.indexPairs)
+		if !p.exact && !p.idxNone && p.selectable {
+			p.rest, p.idxNone = m.numberRest(p.Selector)
+		}
 	}
 	for _, g := range m.IstioGateways {
 		g.own = m
@@ -198,6 +202,40 @@ func (m *Model) resolve(rec *records, ns string, pairs []labelPair) (nsid int32,
 	}
 	slices.Sort(ids)
 	return nsid, ids, false
+}
+
+// numberRest numbers the requirements of sel that are not equality pairs
+// (see restSel). none is true when an In requirement names no pair any pod
+// of the model carries: nothing here matches.
+func (m *Model) numberRest(sel labels.Selector) (r restSel, none bool) {
+	reqs, _ := sel.Requirements()
+	for _, q := range reqs {
+		vals := q.Values().List()
+		var ids []int32
+		for _, v := range vals {
+			if id, ok := m.pairID[labelPair{q.Key(), v}]; ok {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		switch q.Operator() {
+		case selection.Equals, selection.DoubleEquals, selection.In:
+			if len(vals) == 1 {
+				continue // an equality pair, numbered in idxIDs
+			}
+			if len(ids) == 0 {
+				return restSel{}, true
+			}
+			r.anyOf = append(r.anyOf, ids)
+		case selection.NotIn, selection.NotEquals:
+			// A pair no pod carries excludes nothing.
+			r.notAny = append(r.notAny, ids...)
+		default:
+			r.byLabels = true
+		}
+	}
+	slices.Sort(r.notAny)
+	return r, false
 }
 
 // nsPair is the podIdx key of a namespace and a pair number.

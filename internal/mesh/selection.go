@@ -89,18 +89,19 @@ func NewPDBIndex(m *Model) *PDBIndex {
 		if p.Selector == nil || !p.selectable {
 			continue
 		}
-		nsid, ids, none := p.ns, p.idxIDs, p.idxNone
-		if p.own != m {
-			nsid, ids, none = m.resolve(nil, p.ID.Namespace, p.indexPairs)
-		}
-		if none {
-			continue
-		}
 		var ws []*Workload
-		for _, w := range m.candidatesOf(nsid, ids) {
-			if p.exact && hasAll(w.pairs, ids) || !p.exact && p.Selector.Matches(labels.Set(w.PodLabels)) {
-				ws = append(ws, w)
+		if p.own == m {
+			if p.idxNone {
+				continue
 			}
+			for _, w := range m.candidatesOf(p.ns, p.idxIDs) {
+				if hasAll(w.pairs, p.idxIDs) && (p.exact || p.rest.matches(w.pairs) &&
+					(!p.rest.byLabels || p.Selector.Matches(labels.Set(w.PodLabels)))) {
+					ws = append(ws, w)
+				}
+			}
+		} else {
+			ws = m.workloadsMatching(p.ID.Namespace, p.Selector, p.indexPairs)
 		}
 		x.selected[p.Index] = ws
 		for _, w := range ws {

@@ -63,6 +63,31 @@ kind: PodDisruptionBudget
 metadata: {name: gw-not-b, namespace: default}
 spec: {selector: {matchLabels: {app: gw}, matchExpressions: [{key: rev, operator: NotIn, values: [b]}]}}
 ---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: b-or-c, namespace: default}
+spec: {selector: {matchLabels: {app: gw}, matchExpressions: [{key: rev, operator: In, values: [c, b]}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: c-or-d, namespace: default}
+spec: {selector: {matchExpressions: [{key: rev, operator: In, values: [c, d]}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: has-rev, namespace: default}
+spec: {selector: {matchLabels: {app: gw}, matchExpressions: [{key: rev, operator: Exists}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: not-zz, namespace: default}
+spec: {selector: {matchExpressions: [{key: rev, operator: NotIn, values: [zz, yy]}]}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: no-rev, namespace: default}
+spec: {selector: {matchLabels: {istio: ingressgateway}, matchExpressions: [{key: rev, operator: DoesNotExist}]}}
+---
 apiVersion: v1
 kind: Service
 metadata: {name: gw, namespace: default}
@@ -126,6 +151,11 @@ func TestIndexedSelectionMatchesScans(t *testing.T) {
 		"not-b":    {"default/old"},
 		"none":     nil,
 		"gw-not-b": {"default/old"},
+		"b-or-c":   {"default/new"},
+		"c-or-d":   nil,
+		"has-rev":  {"default/new"},
+		"not-zz":   {"default/old", "default/new"},
+		"no-rev":   {"default/old"},
 	}, byName)
 	// A Service selects the workloads whose pod labels carry all its pairs,
 	// as labels.SelectorFromSet(selector) does.
