@@ -52,7 +52,18 @@ type Gateway struct {
 	DiscoveryAddress string
 	// ServiceCluster is the --serviceCluster argument (1.5/1.6 era).
 	ServiceCluster string
+	// caSvc and discSvc are the Services CAAddr and DiscoveryAddress name
+	// (AddressService), read once when the model is built.
+	caSvc, discSvc     ID
+	caIsSvc, discIsSvc bool
 }
+
+// CAService is AddressService(g.CAAddr, g.ID.Namespace): the Service the
+// proxy's CA_ADDR dials, and whether it names one.
+func (g *Gateway) CAService() (ID, bool) { return g.caSvc, g.caIsSvc }
+
+// DiscoveryService is AddressService(g.DiscoveryAddress, g.ID.Namespace).
+func (g *Gateway) DiscoveryService() (ID, bool) { return g.discSvc, g.discIsSvc }
 
 // IsIstiod reports whether a workload is an istiod (pilot-discovery)
 // Deployment: a container named "discovery" whose first argument is
@@ -123,6 +134,12 @@ func asGateway(w *Workload) *Gateway {
 		if v, ok := strings.CutPrefix(a, "--serviceCluster="); ok {
 			g.ServiceCluster = v
 		}
+	}
+	if g.CAAddr != "" {
+		g.caSvc, g.caIsSvc = AddressService(g.CAAddr, w.ID.Namespace)
+	}
+	if g.DiscoveryAddress != "" {
+		g.discSvc, g.discIsSvc = AddressService(g.DiscoveryAddress, w.ID.Namespace)
 	}
 	return g
 }
@@ -255,13 +272,13 @@ func (m *Model) GatewayRevision(g *Gateway) (rev, source string) {
 	if r, ok := RevisionOfConfigMap(g.ConfigMap); ok {
 		return r, "config-volume ConfigMap " + g.ConfigMap
 	}
-	if g.CAAddr != "" {
-		if r, ok := m.AddressRevision(g.CAAddr, g.ID.Namespace); ok {
+	if to, ok := g.CAService(); ok {
+		if r, ok := m.ServiceRevision(to.Namespace, to.Name); ok {
 			return r, "CA_ADDR " + g.CAAddr
 		}
 	}
-	if g.DiscoveryAddress != "" {
-		if r, ok := m.AddressRevision(g.DiscoveryAddress, g.ID.Namespace); ok {
+	if to, ok := g.DiscoveryService(); ok {
+		if r, ok := m.ServiceRevision(to.Namespace, to.Name); ok {
 			return r, "--discoveryAddress " + g.DiscoveryAddress
 		}
 	}

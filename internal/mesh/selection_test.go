@@ -330,3 +330,75 @@ spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: new}, minRe
 	require.NotNil(t, m.GatewayOf(newM))
 	require.Nil(t, m.GatewayOf(newO), "roles answer for the model's own workloads")
 }
+
+// A gateway's addresses are resolved to Services once, as AddressService
+// resolves them.
+func TestGatewayAddressServices(t *testing.T) {
+	m := build(t, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gw, namespace: edge}
+spec:
+  selector: {matchLabels: {app: gw}}
+  template:
+    metadata: {labels: {app: gw}}
+    spec:
+      containers:
+      - name: istio-proxy
+        args: [proxy, router, --discoveryAddress, "istiod-1-6-14.istio-system.svc:15012"]
+        env: [{name: CA_ADDR, value: "istiod:15012"}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bare, namespace: edge}
+spec:
+  selector: {matchLabels: {app: bare}}
+  template:
+    metadata: {labels: {app: bare}}
+    spec:
+      containers:
+      - name: istio-proxy
+        args: [proxy, router, "--discoveryAddress=pilot.example.com:15012"]
+`)
+	require.Len(t, m.Gateways, 2)
+	for _, g := range m.Gateways {
+		wantCA, caOK := AddressService(g.CAAddr, g.ID.Namespace)
+		ca, ok := g.CAService()
+		require.Equal(t, caOK && g.CAAddr != "", ok, g.ID.Name)
+		require.Equal(t, wantCA, ca, g.ID.Name)
+		wantD, dOK := AddressService(g.DiscoveryAddress, g.ID.Namespace)
+		d, ok := g.DiscoveryService()
+		require.Equal(t, dOK, ok, g.ID.Name)
+		require.Equal(t, wantD, d, g.ID.Name)
+	}
+	ca, _ := m.Gateways[0].CAService()
+	require.Equal(t, ID{Kind: "Service", Namespace: "edge", Name: "istiod"}, ca)
+	d, _ := m.Gateways[0].DiscoveryService()
+	require.Equal(t, ID{Kind: "Service", Namespace: "istio-system", Name: "istiod-1-6-14"}, d)
+	_, ok := m.Gateways[1].DiscoveryService()
+	require.False(t, ok, "a host outside the cluster names no Service")
+}
+
+// SelectorText is the selector's String(), for a model's workloads (written
+// when read) and for a Workload made up by a caller.
+func TestSelectorText(t *testing.T) {
+	m := build(t, selectionFixture+`---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: exprs, namespace: default}
+spec:
+  selector: {matchLabels: {app: x}, matchExpressions: [{key: rev, operator: In, values: [c, b]}]}
+  template:
+    metadata: {labels: {app: x, rev: b}}
+`)
+	texts := map[string]string{}
+	for _, w := range m.Workloads {
+		require.Equal(t, w.Selector.String(), w.SelectorText(), w.ID.String())
+		texts[w.ID.Name] = w.SelectorText()
+	}
+	require.Equal(t, "app=x,rev in (b,c)", texts["exprs"])
+	require.Equal(t, "app=gw,rev=b", texts["new"])
+	sel, err := labels.Parse("a=b")
+	require.NoError(t, err)
+	require.Equal(t, "a=b", (&Workload{Selector: sel}).SelectorText())
+}

@@ -33,6 +33,9 @@ type Workload struct {
 	// TerminationGracePeriodSeconds is nil when unset (API default 30 s).
 	TerminationGracePeriodSeconds *int64
 
+	// selText is Selector.String(), written once when the facts are read.
+	selText string
+
 	// Set by the model the workload belongs to (own): its namespace and
 	// pod label pair numbers (sorted), its HPA, and its role.
 	own    *Model
@@ -104,6 +107,18 @@ func (w *Workload) ServesPort(target IntOrString) (int64, bool) {
 	return 0, false
 }
 
+// SelectorText is w.Selector.String(): how the verifier tells a changed
+// spec.selector between two states (RS011). It is written when the object
+// is read, while its selector is in the CPU cache: comparing two states'
+// selectors requirement by requirement read both from memory on 10k
+// objects.
+func (w *Workload) SelectorText() string {
+	if w.selText == "" && w.Selector != nil {
+		return w.Selector.String() // a Workload made up by a caller
+	}
+	return w.selText
+}
+
 // ConfigMapVolume returns the ConfigMap mounted by the named volume.
 func (w *Workload) ConfigMapVolume(volume string) (Volume, bool) {
 	for _, v := range w.Volumes {
@@ -131,6 +146,7 @@ func parseWorkload(o *Object, y *yaml.Node) (*Workload, error) {
 	if w.Selector, err = parseLabelSelector(lookup(y, "spec", "selector"), "spec.selector"); err != nil {
 		return nil, err
 	}
+	w.selText = w.Selector.String()
 	if w.PodLabels, err = stringMap(lookup(y, "spec", "template", "metadata", "labels"), "spec.template.metadata.labels"); err != nil {
 		return nil, err
 	}

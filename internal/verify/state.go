@@ -216,12 +216,15 @@ func ruleControlPlaneAddress(c *stateCtx) {
 		// The gateway's CA_ADDR and --discoveryAddress references
 		// (mesh.Model.References), without building its other ones.
 		var done [2]mesh.ID
-		for i, a := range [2]struct{ addr, why string }{{g.CAAddr, "CA_ADDR"}, {g.DiscoveryAddress, "--discoveryAddress"}} {
-			if a.addr == "" {
-				continue
-			}
-			to, isSvc := mesh.AddressService(a.addr, g.ID.Namespace)
-			if !isSvc || (i == 1 && done[0] == to) {
+		ca, caIsSvc := g.CAService()
+		disc, discIsSvc := g.DiscoveryService()
+		for i, a := range [2]struct {
+			to    mesh.ID
+			isSvc bool
+			why   string
+		}{{ca, caIsSvc, "CA_ADDR"}, {disc, discIsSvc, "--discoveryAddress"}} {
+			to := a.to
+			if !a.isSvc || (i == 1 && done[0] == to) {
 				continue
 			}
 			done[i] = to

@@ -61,10 +61,10 @@ func ruleSelectorImmutable(t *transCtx) {
 		if pw == nil {
 			continue
 		}
-		if sameSelector(pw.Selector, w.Selector) {
+		a, b := pw.SelectorText(), w.SelectorText()
+		if a == b {
 			continue
 		}
-		a, b := pw.Selector.String(), w.Selector.String()
 		t.add(Error, []mesh.ID{w.ID},
 			"keep the selector; create the revisioned gateway as a new Deployment with its own name (e.g. suffix -<rev>)",
 			"spec.selector of %s changes from {%s} to {%s}: the field is immutable, so the API server rejects the update and the step stops half-applied",

@@ -236,31 +236,6 @@ func (v *view) capacityOf(w *mesh.Workload) int64 {
 
 func (v *view) running(w *mesh.Workload) bool { return v.capacityOf(w) > 0 }
 
-// sameSelector reports whether a.String() == b.String() (how RS011 tells
-// a changed spec.selector), without writing both out for every workload of
-// every step: requirements are kept sorted by key, and two requirements
-// print alike when they are equal or, failing that, when their values are
-// the same set in another order (String sorts them).
-func sameSelector(a, b labels.Selector) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	ra, okA := a.Requirements()
-	rb, okB := b.Requirements()
-	if !okA || !okB {
-		return a.String() == b.String()
-	}
-	if len(ra) != len(rb) {
-		return false
-	}
-	for i := range ra {
-		if !ra[i].Equal(rb[i]) && ra[i].String() != rb[i].String() {
-			return false
-		}
-	}
-	return true
-}
-
 // gatewayRevision is mesh.Model.GatewayRevision, computed once per gateway.
 func (v *view) gatewayRevision(g *mesh.Gateway) (rev, how string) {
 	if !v.own(g.Object) {
