@@ -56,6 +56,11 @@ type Gateway struct {
 	// (AddressService), read once when the model is built.
 	caSvc, discSvc     ID
 	caIsSvc, discIsSvc bool
+	// Linked by the model the gateway belongs to (see linkGateways): the
+	// Services named by caSvc and discSvc (nil when absent), and whether
+	// ConfigMap is absent from the gateway's namespace.
+	caService, discService *Service
+	cmMissing              bool
 }
 
 // CAService is AddressService(g.CAAddr, g.ID.Namespace): the Service the
@@ -228,7 +233,13 @@ func (m *Model) istiodOf(w *Workload) *Istiod {
 // selects. When the Service is not in the input its name decides (istiod,
 // istio-pilot: default; istiod-<rev>: rev). ok is false when neither tells.
 func (m *Model) ServiceRevision(ns, name string) (rev string, ok bool) {
-	if s := m.Service(ns, name); s != nil {
+	return m.serviceRevision(m.Service(ns, name), name)
+}
+
+// serviceRevision is ServiceRevision of the Service s of this model (nil:
+// absent) named name.
+func (m *Model) serviceRevision(s *Service, name string) (rev string, ok bool) {
+	if s != nil {
 		for _, w := range m.Selected(s) {
 			if i := m.istiodOf(w); i != nil {
 				return i.Revision, true
@@ -272,13 +283,14 @@ func (m *Model) GatewayRevision(g *Gateway) (rev, source string) {
 	if r, ok := RevisionOfConfigMap(g.ConfigMap); ok {
 		return r, "config-volume ConfigMap " + g.ConfigMap
 	}
+	ca, disc := m.ControlPlaneServices(g)
 	if to, ok := g.CAService(); ok {
-		if r, ok := m.ServiceRevision(to.Namespace, to.Name); ok {
+		if r, ok := m.serviceRevision(ca, to.Name); ok {
 			return r, "CA_ADDR " + g.CAAddr
 		}
 	}
 	if to, ok := g.DiscoveryService(); ok {
-		if r, ok := m.ServiceRevision(to.Namespace, to.Name); ok {
+		if r, ok := m.serviceRevision(disc, to.Name); ok {
 			return r, "--discoveryAddress " + g.DiscoveryAddress
 		}
 	}
@@ -299,6 +311,9 @@ const FallbackDiscoveryAddress = "istiod.istio-system.svc:15012"
 func (m *Model) ConfigMapMissing(g *Gateway) bool {
 	if g.ConfigMap == "" {
 		return false
+	}
+	if g.own == m {
+		return g.cmMissing
 	}
 	_, ok := m.ConfigMap(g.ID.Namespace, g.ConfigMap)
 	return !ok
@@ -329,3 +344,37 @@ func (m *Model) GatewayOf(w *Workload) *Gateway {
 
 // IstiodOf returns the Istiod record of a workload, or nil.
 func (m *Model) IstiodOf(w *Workload) *Istiod { return m.istiodOf(w) }
+
+// ControlPlaneServices returns the Services of this model that the
+// gateway's CA_ADDR and --discoveryAddress name (CAService,
+// DiscoveryService), nil when they name none or it is absent.
+func (m *Model) ControlPlaneServices(g *Gateway) (ca, disc *Service) {
+	if g.own == m {
+		return g.caService, g.discService
+	}
+	if id, ok := g.CAService(); ok {
+		ca = m.servicesBy[id]
+	}
+	if id, ok := g.DiscoveryService(); ok {
+		disc = m.servicesBy[id]
+	}
+	return ca, disc
+}
+
+// linkGateways resolves what the verifier asks of every gateway in every
+// state while the model is built: the Services its control-plane
+// addresses name, and whether its mesh ConfigMap is present.
+func (m *Model) linkGateways() {
+	for _, g := range m.Gateways {
+		if id, ok := g.CAService(); ok {
+			g.caService = m.servicesBy[id]
+		}
+		if id, ok := g.DiscoveryService(); ok {
+			g.discService = m.servicesBy[id]
+		}
+		if g.ConfigMap != "" {
+			_, ok := m.ConfigMap(g.ID.Namespace, g.ConfigMap)
+			g.cmMissing = !ok
+		}
+	}
+}

@@ -149,6 +149,7 @@ func BuildItems(items []*Item) (*Model, error) {
 	}
 	m.number(rec)
 	m.classify(rec)
+	m.linkGateways()
 	return m, nil
 }
 

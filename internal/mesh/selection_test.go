@@ -402,3 +402,62 @@ spec:
 	require.NoError(t, err)
 	require.Equal(t, "a=b", (&Workload{Selector: sel}).SelectorText())
 }
+
+// What a model links to its gateways when built (the Services their
+// addresses name, whether their mesh ConfigMap is present, their ports)
+// answers as the look-ups it replaces, for the model's own gateways and for
+// another model's.
+func TestGatewayLinks(t *testing.T) {
+	const gw = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: gw, namespace: edge}
+spec:
+  selector: {matchLabels: {app: gw}}
+  template:
+    metadata: {labels: {app: gw}}
+    spec:
+      containers:
+      - name: istio-proxy
+        args: [proxy, router, --discoveryAddress, "istiod-1-6-14.istio-system.svc:15012"]
+        env: [{name: CA_ADDR, value: "istiod:15012"}]
+        ports: [{containerPort: 8080, name: http2}, {containerPort: 8443}]
+      - name: sidecar
+        ports: [{containerPort: 9000, name: metrics}]
+      volumes: [{name: config-volume, configMap: {name: istio-1-6-14, optional: true}}]
+`
+	with := build(t, gw+`---
+apiVersion: v1
+kind: Service
+metadata: {name: istiod, namespace: edge}
+spec: {selector: {app: istiod}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio-1-6-14, namespace: edge}
+`)
+	without := build(t, gw)
+	for _, c := range []struct {
+		m, of   *Model
+		ca      bool
+		missing bool
+	}{{with, with, true, false}, {without, without, false, true}, {with, without, true, false}, {without, with, false, true}} {
+		g := c.of.Gateways[0]
+		ca, disc := c.m.ControlPlaneServices(g)
+		require.Equal(t, c.ca, ca != nil)
+		if ca != nil {
+			require.Same(t, c.m.Service("edge", "istiod"), ca, "the Service of the model asked")
+		}
+		require.Nil(t, disc, "istio-system has no istiod-1-6-14 Service here")
+		require.Equal(t, c.missing, c.m.ConfigMapMissing(g))
+	}
+	g := with.Gateways[0]
+	made := &Workload{Containers: g.Containers}
+	for _, tp := range []IntOrString{{Num: 8080}, {Num: 8443}, {Num: 9000}, {Num: 80}, {Name: "http2", IsName: true}, {Name: "metrics", IsName: true}, {Name: "x", IsName: true}} {
+		p1, ok1 := g.ServesPort(tp)
+		p2, ok2 := made.ServesPort(tp)
+		require.Equal(t, ok1, ok2, tp)
+		require.Equal(t, p1, p2, tp)
+		require.Equal(t, tp.Num != 80 && tp.Name != "x", ok1, tp)
+	}
+}

@@ -33,8 +33,10 @@ type Workload struct {
 	// TerminationGracePeriodSeconds is nil when unset (API default 30 s).
 	TerminationGracePeriodSeconds *int64
 
-	// selText is Selector.String(), written once when the facts are read.
+	// selText is Selector.String(), and ports the containers' ports in
+	// order, written once when the facts are read.
 	selText string
+	ports   []ContainerPort
 
 	// Set by the model the workload belongs to (own): its namespace and
 	// pod label pair numbers (sorted), its HPA, and its role.
@@ -94,14 +96,21 @@ func (w *Workload) Container(name string) *Container {
 // numeric target must be a containerPort, a named one must name a
 // containerPort. It returns the resolved port number.
 func (w *Workload) ServesPort(target IntOrString) (int64, bool) {
-	for _, c := range w.Containers {
-		for _, p := range c.Ports {
-			if target.IsName && p.Name == target.Name {
-				return p.Port, true
-			}
-			if !target.IsName && p.Port == target.Num {
-				return p.Port, true
-			}
+	// One list read in order, not a slice per container: the verifier
+	// asks this of every gateway behind a production Service in every
+	// state.
+	ports := w.ports
+	if ports == nil {
+		for _, c := range w.Containers { // a Workload made up by a caller
+			ports = append(ports, c.Ports...)
+		}
+	}
+	for _, p := range ports {
+		if target.IsName && p.Name == target.Name {
+			return p.Port, true
+		}
+		if !target.IsName && p.Port == target.Num {
+			return p.Port, true
 		}
 	}
 	return 0, false
@@ -190,6 +199,7 @@ func parseWorkload(o *Object, y *yaml.Node) (*Workload, error) {
 			root = false
 		}
 		w.Containers = append(w.Containers, ct)
+		w.ports = append(w.ports, ct.Ports...)
 	}
 	w.RunsAsRoot = root
 	for _, v := range seq(lookup(podSpec, "volumes")) {

@@ -218,18 +218,20 @@ func ruleControlPlaneAddress(c *stateCtx) {
 		var done [2]mesh.ID
 		ca, caIsSvc := g.CAService()
 		disc, discIsSvc := g.DiscoveryService()
+		caSvc, discSvc := m.ControlPlaneServices(g)
 		for i, a := range [2]struct {
 			to    mesh.ID
 			isSvc bool
+			svc   *mesh.Service
 			why   string
-		}{{ca, caIsSvc, "CA_ADDR"}, {disc, discIsSvc, "--discoveryAddress"}} {
+		}{{ca, caIsSvc, caSvc, "CA_ADDR"}, {disc, discIsSvc, discSvc, "--discoveryAddress"}} {
 			to := a.to
 			if !a.isSvc || (i == 1 && done[0] == to) {
 				continue
 			}
 			done[i] = to
 			r := mesh.Reference{From: g.ID, To: to, Why: a.why}
-			s := m.Service(r.To.Namespace, r.To.Name)
+			s := a.svc
 			if s == nil {
 				c.add(Error, []mesh.ID{g.ID, r.To},
 					fmt.Sprintf("keep %s and its istiod until the gateway has moved to another revision", r.To),
