@@ -69,7 +69,7 @@ func (m *Model) PairGateways(explicit []PairRequest, revision string) ([]Gateway
 	groups := map[string][]member{}
 	var keys []string
 	for _, g := range m.Gateways {
-		rev, _ := m.GatewayRevision(g)
+		rev := m.RevisionOfGateway(g)
 		k := g.ID.Namespace + "/" + baseName(g.ID.Name, rev)
 		if _, ok := groups[k]; !ok {
 			keys = append(keys, k)
@@ -124,8 +124,8 @@ func (m *Model) PairGateways(explicit []PairRequest, revision string) ([]Gateway
 
 func (m *Model) pair(old, nw *Gateway) GatewayPair {
 	p := GatewayPair{Old: old, New: nw}
-	p.OldRevision, _ = m.GatewayRevision(old)
-	p.NewRevision, _ = m.GatewayRevision(nw)
+	p.OldRevision = m.RevisionOfGateway(old)
+	p.NewRevision = m.RevisionOfGateway(nw)
 	switch {
 	case p.NewRevision != DefaultRevision && strings.HasSuffix(nw.ID.Name, "-"+p.NewRevision):
 		p.Suffix = "-" + p.NewRevision

@@ -274,30 +274,67 @@ func (m *Model) AddressRevision(addr, fromNS string) (string, bool) {
 // config-volume ConfigMap (istio-<rev>); CA_ADDR; --discoveryAddress; the
 // istio.io/rev label.
 func (m *Model) GatewayRevision(g *Gateway) (rev, source string) {
+	rev, src := m.gatewayRevision(g)
+	switch src {
+	case srcConfigMap:
+		return rev, "config-volume ConfigMap " + g.ConfigMap
+	case srcCA:
+		return rev, "CA_ADDR " + g.CAAddr
+	case srcDiscovery:
+		return rev, "--discoveryAddress " + g.DiscoveryAddress
+	case srcInjectedDefault:
+		return rev, "injected without " + LabelRev
+	case srcNone:
+		return rev, "no control-plane reference"
+	}
+	return rev, "pod label " + LabelRev
+}
+
+// RevisionOfGateway is GatewayRevision's revision alone, without writing
+// out how it was read (the verifier asks it of every gateway of every
+// state, and needs the how only for a finding).
+func (m *Model) RevisionOfGateway(g *Gateway) string {
+	rev, _ := m.gatewayRevision(g)
+	return rev
+}
+
+// revSource is how GatewayRevision read a revision.
+type revSource uint8
+
+const (
+	srcLabel revSource = iota
+	srcInjectedDefault
+	srcConfigMap
+	srcCA
+	srcDiscovery
+	srcNone
+)
+
+func (m *Model) gatewayRevision(g *Gateway) (string, revSource) {
 	if g.Injected {
 		if r := g.PodLabels[LabelRev]; r != "" {
-			return r, "pod label " + LabelRev
+			return r, srcLabel
 		}
-		return DefaultRevision, "injected without " + LabelRev
+		return DefaultRevision, srcInjectedDefault
 	}
 	if r, ok := RevisionOfConfigMap(g.ConfigMap); ok {
-		return r, "config-volume ConfigMap " + g.ConfigMap
+		return r, srcConfigMap
 	}
 	ca, disc := m.ControlPlaneServices(g)
 	if to, ok := g.CAService(); ok {
 		if r, ok := m.serviceRevision(ca, to.Name); ok {
-			return r, "CA_ADDR " + g.CAAddr
+			return r, srcCA
 		}
 	}
 	if to, ok := g.DiscoveryService(); ok {
 		if r, ok := m.serviceRevision(disc, to.Name); ok {
-			return r, "--discoveryAddress " + g.DiscoveryAddress
+			return r, srcDiscovery
 		}
 	}
 	if r := g.PodLabels[LabelRev]; r != "" {
-		return r, "pod label " + LabelRev
+		return r, srcLabel
 	}
-	return DefaultRevision, "no control-plane reference"
+	return DefaultRevision, srcNone
 }
 
 // FallbackDiscoveryAddress is where a proxy connects when its mesh config

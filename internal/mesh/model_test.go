@@ -231,6 +231,10 @@ spec:
 		{"istio ConfigMap is the default revision", "", "", "proxyv2", "[proxy, router]", "istiod-1-6-14.istio-system.svc:15012", "istio", "default", "config-volume", false},
 		{"CA_ADDR when no mesh ConfigMap", "", "", "proxyv2", "[proxy, router]", "istiod-1-31-0.istio-system.svc:15012", "other", "1-31-0", "CA_ADDR", false},
 		{"injected gateway follows istio.io/rev", "'istio.io/rev': 1-31-0", "'inject.istio.io/templates': gateway", "auto", "[]", "x", "istio", "1-31-0", "pod label", true},
+		{"injected gateway without istio.io/rev", "", "'inject.istio.io/templates': gateway", "auto", "[]", "x", "istio", "default", "injected without istio.io/rev", true},
+		{"--discoveryAddress when CA_ADDR names no Service", "", "", "proxyv2", "[proxy, router, --discoveryAddress, 'istiod-1-6-14.istio-system.svc:15012']", "ca.example.com:15012", "other", "1-6-14", "--discoveryAddress istiod-1-6-14.istio-system.svc:15012", false},
+		{"istio.io/rev label last", "'istio.io/rev': 1-7-0", "", "proxyv2", "[proxy, router]", "ca.example.com:15012", "other", "1-7-0", "pod label istio.io/rev", false},
+		{"nothing names a revision", "", "", "proxyv2", "[proxy, router]", "ca.example.com:15012", "other", "default", "no control-plane reference", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -241,6 +245,7 @@ spec:
 			rev, src := m.GatewayRevision(m.Gateways[0])
 			assert.Equal(t, c.want, rev)
 			assert.Contains(t, src, c.source)
+			assert.Equal(t, rev, m.RevisionOfGateway(m.Gateways[0]))
 		})
 	}
 }

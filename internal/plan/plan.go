@@ -297,7 +297,7 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 			if old == nil || running.GatewayOf(old) == nil {
 				continue
 			}
-			if rev, _ := f.Model.GatewayRevision(g); rev != p.Revision {
+			if rev := f.Model.RevisionOfGateway(g); rev != p.Revision {
 				continue
 			}
 			p.DefaultPairs = append(p.DefaultPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: g.ID.Name + suffix})

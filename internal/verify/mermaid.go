@@ -27,7 +27,7 @@ func WriteMermaid(w io.Writer, m *mesh.Model) error {
 			if gw == nil {
 				continue
 			}
-			rev, _ := m.GatewayRevision(gw)
+			rev := m.RevisionOfGateway(gw)
 			cls := "gw"
 			if !v.running(wl) {
 				cls = "off"
@@ -118,7 +118,7 @@ func controlPlaneOf(v *view, gw *mesh.Gateway) []cpEdge {
 		}
 	}
 	if len(out) == 0 {
-		rev, _ := m.GatewayRevision(gw)
+		rev := m.RevisionOfGateway(gw)
 		for _, i := range m.IstiodsOf(rev) {
 			if !seen[i] {
 				seen[i] = true

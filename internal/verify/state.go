@@ -174,7 +174,7 @@ func ruleMeshConfig(c *stateCtx) {
 			continue
 		}
 		if g.Injected {
-			rev, _ := m.GatewayRevision(g)
+			rev := m.RevisionOfGateway(g)
 			if !injectors[rev] {
 				c.add(Error, []mesh.ID{g.ID},
 					fmt.Sprintf("install revision %s's injector (its istiod render) in an earlier step, or label the gateway's pods with a revision that has one", rev),
@@ -201,7 +201,7 @@ func ruleControlPlaneAddress(c *stateCtx) {
 			continue
 		}
 		if g.Injected {
-			rev, _ := m.GatewayRevision(g)
+			rev := m.RevisionOfGateway(g)
 			ok := false
 			for _, i := range m.IstiodsOf(rev) {
 				ok = ok || c.v.running(i.Workload)

@@ -331,11 +331,12 @@ func ruleGatewayInPlace(t *transCtx) {
 		if pg == nil {
 			continue
 		}
-		from, _ := t.prev.gatewayRevision(pg)
-		to, how := t.next.gatewayRevision(g)
+		from := t.prev.gatewayRevision(pg)
+		to := t.next.gatewayRevision(g)
 		if from == to {
 			continue
 		}
+		_, how := t.next.m.GatewayRevision(g)
 		t.add(Error, []mesh.ID{g.ID},
 			fmt.Sprintf("keep the running %s unchanged (drop it from the new revision's render) and add revision %s as a separate Deployment with its own name", g.ID.Name, to),
 			"this step moves running gateway %s from revision %s to %s in place (%s): all its pods restart onto the new revision at once, with no canary",

@@ -54,10 +54,9 @@ type view struct {
 	prodBase     *view
 	prodWithBase []*mesh.Service
 	// gwRev caches the revision of gateways (RS019), by Index.
-	gwRev []*gatewayRev
+	gwRev     []string
+	gwRevDone []bool
 }
-
-type gatewayRev struct{ rev, how string }
 
 // idTable numbers the identities of the objects of the views checked
 // together, as each view is built.
@@ -236,20 +235,20 @@ func (v *view) capacityOf(w *mesh.Workload) int64 {
 
 func (v *view) running(w *mesh.Workload) bool { return v.capacityOf(w) > 0 }
 
-// gatewayRevision is mesh.Model.GatewayRevision, computed once per gateway.
-func (v *view) gatewayRevision(g *mesh.Gateway) (rev, how string) {
+// gatewayRevision is mesh.Model.RevisionOfGateway, computed once per
+// gateway.
+func (v *view) gatewayRevision(g *mesh.Gateway) string {
 	if !v.own(g.Object) {
-		return v.m.GatewayRevision(g)
+		return v.m.RevisionOfGateway(g)
 	}
 	if v.gwRev == nil {
-		v.gwRev = make([]*gatewayRev, len(v.objAt))
+		v.gwRev = make([]string, len(v.objAt))
+		v.gwRevDone = make([]bool, len(v.objAt))
 	}
-	if p := v.gwRev[g.Index]; p != nil {
-		return p.rev, p.how
+	if !v.gwRevDone[g.Index] {
+		v.gwRev[g.Index], v.gwRevDone[g.Index] = v.m.RevisionOfGateway(g), true
 	}
-	r, h := v.m.GatewayRevision(g)
-	v.gwRev[g.Index] = &gatewayRev{r, h}
-	return r, h
+	return v.gwRev[g.Index]
 }
 
 // serviceCapacity sums the capacity of the workloads a Service selects.

@@ -160,7 +160,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 		}
 		var gs []string
 		for _, g := range m.Gateways {
-			rev, _ := m.GatewayRevision(g)
+			rev := m.RevisionOfGateway(g)
 			gs = append(gs, fmt.Sprintf("%s (revision %s)", g.ID, rev))
 		}
 		res.Errorf(nil, "no gateway pairs: none of %s is the revisioned copy of another. Render the new revision's gateways through a kustomization with `nameSuffix: -<revision>` so that custom-gw's copy is custom-gw-<revision>, or list spec.pairs", strings.Join(gs, ", "))
@@ -172,7 +172,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	}
 	for _, g := range m.Gateways {
 		if !paired[g] {
-			rev, _ := m.GatewayRevision(g)
+			rev := m.RevisionOfGateway(g)
 			res.Infof(g.Object, "gateway %s (revision %s) has no replacement in the input: left as is", g.ID, rev)
 		}
 	}
