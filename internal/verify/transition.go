@@ -74,39 +74,74 @@ func ruleSelectorImmutable(t *transCtx) {
 
 // RS012 (invariant 9).
 func ruleMakeBeforeBreak(t *transCtx) {
+	// A Service selects a handful of workloads: capacities are matched
+	// across the two states by identity number (view.find), in short
+	// lists, not in maps keyed by identity per Service and step.
+	type capOf struct {
+		w   *mesh.Workload
+		cap int64
+	}
+	var prevCap, nextCap []capOf
+	lookup := func(caps []capOf, v *view, w *mesh.Workload) int64 {
+		k := v.find(v, w.Object)
+		for _, c := range caps {
+			if c.w.Index == k {
+				return c.cap
+			}
+		}
+		return 0
+	}
 	for _, ps := range t.prev.production {
-		prevCap := map[mesh.ID]int64{}
+		prevCap = prevCap[:0]
 		for _, w := range t.prev.selectedBy(ps) {
 			if c := t.prev.capacityOf(w); c > 0 {
-				prevCap[w.ID] = c
+				prevCap = append(prevCap, capOf{w, c})
 			}
 		}
 		if len(prevCap) == 0 {
 			continue
 		}
-		nextCap := map[mesh.ID]int64{}
+		nextCap = nextCap[:0]
 		var nextWs []*mesh.Workload
 		if s := t.next.serviceFor(t.prev, ps); s != nil {
 			nextWs = t.next.selectedBy(s)
 			for _, w := range nextWs {
-				nextCap[w.ID] = t.next.capacityOf(w)
+				nextCap = append(nextCap, capOf{w, t.next.capacityOf(w)})
 			}
+		}
+		// capNext is the capacity in next of the prev workload w (0 when
+		// next's Service does not select it), capPrev the reverse.
+		capNext := func(w *mesh.Workload) int64 {
+			k := t.next.find(t.prev, w.Object)
+			if k < 0 || t.next.workload[k] == nil {
+				return 0
+			}
+			return lookup(nextCap, t.next, t.next.workload[k])
+		}
+		capPrev := func(w *mesh.Workload) int64 {
+			k := t.prev.find(t.next, w.Object)
+			if k < 0 || t.prev.workload[k] == nil {
+				return 0
+			}
+			return lookup(prevCap, t.prev, t.prev.workload[k])
 		}
 		var removed, added []mesh.ID
 		var change []string
-		for id, c := range prevCap {
-			if nextCap[id] < c {
-				removed = append(removed, id)
+		var removedCaps []capOf
+		for _, c := range prevCap {
+			if capNext(c.w) < c.cap {
+				removedCaps = append(removedCaps, c)
 			}
 		}
-		sortIDs(removed)
-		for _, id := range removed {
-			change = append(change, fmt.Sprintf("%s %d -> %d", id, prevCap[id], nextCap[id]))
+		sort.Slice(removedCaps, func(i, j int) bool { return removedCaps[i].w.ID.Less(removedCaps[j].w.ID) })
+		for _, c := range removedCaps {
+			removed = append(removed, c.w.ID)
+			change = append(change, fmt.Sprintf("%s %d -> %d", c.w.ID, c.cap, capNext(c.w)))
 		}
-		for _, w := range nextWs {
-			if c := nextCap[w.ID]; c > prevCap[w.ID] {
-				added = append(added, w.ID)
-				change = append(change, fmt.Sprintf("%s %d -> %d", w.ID, prevCap[w.ID], c))
+		for _, c := range nextCap {
+			if p := capPrev(c.w); c.cap > p {
+				added = append(added, c.w.ID)
+				change = append(change, fmt.Sprintf("%s %d -> %d", c.w.ID, p, c.cap))
 			}
 		}
 		if len(removed) == 0 || len(added) == 0 {
