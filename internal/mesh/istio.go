@@ -185,13 +185,13 @@ func (m *Model) classify(rec *records) {
 		if IsIstiod(w) {
 			i := rec.istiods.add(Istiod{Workload: w, Revision: revisionOfIstiod(w)})
 			m.Istiods = append(m.Istiods, i)
-			w.istiod = i
+			w.link.istiod = i
 			continue
 		}
 		if g := asGateway(w); g != nil {
 			g = rec.gateways.add(*g)
 			m.Gateways = append(m.Gateways, g)
-			w.gw = g
+			w.link.gw = g
 		}
 	}
 }
@@ -223,10 +223,10 @@ func (m *Model) IstiodsOf(rev string) []*Istiod {
 
 // istiodOf returns the Istiod record of a workload, or nil.
 func (m *Model) istiodOf(w *Workload) *Istiod {
-	if w == nil || w.own != m {
-		return nil
+	if l := w.of(m); l != nil {
+		return l.istiod
 	}
-	return w.istiod
+	return nil
 }
 
 // ServiceRevision resolves a Service to the revision of the istiods it
@@ -349,7 +349,7 @@ func (m *Model) ConfigMapMissing(g *Gateway) bool {
 	if g.ConfigMap == "" {
 		return false
 	}
-	if g.own == m {
+	if g.of(m) != nil {
 		return g.cmMissing
 	}
 	_, ok := m.ConfigMap(g.ID.Namespace, g.ConfigMap)
@@ -373,10 +373,10 @@ func (m *Model) ProductionServices() []*Service {
 
 // GatewayOf returns the Gateway record of a workload, or nil.
 func (m *Model) GatewayOf(w *Workload) *Gateway {
-	if w == nil || w.own != m {
-		return nil
+	if l := w.of(m); l != nil {
+		return l.gw
 	}
-	return w.gw
+	return nil
 }
 
 // IstiodOf returns the Istiod record of a workload, or nil.
@@ -386,7 +386,7 @@ func (m *Model) IstiodOf(w *Workload) *Istiod { return m.istiodOf(w) }
 // gateway's CA_ADDR and --discoveryAddress name (CAService,
 // DiscoveryService), nil when they name none or it is absent.
 func (m *Model) ControlPlaneServices(g *Gateway) (ca, disc *Service) {
-	if g.own == m {
+	if g.of(m) != nil {
 		return g.caService, g.discService
 	}
 	if id, ok := g.CAService(); ok {

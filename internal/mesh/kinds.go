@@ -17,12 +17,29 @@ type Service struct {
 	Ports    []ServicePort
 	// selPairs is Selector as labelPairs (sorted by key), read once.
 	selPairs []labelPair
-	// Set by the model the Service belongs to (own): the numbers of its
-	// namespace and selector pairs (see Model.resolve).
-	own     *Model
-	ns      int32
-	selIDs  []int32
-	selNone bool
+	// link is set on the model's copy (see selLink).
+	link *selLink
+}
+
+// selLink is what the model a Service, PDB or Gateway resource belongs to
+// (own) knows of its selector: the numbers of its namespace and equality
+// pairs (Model.resolve), none when they match no workload of the model,
+// and, for a PDB, its other requirements. It sits behind a pointer so that
+// the facts kept for every item do not carry it.
+type selLink struct {
+	own  *Model
+	ns   int32
+	ids  []int32
+	none bool
+	rest *restSel
+}
+
+// of returns l when it belongs to m, else nil.
+func (l *selLink) of(m *Model) *selLink {
+	if l == nil || l.own != m {
+		return nil
+	}
+	return l
 }
 
 // ServicePort is one entry of spec.ports. TargetPort defaults to Port.
@@ -85,11 +102,9 @@ type IstioGateway struct {
 	Selector map[string]string
 	// Ports are the server port numbers.
 	Ports []int64
-	// Set by the model the Gateway belongs to (own): its selector's pair
-	// numbers; selNone when a pair is on no pod of the model.
-	own     *Model
-	selIDs  []int32
-	selNone bool
+	// link is set on the model's copy (see selLink; no namespace: a
+	// Gateway's selector applies across namespaces).
+	link *selLink
 }
 
 func parseIstioGateway(o *Object, y *yaml.Node) (*IstioGateway, error) {
@@ -118,8 +133,10 @@ func (g *IstioGateway) Selects(w *Workload) bool {
 	if len(g.Selector) == 0 {
 		return false
 	}
-	if g.own != nil && g.own == w.own {
-		return !g.selNone && hasAll(w.pairs, g.selIDs)
+	if g.link != nil {
+		if l := w.of(g.link.own); l != nil {
+			return !g.link.none && hasAll(l.pairs, g.link.ids)
+		}
 	}
 	// labels.SelectorFromSet(g.Selector).Matches(w.PodLabels), without
 	// building a selector per call: a set selector matches labels that
@@ -218,13 +235,8 @@ type PDB struct {
 	indexPairs []labelPair
 	exact      bool
 	selectable bool
-	// Set by the model the PDB belongs to (own): the numbers of its
-	// namespace and index pairs.
-	own     *Model
-	ns      int32
-	idxIDs  []int32
-	idxNone bool
-	rest    restSel
+	// link is set on the model's copy (see selLink).
+	link *selLink
 }
 
 // restSel is the part of a selector beyond its equality pairs, in the

@@ -159,22 +159,27 @@ func BuildItems(items []*Item) (*Model, error) {
 // each workload to its HPA.
 func (m *Model) number(rec *records) {
 	for _, s := range m.Services {
-		s.own = m
-		s.ns, s.selIDs, s.selNone = m.resolve(rec, s.ID.Namespace, s.selPairs)
+		l := rec.sels.add(selLink{own: m})
+		l.ns, l.ids, l.none = m.resolve(rec, s.ID.Namespace, s.selPairs)
+		s.link = l
 	}
 	for _, p := range m.PDBs {
-		p.own = m
-		p.ns, p.idxIDs, p.idxNone = m.resolve(rec, p.ID.Namespace, p.indexPairs)
-		if !p.exact && !p.idxNone && p.selectable {
-			p.rest, p.idxNone = m.numberRest(p.Selector)
+		l := rec.sels.add(selLink{own: m})
+		l.ns, l.ids, l.none = m.resolve(rec, p.ID.Namespace, p.indexPairs)
+		if !p.exact && !l.none && p.selectable {
+			var rest restSel
+			rest, l.none = m.numberRest(p.Selector)
+			l.rest = &rest
 		}
+		p.link = l
 	}
 	for _, g := range m.IstioGateways {
-		g.own = m
-		_, g.selIDs, g.selNone = m.resolve(rec, "", sortedPairs(g.Selector))
+		l := rec.sels.add(selLink{own: m})
+		_, l.ids, l.none = m.resolve(rec, "", sortedPairs(g.Selector))
+		g.link = l
 	}
 	for _, w := range m.Workloads {
-		w.hpa = m.hpaByTarget[ID{Group: "apps", Kind: w.ID.Kind, Namespace: w.ID.Namespace, Name: w.ID.Name}]
+		w.link.hpa = m.hpaByTarget[ID{Group: "apps", Kind: w.ID.Kind, Namespace: w.ID.Namespace, Name: w.ID.Name}]
 	}
 }
 
@@ -442,6 +447,8 @@ type records struct {
 	namespaces slab[Namespace]
 	istiods    slab[Istiod]
 	gateways   slab[Gateway]
+	links      slab[workloadLink]
+	sels       slab[selLink]
 	// nums holds the records' pair numbers.
 	nums []int32
 }
@@ -485,7 +492,7 @@ func newRecords(fs []*facts) *records {
 	return &records{
 		workloads: newSlab[Workload](n[0]), services: newSlab[Service](n[1]), igws: newSlab[IstioGateway](n[2]),
 		pdbs: newSlab[PDB](n[3]), hpas: newSlab[HPA](n[4]), bindings: newSlab[Binding](n[5]), namespaces: newSlab[Namespace](n[6]),
-		istiods: newSlab[Istiod](8), gateways: newSlab[Gateway](n[0] / 4),
+		istiods: newSlab[Istiod](8), gateways: newSlab[Gateway](n[0] / 4), links: newSlab[workloadLink](n[0]), sels: newSlab[selLink](n[1] + n[2] + n[3]),
 	}
 }
 
@@ -499,28 +506,29 @@ func (m *Model) add(rec *records, o *Object, kind any) {
 		w.Object = o
 		m.Workloads = append(m.Workloads, w)
 		m.workloadsBy[id] = w
-		w.own = m
+		l := rec.links.add(workloadLink{own: m})
+		w.link = l
 		ns, ok := m.nsID[id.Namespace]
 		if !ok {
 			ns = int32(len(m.podsByNS))
 			m.nsID[id.Namespace] = ns
 			m.podsByNS = append(m.podsByNS, nil)
 		}
-		w.ns = ns
+		l.ns = ns
 		m.podsByNS[ns] = append(m.podsByNS[ns], w)
 		// Pairs are numbered in key order, so the numbers do not depend
 		// on map iteration.
-		w.pairs = rec.ids(len(w.PodLabels))
+		l.pairs = rec.ids(len(w.PodLabels))
 		for _, p := range sortedPairs(w.PodLabels) {
 			n, ok := m.pairID[p]
 			if !ok {
 				n = int32(len(m.pairID))
 				m.pairID[p] = n
 			}
-			w.pairs = append(w.pairs, n)
+			l.pairs = append(l.pairs, n)
 			m.podIdx[nsPair(ns, n)] = append(m.podIdx[nsPair(ns, n)], w)
 		}
-		slices.Sort(w.pairs)
+		slices.Sort(l.pairs)
 	case *Service:
 		s := rec.services.add(*k)
 		s.Object = o
@@ -649,8 +657,12 @@ func (m *Model) Selected(s *Service) []*Workload {
 	// A Service's selector is a set of key=value pairs, which a pod matches
 	// when its labels carry every one (labels.SelectorFromSet(s.Selector)
 	// .Matches, without building the selector for each Service).
-	nsid, ids, none := s.ns, s.selIDs, s.selNone
-	if s.own != m {
+	var nsid int32
+	var ids []int32
+	var none bool
+	if l := s.link.of(m); l != nil {
+		nsid, ids, none = l.ns, l.ids, l.none
+	} else {
 		pairs := s.selPairs
 		if len(pairs) != len(s.Selector) {
 			pairs = s.pairs() // a Service not read by parseService
@@ -662,7 +674,7 @@ func (m *Model) Selected(s *Service) []*Workload {
 	}
 	var out []*Workload
 	for _, w := range m.candidatesOf(nsid, ids) {
-		if hasAll(w.pairs, ids) {
+		if hasAll(w.link.pairs, ids) {
 			out = append(out, w)
 		}
 	}
@@ -718,8 +730,8 @@ func (m *Model) PDBsSelecting(w *Workload) []*PDB {
 
 // HPAFor returns the HPA that scales the workload, or nil.
 func (m *Model) HPAFor(w *Workload) *HPA {
-	if w.own == m {
-		return w.hpa
+	if l := w.of(m); l != nil {
+		return l.hpa
 	}
 	return m.hpaByTarget[ID{Group: "apps", Kind: w.ID.Kind, Namespace: w.ID.Namespace, Name: w.ID.Name}]
 }

@@ -90,13 +90,13 @@ func NewPDBIndex(m *Model) *PDBIndex {
 			continue
 		}
 		var ws []*Workload
-		if p.own == m {
-			if p.idxNone {
+		if l := p.link.of(m); l != nil {
+			if l.none {
 				continue
 			}
-			for _, w := range m.candidatesOf(p.ns, p.idxIDs) {
-				if hasAll(w.pairs, p.idxIDs) && (p.exact || p.rest.matches(w.pairs) &&
-					(!p.rest.byLabels || p.Selector.Matches(labels.Set(w.PodLabels)))) {
+			for _, w := range m.candidatesOf(l.ns, l.ids) {
+				if hasAll(w.link.pairs, l.ids) && (p.exact || l.rest != nil && l.rest.matches(w.link.pairs) &&
+					(!l.rest.byLabels || p.Selector.Matches(labels.Set(w.PodLabels)))) {
 					ws = append(ws, w)
 				}
 			}
@@ -150,18 +150,19 @@ func NewIstioGatewayIndex(m *Model) *IstioGatewayIndex {
 	x := &IstioGatewayIndex{m: m, byPair: make([][]*IstioGateway, len(m.pairID))}
 	count := make([]int32, len(m.pairID))
 	for _, g := range m.IstioGateways {
-		if g.own == m && !g.selNone {
-			for _, p := range g.selIDs {
+		if l := g.link.of(m); l != nil && !l.none {
+			for _, p := range l.ids {
 				count[p]++
 			}
 		}
 	}
 	for _, g := range m.IstioGateways {
-		if g.own != m || g.selNone || len(g.selIDs) == 0 {
+		l := g.link.of(m)
+		if l == nil || l.none || len(l.ids) == 0 {
 			continue // selects nothing (see IstioGateway.Selects)
 		}
-		best := g.selIDs[0]
-		for _, p := range g.selIDs[1:] {
+		best := l.ids[0]
+		for _, p := range l.ids[1:] {
 			if count[p] < count[best] {
 				best = p
 			}
@@ -175,10 +176,10 @@ func NewIstioGatewayIndex(m *Model) *IstioGatewayIndex {
 // in input order: the same answer as Model.IstioGatewaysSelecting.
 func (x *IstioGatewayIndex) Selecting(w *Workload) []*IstioGateway {
 	var out []*IstioGateway
-	if w.own == x.m {
-		for _, p := range w.pairs {
+	if l := w.of(x.m); l != nil {
+		for _, p := range l.pairs {
 			for _, g := range x.byPair[p] {
-				if hasAll(w.pairs, g.selIDs) {
+				if hasAll(l.pairs, g.link.ids) {
 					out = append(out, g)
 				}
 			}

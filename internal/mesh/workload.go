@@ -38,14 +38,30 @@ type Workload struct {
 	selText string
 	ports   []ContainerPort
 
-	// Set by the model the workload belongs to (own): its namespace and
-	// pod label pair numbers (sorted), its HPA, and its role.
+	// link is set on the model's copy of the workload (see workloadLink);
+	// nil in the facts read from an item, which every model shares.
+	link *workloadLink
+}
+
+// workloadLink is what the model a workload belongs to (own) knows of it:
+// its namespace and pod label pair numbers (sorted), its HPA, and its
+// role. It sits behind a pointer so that the facts kept for every item do
+// not carry it.
+type workloadLink struct {
 	own    *Model
 	ns     int32
 	pairs  []int32
 	hpa    *HPA
 	gw     *Gateway
 	istiod *Istiod
+}
+
+// of returns the workload's link when it belongs to m, else nil.
+func (w *Workload) of(m *Model) *workloadLink {
+	if w == nil || w.link == nil || w.link.own != m {
+		return nil
+	}
+	return w.link
 }
 
 // Container is one container of a pod template.
@@ -199,7 +215,20 @@ func parseWorkload(o *Object, y *yaml.Node) (*Workload, error) {
 			root = false
 		}
 		w.Containers = append(w.Containers, ct)
-		w.ports = append(w.ports, ct.Ports...)
+	}
+	// ports holds every container's ports in order, and each container's
+	// Ports is its part of that one array: the list costs no copy.
+	n := 0
+	for _, c := range w.Containers {
+		n += len(c.Ports)
+	}
+	if n > 0 {
+		w.ports = make([]ContainerPort, 0, n)
+		for i := range w.Containers {
+			start := len(w.ports)
+			w.ports = append(w.ports, w.Containers[i].Ports...)
+			w.Containers[i].Ports = w.ports[start:len(w.ports):len(w.ports)]
+		}
 	}
 	w.RunsAsRoot = root
 	for _, v := range seq(lookup(podSpec, "volumes")) {
