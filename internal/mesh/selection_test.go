@@ -331,10 +331,9 @@ spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: new}, minRe
 	require.Nil(t, m.GatewayOf(newO), "roles answer for the model's own workloads")
 }
 
-// A gateway's addresses are resolved to Services once, as AddressService
-// resolves them.
-func TestGatewayAddressServices(t *testing.T) {
-	m := build(t, `
+// addressedGateway dials istiod-1-6-14 for discovery and istiod (in its own
+// namespace) as CA, and mounts istio-1-6-14.
+const addressedGateway = `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: gw, namespace: edge}
@@ -347,7 +346,16 @@ spec:
       - name: istio-proxy
         args: [proxy, router, --discoveryAddress, "istiod-1-6-14.istio-system.svc:15012"]
         env: [{name: CA_ADDR, value: "istiod:15012"}]
----
+        ports: [{containerPort: 8080, name: http2}, {containerPort: 8443}]
+      - name: sidecar
+        ports: [{containerPort: 9000, name: metrics}]
+      volumes: [{name: config-volume, configMap: {name: istio-1-6-14, optional: true}}]
+`
+
+// A gateway's addresses are resolved to Services once, as AddressService
+// resolves them.
+func TestGatewayAddressServices(t *testing.T) {
+	m := build(t, addressedGateway+`---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: bare, namespace: edge}
@@ -408,24 +416,7 @@ spec:
 // answers as the look-ups it replaces, for the model's own gateways and for
 // another model's.
 func TestGatewayLinks(t *testing.T) {
-	const gw = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: gw, namespace: edge}
-spec:
-  selector: {matchLabels: {app: gw}}
-  template:
-    metadata: {labels: {app: gw}}
-    spec:
-      containers:
-      - name: istio-proxy
-        args: [proxy, router, --discoveryAddress, "istiod-1-6-14.istio-system.svc:15012"]
-        env: [{name: CA_ADDR, value: "istiod:15012"}]
-        ports: [{containerPort: 8080, name: http2}, {containerPort: 8443}]
-      - name: sidecar
-        ports: [{containerPort: 9000, name: metrics}]
-      volumes: [{name: config-volume, configMap: {name: istio-1-6-14, optional: true}}]
-`
+	gw := addressedGateway
 	with := build(t, gw+`---
 apiVersion: v1
 kind: Service
