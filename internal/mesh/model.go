@@ -179,7 +179,7 @@ func (m *Model) number(rec *records) {
 		g.link = l
 	}
 	for _, w := range m.Workloads {
-		w.link.hpa = m.hpaByTarget[ID{Group: "apps", Kind: w.ID.Kind, Namespace: w.ID.Namespace, Name: w.ID.Name}]
+		w.link.hpa = m.hpaByTarget[hpaTarget(w.ID)]
 	}
 }
 
@@ -247,7 +247,7 @@ func (m *Model) numberRest(sel labels.Selector) (r restSel, none bool) {
 // nsPair is the podIdx key of a namespace and a pair number.
 func nsPair(ns, pair int32) uint64 { return uint64(uint32(ns))<<32 | uint64(uint32(pair)) }
 
-// hasAll reports whether the sorted numbers have carry every one of want
+// hasAll reports whether the sorted numbers have include every one of want
 // (sorted too).
 func hasAll(have, want []int32) bool {
 	i := 0
@@ -558,7 +558,7 @@ func (m *Model) add(rec *records, o *Object, kind any) {
 		h.Object = o
 		m.HPAs = append(m.HPAs, h)
 		m.hpaOf[id] = h
-		m.hpaByTarget[ID{Group: "apps", Kind: h.TargetKind, Namespace: id.Namespace, Name: h.TargetName}] = h
+		m.hpaByTarget[hpaTarget(ID{Kind: h.TargetKind, Namespace: id.Namespace, Name: h.TargetName})] = h
 	case *Binding:
 		b := rec.bindings.add(*k)
 		b.Object = o
@@ -682,14 +682,7 @@ func (m *Model) Selected(s *Service) []*Workload {
 }
 
 // pairs are the Service selector's pairs, sorted by key.
-func (s *Service) pairs() []labelPair {
-	out := make([]labelPair, 0, len(s.Selector))
-	for k, v := range s.Selector {
-		out = append(out, labelPair{k, v})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].k < out[j].k })
-	return out
-}
+func (s *Service) pairs() []labelPair { return sortedPairs(s.Selector) }
 
 // ServicesSelecting returns the Services whose selector matches the
 // workload's pod labels.
@@ -733,7 +726,14 @@ func (m *Model) HPAFor(w *Workload) *HPA {
 	if l := w.of(m); l != nil {
 		return l.hpa
 	}
-	return m.hpaByTarget[ID{Group: "apps", Kind: w.ID.Kind, Namespace: w.ID.Namespace, Name: w.ID.Name}]
+	return m.hpaByTarget[hpaTarget(w.ID)]
+}
+
+// hpaTarget is the hpaByTarget key of a workload identity: an HPA's
+// scaleTargetRef names a kind and name in its namespace, whatever the
+// workload's API group (apps or the legacy extensions).
+func hpaTarget(id ID) ID {
+	return ID{Group: "apps", Kind: id.Kind, Namespace: id.Namespace, Name: id.Name}
 }
 
 // MinReplicas is the capacity a workload guarantees: its HPA's minReplicas
