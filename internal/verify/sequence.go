@@ -48,17 +48,17 @@ func CheckTransition(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
 		baseline = prev
 	}
 	vs := newViews(prev, next, baseline)
-	return checkTransition(vs[0], vs[1], vs[2], ord)
+	return checkTransition(vs[0], vs[1], vs[2], ord, nil)
 }
 
-func checkTransition(prev, next, base *view, ord Ordering) []Finding {
+func checkTransition(prev, next, base *view, ord Ordering, renders *Renders) []Finding {
 	var out []Finding
 	step := &stepCache{}
 	for _, r := range catalogue {
 		if r.transition == nil {
 			continue
 		}
-		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step}
+		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders}
 		r.transition(t)
 		out = append(out, t.out...)
 	}
@@ -129,6 +129,14 @@ func (r *Report) OK() bool { return r.Count(Error) == 0 }
 // returns an error, and no report, for fewer than two states, a state
 // without a model, or two states with the same name.
 func CheckSequence(states []State, ord Ordering) (*Report, error) {
+	return CheckPlan(states, ord, nil)
+}
+
+// CheckPlan is CheckSequence with the renders the sequence was planned
+// from (a plan's inputs/), when the caller has them: the rules that compare
+// a state with what a render grants or holds use them, and skip that part
+// without them (nil).
+func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) {
 	if len(states) < 2 {
 		names := ""
 		if len(states) == 1 {
@@ -190,7 +198,7 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 		}
 		if i > 0 {
 			sr.From = states[i-1].Name
-			fs = append(fs, checkTransition(prev, cur, base, ord)...)
+			fs = append(fs, checkTransition(prev, cur, base, ord, renders)...)
 			sortFindings(fs)
 		}
 		for k := range fs {

@@ -389,6 +389,8 @@ type transCtx struct {
 	ord              Ordering
 	// step is shared by the rules of one step.
 	step *stepCache
+	// renders are the plan's inputs, nil when verify does not have them.
+	renders *Renders
 }
 
 // stepCache holds what several transition rules of one step ask.
