@@ -11,11 +11,11 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// AnnotationRunningRender marks a ConfigMap whose data values are the
-// running control plane's render (one YAML stream per key). Two renders of
-// the same mesh collide on kind/namespace/name (CRDs, ClusterRoles, the
-// default gateway), so plain kustomize cannot load both as resources; a
-// configMapGenerator can carry the running one as data:
+// Carriers. Two renders of the same mesh collide on kind/namespace/name
+// (CRDs, ClusterRoles, the default gateway, the user gateways), so plain
+// kustomize cannot load both as resources. A render travels into a step as
+// the data of a local-config ConfigMap (one YAML stream per key), whose
+// annotation says which render it carries:
 //
 //	configMapGenerator:
 //	- name: running-render
@@ -25,7 +25,25 @@ import (
 //	    annotations:
 //	      revshift.dev/running-render: "true"
 //	      config.kubernetes.io/local-config: "true"
-const AnnotationRunningRender = "revshift.dev/running-render"
+//
+// This is the one way a render is carried; Carried reads every kind.
+const (
+	// AnnotationRunningRender: the running control plane and gateways
+	// (canary-control-plane re-emits them, prune-legacy prunes them).
+	AnnotationRunningRender = "revshift.dev/running-render"
+	// AnnotationCanaryRender: a target render of gateways, under their
+	// rendered names; revision-gateway gives each object its canary name
+	// and follows its references (see CanaryName).
+	AnnotationCanaryRender = "revshift.dev/canary-render"
+	// AnnotationHeldRender: the target's version of the objects that both
+	// renders hold under one identity, which canary-control-plane holds
+	// back (or merges) while the running revision runs; prune-legacy
+	// applies them when it removes the running revision.
+	AnnotationHeldRender = "revshift.dev/held-render"
+)
+
+// carrierAnnotations are the carrier kinds, for IsAnyCarrier.
+var carrierAnnotations = []string{AnnotationRunningRender, AnnotationCanaryRender, AnnotationHeldRender}
 
 // AnnotationState marks an object of the old (running) state inside one
 // input that also holds the desired state; StateOld is its value.
@@ -41,9 +59,23 @@ const (
 // Argo CD apply.
 const AnnotationLocalConfig = "config.kubernetes.io/local-config"
 
-// IsRunningRender reports whether an item carries a running render.
-func IsRunningRender(it *Item) bool {
-	v, ok := it.Annotation(AnnotationRunningRender)
+// IsRunningRender reports whether an item carries the running render.
+func IsRunningRender(it *Item) bool { return IsCarrier(it, AnnotationRunningRender) }
+
+// IsAnyCarrier reports whether an item carries a render of any kind.
+func IsAnyCarrier(it *Item) bool {
+	for _, a := range carrierAnnotations {
+		if IsCarrier(it, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsCarrier reports whether an item is a ConfigMap carrying a render of the
+// kind the annotation names.
+func IsCarrier(it *Item, annotation string) bool {
+	v, ok := it.Annotation(annotation)
 	if !ok || v == "false" {
 		return false
 	}
@@ -85,14 +117,19 @@ func copies(items []*Item) []*Item {
 	return out
 }
 
-// RunningRender reads the objects of every running-render ConfigMap among
-// items, in item order and key order. It rejects YAML aliases (a carried
-// stream is parsed here, after the ResourceList's own alias check) and
-// documents that are not objects, naming the ConfigMap, the key and the
-// document.
+// RunningRender reads the objects of every running-render carrier among
+// items (Carried).
 func RunningRender(items []*Item) (objects []*Item, carriers []*Item, err error) {
+	return Carried(items, AnnotationRunningRender)
+}
+
+// Carried reads the objects of every carrier of one kind among items, in
+// item order and key order. It rejects YAML aliases (a carried stream is
+// parsed here, after the ResourceList's own alias check) and documents
+// that are not objects, naming the ConfigMap, the key and the document.
+func Carried(items []*Item, annotation string) (objects []*Item, carriers []*Item, err error) {
 	for _, it := range items {
-		if !IsRunningRender(it) {
+		if !IsCarrier(it, annotation) {
 			continue
 		}
 		carriers = append(carriers, it)
@@ -100,7 +137,7 @@ func RunningRender(items []*Item) (objects []*Item, carriers []*Item, err error)
 			objects = append(objects, copies(c.objects)...)
 			continue
 		}
-		objs, err := readCarrier(it)
+		objs, err := readCarrier(it, annotation)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -112,6 +149,35 @@ func RunningRender(items []*Item) (objects []*Item, carriers []*Item, err error)
 	return objects, carriers, nil
 }
 
+// NewCarrier is a local-config ConfigMap carrying objects, as one YAML
+// stream under data.render.yaml, annotated as a carrier of the given kind.
+func NewCarrier(name, annotation string, objs []*yaml.RNode) (*Item, error) {
+	var b strings.Builder
+	for i, o := range objs {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		s, err := o.String()
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(s)
+	}
+	n, err := yaml.FromMap(map[string]any{
+		"apiVersion": "v1",
+		"kind":       "ConfigMap",
+		"metadata": map[string]any{
+			"name":        name,
+			"annotations": map[string]any{annotation: "true", AnnotationLocalConfig: "true"},
+		},
+		"data": map[string]any{"render.yaml": b.String()},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return NewItem(n), nil
+}
+
 func allText(items []*Item) bool {
 	for _, it := range items {
 		if it.node != nil || it.text == nil {
@@ -121,9 +187,9 @@ func allText(items []*Item) bool {
 	return true
 }
 
-// readCarrier reads the objects of one running-render ConfigMap, in key
-// order. A carrier that is still text is parsed here and left as text.
-func readCarrier(it *Item) ([]*Item, error) {
+// readCarrier reads the objects of one carrier ConfigMap, in key order. A
+// carrier that is still text is parsed here and left as text.
+func readCarrier(it *Item, annotation string) ([]*Item, error) {
 	n := it.node
 	if n == nil && it.text != nil {
 		y, err := parseEntry(it.text, it.line)
@@ -140,7 +206,7 @@ func readCarrier(it *Item) ([]*Item, error) {
 	}
 	data := lookup(n.YNode(), "data")
 	if data == nil || data.Kind != yaml.MappingNode || len(data.Content) == 0 {
-		return nil, fmt.Errorf("ConfigMap %s is annotated %s but has no data: put the running render's files under data (configMapGenerator files:)", name, AnnotationRunningRender)
+		return nil, fmt.Errorf("ConfigMap %s is annotated %s but has no data: put the render's files under data (configMapGenerator files:)", name, annotation)
 	}
 	keys := map[string]*yaml.Node{}
 	var order []string

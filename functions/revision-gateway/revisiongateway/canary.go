@@ -115,10 +115,15 @@ func idList(xs []mesh.ID) string {
 	return strings.Join(s, ", ")
 }
 
-// fromRender reports whether a name is the new render's copy of something
-// (it carries the pair's suffix).
-func (w *work) fromRender(name string) bool {
-	return w.Suffix != "" && strings.HasSuffix(name, w.Suffix)
+// fromRender reports whether an object is the new render's copy of
+// something: revision-gateway made it from a carried canary render
+// (mesh.AnnotationCanaryOf), or, in an input the user renamed by hand, its
+// name carries the pair's suffix.
+func (w *work) fromRender(o *mesh.Object) bool {
+	if _, ok := o.CanaryOf(); ok {
+		return true
+	}
+	return w.Suffix != "" && strings.HasSuffix(o.ID.Name, w.Suffix)
 }
 
 // joinProduction (pass 1) gives the canary's pods the labels of every
@@ -138,7 +143,7 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 		}
 		seen[s.ID] = true
 		switch {
-		case w.fromRender(s.ID.Name):
+		case w.fromRender(s.Object):
 			w.renderSvcs = append(w.renderSvcs, s.ID)
 		case selectsOld[s.ID]:
 			prod = append(prod, s)
@@ -159,7 +164,7 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 		}
 		gseen[g.ID] = true
 		switch {
-		case w.fromRender(g.ID.Name):
+		case w.fromRender(g.Object):
 			w.renderGws = append(w.renderGws, g.ID)
 		case g.Selects(o):
 			gws = append(gws, g)

@@ -66,6 +66,7 @@ const (
 //	spec:
 //	  mode: canary            # canary (S3, default) or shift (S4)
 //	  revision: 1-6-14        # only canaries of this revision (default: any)
+//	  render: target-gateways # the carried canary render to expand (default: every one)
 //	  pairs:                  # explicit pairs instead of name matching
 //	  - {namespace: default, old: custom-gw, new: custom-gw-1-6-14}
 //	  previewService: false   # keep a ClusterIP preview Service per production Service
@@ -76,6 +77,7 @@ const (
 type Spec struct {
 	Mode           string   `yaml:"mode"`
 	Revision       string   `yaml:"revision"`
+	Render         string   `yaml:"render"`
 	Pairs          []Pair   `yaml:"pairs"`
 	PreviewService bool     `yaml:"previewService"`
 	DrainSeconds   *int64   `yaml:"drainSeconds"`
@@ -138,6 +140,14 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err != nil {
 		return nil, err
 	}
+	// The canaries are made in mode canary; the shift finds them in its
+	// input (after canary in a Step, or in the canary step's output).
+	var implied []mesh.PairRequest
+	if spec.Mode == ModeCanary {
+		if items, implied, err = expand(items, spec, res); err != nil {
+			return nil, err
+		}
+	}
 	m, err := build(items)
 	if err != nil {
 		return nil, err
@@ -145,6 +155,9 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	reqs := make([]mesh.PairRequest, len(spec.Pairs))
 	for i, p := range spec.Pairs {
 		reqs[i] = mesh.PairRequest{Namespace: p.Namespace, Old: p.Old, New: p.New}
+	}
+	if len(reqs) == 0 {
+		reqs = implied
 	}
 	pairs, perrs := m.PairGateways(reqs, spec.Revision)
 	for _, e := range perrs {
@@ -163,7 +176,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 			rev := m.RevisionOfGateway(g)
 			gs = append(gs, fmt.Sprintf("%s (revision %s)", g.ID, rev))
 		}
-		res.Errorf(nil, "no gateway pairs: none of %s is the revisioned copy of another. Render the new revision's gateways through a kustomization with `nameSuffix: -<revision>` so that custom-gw's copy is custom-gw-<revision>, or list spec.pairs", strings.Join(gs, ", "))
+		res.Errorf(nil, "no gateway pairs: none of %s is the revisioned copy of another. Carry the new revision's gateway render as a ConfigMap annotated %s (see the README), so that custom-gw's canary is custom-gw-<revision>, or list spec.pairs", strings.Join(gs, ", "), mesh.AnnotationCanaryRender)
 		return items, nil
 	}
 	paired := map[*mesh.Gateway]bool{}
@@ -176,19 +189,10 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 			res.Infof(g.Object, "gateway %s (revision %s) has no replacement in the input: left as is", g.ID, rev)
 		}
 	}
-	changed, err := fixReferences(m, pairs, res)
-	if err != nil {
-		return nil, err
+	if renamedBySibling(pairs, res) {
+		return items, nil
 	}
 	if spec.Mode == ModeShift {
-		if changed {
-			if m, err = mesh.BuildItems(items); err != nil {
-				return nil, err
-			}
-			if pairs, perrs = m.PairGateways(reqs, spec.Revision); len(perrs) > 0 {
-				return nil, perrs[0]
-			}
-		}
 		return shift(items, m, pairs, spec, res)
 	}
 	return canary(items, pairs, spec, res)
@@ -200,7 +204,7 @@ func build(items []*mesh.Item) (*mesh.Model, error) {
 	m, err := mesh.BuildItems(items)
 	var dup *mesh.DuplicateError
 	if errors.As(err, &dup) {
-		return nil, fmt.Errorf("%w\n(hint: the revisioned render keeps the running gateways' names; render it through a kustomization with `nameSuffix: -<revision>` so that both renders can be in one input)", err)
+		return nil, fmt.Errorf("%w\n(hint: the revisioned render keeps the running gateways' names; carry it as a ConfigMap annotated %s (see the README) so that revision-gateway gives it canary names)", err, mesh.AnnotationCanaryRender)
 	}
 	return m, err
 }

@@ -45,7 +45,7 @@ func TestBadInput(t *testing.T) {
 		krmtest.BadInput{Name: "drain that is not a number", Input: rl("    drainSeconds: soon\n", ""), Want: []string{"functionConfig RevisionGateway/c", "line 5"}},
 		krmtest.BadInput{Name: "incomplete pair", Input: rl("    pairs:\n    - {namespace: default, old: custom-gw}\n", ""), Want: []string{"spec.pairs[0]: namespace, old and new are all required"}},
 		krmtest.BadInput{Name: "sync wave that is not an integer", Input: rl("    ordering: {argocdSyncWave: early}\n", ""), Want: []string{`spec.ordering.argocdSyncWave: "early" is not an integer`}},
-		krmtest.BadInput{Name: "renders not suffixed", Input: rl("", dupItems), Want: []string{"duplicate object Deployment.apps/default/custom-gw", "nameSuffix: -<revision>"}},
+		krmtest.BadInput{Name: "renders not suffixed", Input: rl("", dupItems), Want: []string{"duplicate object Deployment.apps/default/custom-gw", mesh.AnnotationCanaryRender}},
 		krmtest.BadInput{Name: "explicit pair naming nothing", Input: rl("    pairs:\n    - {namespace: default, old: a, new: b}\n", "items:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: x, namespace: default}}\n"), Want: []string{"spec.pairs[0]: no Deployment default/a in the input", "spec.pairs[0]: no Deployment default/b in the input"}},
 		krmtest.BadInput{Name: "malformed service port", Input: rl("", "items:\n- {apiVersion: v1, kind: Service, metadata: {name: s, namespace: default}, spec: {ports: [{port: http}]}}\n"), Want: []string{"Service/default/s: spec.ports[0].port: expected an integer"}},
 	)
@@ -62,7 +62,7 @@ func FuzzTransform(f *testing.F) {
 // The canary's own ServiceAccount and Role are only read, and pass through
 // as text, unless spec.ordering.argocdSyncWave gives them a sync-wave.
 func TestCanaryRBACMaterializedOnlyForSyncWave(t *testing.T) {
-	data, err := os.ReadFile("testdata/kustomize-previous-names/input.yaml")
+	data, err := os.ReadFile("testdata/seed-shaped/input.yaml")
 	require.NoError(t, err)
 	// As kustomize hands them to a function: each item carries its index.
 	nodes := krmtest.ParseYAML(t, data)
