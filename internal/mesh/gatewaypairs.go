@@ -214,3 +214,38 @@ func (m *Model) ReplacementGaps(old, repl *Workload) []string {
 	}
 	return out
 }
+
+// GatewayParts are a gateway's Deployment and the objects that go with it:
+// its ServiceAccount, the PDBs that select its pods, its HPA, and the
+// RoleBindings of its ServiceAccount in its namespace with their Roles. Its
+// Services are not: they are the production Services. A gateway's canary
+// is made of these parts, and a render's copy of them is what would restart
+// the running gateway in place.
+func (m *Model) GatewayParts(g *Gateway) []*Object {
+	out := []*Object{g.Object}
+	ns := g.ID.Namespace
+	if o, ok := m.Get(ID{Kind: "ServiceAccount", Namespace: ns, Name: g.ServiceAccount}); ok && g.ServiceAccount != "" {
+		out = append(out, o)
+	}
+	for _, pdb := range m.PDBsSelecting(g.Workload) {
+		out = append(out, pdb.Object)
+	}
+	if h := m.HPAFor(g.Workload); h != nil {
+		out = append(out, h.Object)
+	}
+	for _, b := range m.Bindings {
+		if b.ID.Namespace != ns || b.ID.Kind != "RoleBinding" {
+			continue
+		}
+		for _, s := range b.Subjects {
+			if s.Kind == "ServiceAccount" && s.Namespace == ns && s.Name == g.ServiceAccount {
+				out = append(out, b.Object)
+				if r, ok := m.Get(b.RoleRef); ok {
+					out = append(out, r)
+				}
+				break
+			}
+		}
+	}
+	return out
+}

@@ -12,9 +12,11 @@
 //	                                the target's names, so later states read
 //	                                them through canary-control-plane)
 //	inputs/target/                  the --to control-plane renders
-//	inputs/target-gateways/         the --to gateway renders, nameSuffix -<rev>
+//	inputs/target-gateways/         the --to gateway renders, carried as the
+//	                                data of a local-config ConfigMap:
+//	                                revision-gateway names their canaries
 //	inputs/target-default-gateway/  the target's non-revisioned default
-//	                                gateway, nameSuffix -<rev>
+//	                                gateway, carried the same way
 //	inputs/include/                 the user's other objects (--include)
 //	NN-name/kustomization.yaml      resources from inputs/, and one transformer:
 //	NN-name/revshift.yaml           a Step running every function of the state
@@ -260,7 +262,6 @@ func versions(m *mesh.Model) string {
 // namespace and name), and finds the target's non-revisioned gateways that
 // would replace running ones in place (the default istio-ingressgateway).
 func (p *Plan) pairGateways(running, target *mesh.Model) error {
-	suffix := "-" + p.Revision
 	cpNS := map[string]bool{}
 	for _, i := range target.IstiodsOf(p.Revision) {
 		cpNS[i.ID.Namespace] = true
@@ -274,7 +275,7 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 				unpaired = append(unpaired, g.ID.Namespace+"/"+g.ID.Name)
 				continue
 			}
-			p.UserPairs = append(p.UserPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: g.ID.Name + suffix})
+			p.UserPairs = append(p.UserPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
 			if !cpNS[g.ID.Namespace] {
 				nsSet[g.ID.Namespace] = true
 			}
@@ -300,8 +301,10 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 			if rev := f.Model.RevisionOfGateway(g); rev != p.Revision {
 				continue
 			}
-			p.DefaultPairs = append(p.DefaultPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: g.ID.Name + suffix})
-			p.DefaultGateway = append(p.DefaultGateway, gatewayObjects(f.Model, g)...)
+			p.DefaultPairs = append(p.DefaultPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
+			for _, o := range f.Model.GatewayParts(g) {
+				p.DefaultGateway = append(p.DefaultGateway, o.Node())
+			}
 			// A gateway rendered with the control plane but outside its
 			// namespace needs the ConfigMap copy too, before it starts.
 			if !cpNS[g.ID.Namespace] {
@@ -314,37 +317,4 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 	}
 	sort.Strings(p.GatewayNamespaces)
 	return nil
-}
-
-// gatewayObjects are a gateway's Deployment and the objects that go with
-// it: its ServiceAccount, the PDBs that select its pods, its HPA, and the
-// Roles and RoleBindings of its ServiceAccount. Its Services are not: the
-// running ones are the production Services.
-func gatewayObjects(m *mesh.Model, g *mesh.Gateway) []*yaml.RNode {
-	out := []*yaml.RNode{g.Node()}
-	ns := g.ID.Namespace
-	if o, ok := m.Get(mesh.ID{Kind: "ServiceAccount", Namespace: ns, Name: g.ServiceAccount}); ok && g.ServiceAccount != "" {
-		out = append(out, o.Node())
-	}
-	for _, pdb := range m.PDBsSelecting(g.Workload) {
-		out = append(out, pdb.Node())
-	}
-	if h := m.HPAFor(g.Workload); h != nil {
-		out = append(out, h.Node())
-	}
-	for _, b := range m.Bindings {
-		if b.ID.Namespace != ns || b.ID.Kind != "RoleBinding" {
-			continue
-		}
-		for _, s := range b.Subjects {
-			if s.Kind == "ServiceAccount" && s.Namespace == ns && s.Name == g.ServiceAccount {
-				out = append(out, b.Node())
-				if r, ok := m.Get(b.RoleRef); ok {
-					out = append(out, r.Node())
-				}
-				break
-			}
-		}
-	}
-	return out
 }

@@ -67,7 +67,7 @@ func (p *Plan) steps(running *mesh.Model) {
 			Changes:   fmt.Sprintf("Adds a gateway of revision %s next to each running one (%s), whose pods the production Services and Istio Gateway resources select (labels derived from their selectors), with a selector, PDB and HPA of its own, every production targetPort declared, and a drain on shutdown. The target render's own Services are removed: no second external address, no ambiguous listener port.", rev, pairList(p.UserPairs)),
 			Watch:     "The canary pods are Ready and receive traffic through the production Service: `kubectl get endpoints` lists both pod sets; error rates unchanged.",
 			Rollback:  "Apply the previous step: the canary gateways are removed; the running ones never stopped serving.",
-		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "canary", "revision": rev, "pairs": pairSpecs(p.UserPairs)}})
+		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "canary", "revision": rev, "render": TargetGatewaysCarrier, "pairs": pairSpecs(p.UserPairs)}})
 		add(Step{
 			Slug:      "shift",
 			Title:     "shift (S4)",
@@ -76,6 +76,27 @@ func (p *Plan) steps(running *mesh.Model) {
 			Watch:     "Before applying: the canary pods are Ready. After: the old pods drain (preStop) and the endpoints list only the canaries.",
 			Rollback:  "Apply the previous step: the running gateways scale back up next to the canaries.",
 		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "shift", "revision": rev, "pairs": pairSpecs(p.UserPairs)}})
+	}
+	if len(p.DefaultPairs) > 0 {
+		dgRes := append(append([]string(nil), gwRes[:len(gwRes)-len(include)]...), "target-default-gateway")
+		dgRes = append(dgRes, include...)
+		add(Step{
+			Slug:      "default-gateway-canary",
+			Title:     "default gateway canary",
+			Resources: dgRes,
+			Changes:   fmt.Sprintf("Migrates the gateways rendered with the control plane (%s), which the target render would restart in place, like the user gateways: as canaries of revision %s selected by their production Services.", oldList(p.DefaultPairs), rev),
+			Watch:     "The default gateway's canary pods are Ready behind its Service.",
+			Rollback:  "Apply the previous step.",
+		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "canary", "revision": rev, "render": DefaultGatewayCarrier, "pairs": pairSpecs(p.DefaultPairs)}})
+		add(Step{
+			Slug:      "default-gateway-shift",
+			Title:     "default gateway shift",
+			Resources: dgRes,
+			Changes:   fmt.Sprintf("Scales the running gateways rendered with the control plane (%s) to 0. They dial the running istiod through Service istiod, so this comes before the webhook-continuity step repoints that Service.", oldList(p.DefaultPairs)),
+			Watch:     "The endpoints of the default gateway's Service list only the canary.",
+			Rollback:  "Apply the previous step.",
+		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "shift", "revision": rev, "pairs": pairSpecs(p.DefaultPairs)}})
+		gwRes = dgRes
 	}
 	if p.injectedNamespaces(running) {
 		add(Step{
@@ -95,27 +116,6 @@ func (p *Plan) steps(running *mesh.Model) {
 		Watch:     "`kubectl get endpoints -n istio-system istiod` lists the new istiod; creating an Istio resource still validates.",
 		Rollback:  "Apply the previous step.",
 	}, Call{Kind: "WebhookFix", Spec: map[string]any{"revision": rev}})
-	if len(p.DefaultPairs) > 0 {
-		dgRes := append(append([]string(nil), gwRes[:len(gwRes)-len(include)]...), "target-default-gateway")
-		dgRes = append(dgRes, include...)
-		add(Step{
-			Slug:      "default-gateway-canary",
-			Title:     "default gateway canary",
-			Resources: dgRes,
-			Changes:   fmt.Sprintf("Migrates the gateways rendered with the control plane (%s), which the target render would restart in place, like the user gateways: as canaries of revision %s selected by their production Services.", oldList(p.DefaultPairs), rev),
-			Watch:     "The default gateway's canary pods are Ready behind its Service.",
-			Rollback:  "Apply the previous step.",
-		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "canary", "revision": rev, "pairs": pairSpecs(p.DefaultPairs)}})
-		add(Step{
-			Slug:      "default-gateway-shift",
-			Title:     "default gateway shift",
-			Resources: dgRes,
-			Changes:   fmt.Sprintf("Scales the running gateways rendered with the control plane (%s) to 0.", oldList(p.DefaultPairs)),
-			Watch:     "The endpoints of the default gateway's Service list only the canary.",
-			Rollback:  "Apply the previous step.",
-		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "shift", "revision": rev, "pairs": pairSpecs(p.DefaultPairs)}})
-		gwRes = dgRes
-	}
 	add(Step{
 		Slug:      "prune",
 		Title:     "prune (S7)",

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/revshift/revshift/internal/mesh"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -81,12 +82,12 @@ func (p *Plan) Write() error {
 	for _, f := range p.Running {
 		carried = append(carried, "running/"+f.Name)
 	}
-	w.kustomization(in, "The running renders (--from) carried as the data of a ConfigMap: they collide with the\n# target's names (CRDs, ClusterRoles, the default gateway), so later states read them through\n# canary-control-plane (spec.includeRunning). local-config: never applied.", kust{carrier: carried})
+	w.kustomization(in, "The running renders (--from) carried as the data of a ConfigMap: they collide with the\n# target's names (CRDs, ClusterRoles, the default gateway), so later states read them through\n# canary-control-plane (spec.includeRunning). local-config: never applied.", kust{carrier: &carrier{name: "running-render", annotation: mesh.AnnotationRunningRender, files: carried}})
 	w.files(filepath.Join(in, "target"), p.TargetCP)
 	w.kustomization(filepath.Join(in, "target"), "The target control plane (--to), rendered with --revision "+p.Revision+".", kust{resources: names(p.TargetCP)})
 	if len(p.TargetGW) > 0 {
 		w.files(filepath.Join(in, "target-gateways"), p.TargetGW)
-		w.kustomization(filepath.Join(in, "target-gateways"), "The target gateways (--to), rendered from the UNCHANGED gateway IstioOperator with -r "+p.Revision+".\n# Their names are the running ones: the suffix lets both sit side by side (revision-gateway pairs them).", kust{resources: names(p.TargetGW), nameSuffix: "-" + p.Revision})
+		w.kustomization(filepath.Join(in, "target-gateways"), "The target gateways (--to), rendered from the UNCHANGED gateway IstioOperator with -r "+p.Revision+".\n# Their names are the running ones, so they travel as data: revision-gateway gives each object its\n# canary name (<name>-"+p.Revision+") and makes the render's references follow. local-config: never applied.", kust{carrier: &carrier{name: TargetGatewaysCarrier, annotation: mesh.AnnotationCanaryRender, files: names(p.TargetGW)}})
 	}
 	if len(p.DefaultGateway) > 0 {
 		var buf bytes.Buffer
@@ -96,7 +97,7 @@ func (p *Plan) Write() error {
 		}
 		name := "default-gateway.rev-" + p.Revision + ".yaml"
 		w.file(filepath.Join(in, "target-default-gateway", name), buf.Bytes())
-		w.kustomization(filepath.Join(in, "target-default-gateway"), "The target's default gateway, suffixed like the user gateways.", kust{resources: []string{name}, nameSuffix: "-" + p.Revision})
+		w.kustomization(filepath.Join(in, "target-default-gateway"), "The target's default gateway, carried like the user gateways: revision-gateway names its canary.", kust{carrier: &carrier{name: DefaultGatewayCarrier, annotation: mesh.AnnotationCanaryRender, files: []string{name}}})
 	}
 	if p.Opts.Rollback && len(p.NewCRDs) > 0 {
 		var buf bytes.Buffer
@@ -188,9 +189,22 @@ func (p *Plan) stepConfig(s Step) []byte {
 type kust struct {
 	resources    []string
 	transformers []string
-	nameSuffix   string
-	carrier      []string
+	carrier      *carrier
 }
+
+// carrier is a configMapGenerator that carries render files as data (see
+// mesh.AnnotationRunningRender).
+type carrier struct {
+	name, annotation string
+	files            []string
+}
+
+// The carriers of the target's gateway renders, which the canary steps
+// name (RevisionGateway spec.render).
+const (
+	TargetGatewaysCarrier = "target-gateways"
+	DefaultGatewayCarrier = "target-default-gateway"
+)
 
 type writer struct{ err error }
 
@@ -214,21 +228,18 @@ func (w *writer) kustomization(dir, comment string, k kust) {
 	var b strings.Builder
 	b.WriteString("# " + comment + "\n")
 	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
-	if k.nameSuffix != "" {
-		b.WriteString("nameSuffix: " + k.nameSuffix + "\n")
-	}
 	if len(k.resources) > 0 {
 		b.WriteString("resources:\n")
 		for _, r := range k.resources {
 			b.WriteString("- " + r + "\n")
 		}
 	}
-	if len(k.carrier) > 0 {
-		b.WriteString("configMapGenerator:\n- name: running-render\n  files:\n")
-		for _, f := range k.carrier {
+	if c := k.carrier; c != nil {
+		b.WriteString("configMapGenerator:\n- name: " + c.name + "\n  files:\n")
+		for _, f := range c.files {
 			b.WriteString("  - " + f + "\n")
 		}
-		b.WriteString("  options:\n    disableNameSuffixHash: true\n    annotations:\n      revshift.dev/running-render: \"true\"\n      config.kubernetes.io/local-config: \"true\"\n")
+		b.WriteString("  options:\n    disableNameSuffixHash: true\n    annotations:\n      " + c.annotation + ": \"true\"\n      " + mesh.AnnotationLocalConfig + ": \"true\"\n")
 	}
 	if len(k.transformers) > 0 {
 		b.WriteString("transformers:\n")

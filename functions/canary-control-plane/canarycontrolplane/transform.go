@@ -25,7 +25,17 @@
 //
 // and holds back, with an info result each, every other object that would
 // rewrite a running one, and every webhook configuration that does not call
-// the new revision (webhook-fix moves those in S6).
+// the new revision (webhook-fix moves those in S6). The parts of a rendered
+// gateway that would restart a running gateway in place (its Deployment,
+// ServiceAccount, PDB, HPA, Roles and RoleBindings: mesh.GatewayParts) are
+// all held back: revision-gateway migrates that gateway as a canary of its
+// own, under canary names.
+//
+// The target's version of every other object both renders hold under one
+// identity (held back, or emitted as a union) travels on in a carrier
+// annotated mesh.AnnotationHeldRender: prune-legacy applies it when it
+// removes the running revision, so the last state holds the target's
+// objects and the unions shrink to the target's rules.
 package canarycontrolplane
 
 import (
@@ -71,17 +81,9 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 			return nil, fmt.Errorf("functionConfig spec.revision: %v", err)
 		}
 	}
-	if spec.IncludeRunning {
-		// Objects a previous run re-emitted from the running render are
-		// derived again from it: dropping them keeps the function
-		// idempotent.
-		kept := items[:0:0]
-		for _, it := range items {
-			if v, _ := it.Annotation(mesh.AnnotationState); v != mesh.StateOld {
-				kept = append(kept, it)
-			}
-		}
-		items = kept
+	items, err := restoreRender(items, spec.IncludeRunning)
+	if err != nil {
+		return nil, err
 	}
 	newModel, err := mesh.BuildItems(items)
 	if err != nil {
@@ -105,7 +107,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err != nil {
 		return nil, err
 	}
-	c := &canary{res: res, rev: rev, newModel: newModel, running: running}
+	c := &canary{res: res, rev: rev, newModel: newModel, running: running, gatewayPart: gatewayParts(newModel, running)}
 	if c.merged, err = merge(running, newModel, carriers); err != nil {
 		return nil, err
 	}
@@ -126,6 +128,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 			emitted[o.ID] = true
 			continue
 		}
+		target := c.heldVersion(o)
 		keep, err := c.decide(o)
 		if err != nil {
 			return nil, err
@@ -134,6 +137,18 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 			out = append(out, o.Item())
 			emitted[o.ID] = true
 		}
+		if target != nil && (!keep || !mesh.SameObject(target, o.Node())) {
+			c.held = append(c.held, target)
+		}
+	}
+	if len(c.held) > 0 {
+		sort.Slice(c.held, func(i, j int) bool { return heldKey(c.held[i]) < heldKey(c.held[j]) })
+		carrier, err := mesh.NewCarrier("target-held", mesh.AnnotationHeldRender, c.held)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, carrier)
+		res.Infof(nil, "carried the target's version of %d object(s) that both renders hold (annotation %s, local-config): prune-legacy applies them when it removes the running revision", len(c.held), mesh.AnnotationHeldRender)
 	}
 	if spec.IncludeRunning {
 		n := 0
@@ -161,6 +176,89 @@ type canary struct {
 	merged            *mesh.Model
 	runningNewer      bool
 	versions          string
+	// gatewayPart are the new render's gateway parts that a running
+	// gateway of the same identity would be restarted by, with that
+	// gateway.
+	gatewayPart map[mesh.ID]*mesh.Gateway
+	// held are the target's versions of the objects both renders hold,
+	// for the held carrier.
+	held []*yaml.RNode
+}
+
+// restoreRender gives back the new render a previous run was given, so that
+// running the function on its own output changes nothing: the running
+// objects it re-emitted are dropped (they are derived again from the
+// running render), and the target's versions it carried in the held
+// carrier take the place of the unions it emitted, or come back when it
+// held them back.
+func restoreRender(items []*mesh.Item, includeRunning bool) ([]*mesh.Item, error) {
+	held, carriers, err := mesh.Carried(items, mesh.AnnotationHeldRender)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[mesh.ID]*mesh.Item{}
+	for i, it := range held {
+		o, err := mesh.IdentifyItem(i, it)
+		if err != nil {
+			return nil, fmt.Errorf("held carrier: %v", err)
+		}
+		byID[o.ID] = it
+	}
+	isCarrier := map[*mesh.Item]bool{}
+	for _, it := range carriers {
+		isCarrier[it] = true
+	}
+	out := items[:0:0]
+	for i, it := range items {
+		if v, _ := it.Annotation(mesh.AnnotationState); (includeRunning && v == mesh.StateOld) || isCarrier[it] {
+			continue
+		}
+		if o, err := mesh.IdentifyItem(i, it); err == nil && byID[o.ID] != nil {
+			out = append(out, byID[o.ID])
+			delete(byID, o.ID)
+			continue
+		}
+		out = append(out, it)
+	}
+	for _, it := range held {
+		if o, err := mesh.IdentifyItem(0, it); err == nil && byID[o.ID] != nil {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// gatewayParts maps each part of every new-render gateway that replaces a
+// running gateway of the same identity to that gateway.
+func gatewayParts(newModel, running *mesh.Model) map[mesh.ID]*mesh.Gateway {
+	out := map[mesh.ID]*mesh.Gateway{}
+	for _, g := range newModel.Gateways {
+		if w := running.Workload(g.ID); w == nil || running.GatewayOf(w) == nil {
+			continue
+		}
+		for _, o := range newModel.GatewayParts(g) {
+			out[o.ID] = g
+		}
+		for _, s := range newModel.ServicesSelecting(g.Workload) {
+			out[s.ID] = g
+		}
+	}
+	return out
+}
+
+func heldKey(n *yaml.RNode) string {
+	return n.GetApiVersion() + "/" + n.GetKind() + "/" + n.GetNamespace() + "/" + n.GetName()
+}
+
+// heldVersion is a copy of the target's version of an object that the
+// running render holds too, when prune-legacy must apply it at the prune:
+// not a CRD (the newer definition is decided here), a webhook
+// configuration (webhook-fix's), or a gateway part (migrated as a canary).
+func (c *canary) heldVersion(o *mesh.Object) *yaml.RNode {
+	if !c.running.Has(o.ID) || mesh.IsCRD(o.ID) || mesh.IsWebhookConfig(o.ID) || c.gatewayPart[o.ID] != nil {
+		return nil
+	}
+	return o.Node().Copy()
 }
 
 // newRevision is spec.revision, or the one revision whose istiod the items
@@ -263,6 +361,15 @@ func (c *canary) decide(o *mesh.Object) (bool, error) {
 	id := o.ID
 	if mesh.IsWebhookConfig(id) {
 		return c.webhookConfig(o)
+	}
+	if g := c.gatewayPart[id]; g != nil {
+		grev, _ := c.newModel.GatewayRevision(g)
+		if id.Group == "" && id.Kind == "Service" && c.running.Has(id) {
+			c.res.Infof(o, "held back %s: the production Service of gateway %s; the running Service stays (its address is what clients reach) and will select the gateway's canary of revision %s", id, g.ID, grev)
+			return false, nil
+		}
+		c.res.Infof(o, "held back %s: part of gateway %s, which would restart the running gateway of the same name onto revision %s at once; revision-gateway migrates it as a canary of its own, under canary names, and the running gateway keeps its own", id, g.ID, grev)
+		return false, nil
 	}
 	old, collides := c.running.Get(id)
 	if !collides {
