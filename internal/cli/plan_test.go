@@ -92,7 +92,7 @@ func TestConformancePlanAndVerify(t *testing.T) {
 			}, "1-31-0"},
 	}
 	want := []string{"00-running", "01-canary-control-plane", "02-gateway-config", "03-canary-gateways", "04-shift",
-		"05-webhook-continuity", "06-default-gateway-canary", "07-default-gateway-shift", "08-prune"}
+		"05-default-gateway-canary", "06-default-gateway-shift", "07-webhook-continuity", "08-prune"}
 	for _, pr := range pairs {
 		t.Run(pr.name, func(t *testing.T) {
 			from, to := pr.from(t), pr.to(t)

@@ -131,6 +131,9 @@ func readItems(items []*mesh.Item, oldPaths []string) ([]*item, error) {
 	its := make([]*item, 0, len(items))
 	var runningCarriers []*mesh.Item
 	for i, n := range items {
+		if mesh.IsCarrier(n, mesh.AnnotationHeldRender) {
+			continue // read by applyHeld
+		}
 		if mesh.IsRunningRender(n) {
 			// The running render carried as the data of a local-config
 			// ConfigMap (canary-control-plane's input, revshift plan's
@@ -193,6 +196,10 @@ func readItems(items []*mesh.Item, oldPaths []string) ([]*item, error) {
 			}
 			its = append(its, &item{node: o.Item(), obj: o, old: true, carrier: true})
 		}
+	}
+	its, err := applyHeld(items, its)
+	if err != nil {
+		return nil, err
 	}
 	// Duplicates within one state, with the real input positions.
 	var dups []string
