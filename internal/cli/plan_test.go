@@ -306,12 +306,12 @@ func TestPlanSingleRender(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "plan")
 	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--out", out)
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-gateway-config", "03-webhook-continuity",
-		"04-default-gateway-canary", "05-default-gateway-shift", "06-prune"}, dirs(t, out))
+	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-gateway-config", "03-default-gateway-canary",
+		"04-default-gateway-shift", "05-webhook-continuity", "06-prune"}, dirs(t, out))
 	cfg, err := os.ReadFile(filepath.Join(out, "02-gateway-config", "revshift.yaml"))
 	require.NoError(t, err)
 	assert.Contains(t, string(cfg), "targetNamespaces:\n      - default")
-	pairs, err := os.ReadFile(filepath.Join(out, "04-default-gateway-canary", "revshift.yaml"))
+	pairs, err := os.ReadFile(filepath.Join(out, "03-default-gateway-canary", "revshift.yaml"))
 	require.NoError(t, err)
 	assert.Contains(t, string(pairs), "new: custom-gw-1-6-14")
 	assert.Contains(t, string(pairs), "new: istio-ingressgateway-1-6-14")
