@@ -64,7 +64,12 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "revshift plan:", err)
 		return 1
 	}
-	report, err := verify.CheckSequence(states, verify.DefaultOrdering)
+	renders, err := ReadRenders(o.Out)
+	if err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	report, err := verify.CheckPlan(states, verify.DefaultOrdering, renders)
 	if err != nil {
 		fmt.Fprintln(stderr, "revshift plan:", err)
 		return 1
