@@ -179,6 +179,9 @@ func (c *converge) filter(id mesh.ID, ds []mesh.Difference) []mesh.Difference {
 func fieldRewrite(id mesh.ID, d mesh.Difference) string {
 	if len(d.Path) >= 3 && d.Under("metadata", "annotations") {
 		k := d.Path[2]
+		if k == mesh.AnnotationCanaryOf {
+			return "canary-gateway"
+		}
 		if strings.HasPrefix(k, "revshift.dev/") {
 			return "prune-protection"
 		}
