@@ -140,26 +140,8 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 // a state with what a render grants or holds use them, and skip that part
 // without them (nil).
 func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) {
-	if len(states) < 2 {
-		names := ""
-		if len(states) == 1 {
-			names = fmt.Sprintf(" (only %q)", states[0].Name)
-		}
-		return nil, fmt.Errorf("verify needs a sequence: the running state and at least one step, got %d state(s)%s", len(states), names)
-	}
-	seen := map[string]int{}
-	var errs []error
-	for i, s := range states {
-		if s.Model == nil {
-			errs = append(errs, fmt.Errorf("state %d (%q) has no model", i, s.Name))
-		}
-		if j, dup := seen[s.Name]; dup {
-			errs = append(errs, fmt.Errorf("states %d and %d have the same name %q", j, i, s.Name))
-		}
-		seen[s.Name] = i
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := checkStates(states); err != nil {
+		return nil, err
 	}
 	// Each state's view is built when the walk reaches it, and checked
 	// while it is still in the CPU cache: its state rules, then the step
@@ -223,6 +205,30 @@ func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) 
 		prev = cur
 	}
 	return rep, nil
+}
+
+// checkStates rejects what is not a sequence: fewer than two states, a
+// state without a model, two states with the same name.
+func checkStates(states []State) error {
+	if len(states) < 2 {
+		names := ""
+		if len(states) == 1 {
+			names = fmt.Sprintf(" (only %q)", states[0].Name)
+		}
+		return fmt.Errorf("verify needs a sequence: the running state and at least one step, got %d state(s)%s", len(states), names)
+	}
+	seen := map[string]int{}
+	var errs []error
+	for i, s := range states {
+		if s.Model == nil {
+			errs = append(errs, fmt.Errorf("state %d (%q) has no model", i, s.Name))
+		}
+		if j, dup := seen[s.Name]; dup {
+			errs = append(errs, fmt.Errorf("states %d and %d have the same name %q", j, i, s.Name))
+		}
+		seen[s.Name] = i
+	}
+	return errors.Join(errs...)
 }
 
 // statuses are the rule cells of one state: transition rules do not apply
