@@ -210,3 +210,72 @@ func TestConvergenceRollback(t *testing.T) {
 	assert.Contains(t, fs[0].Message, "lacks MutatingWebhookConfiguration.admissionregistration.k8s.io/istio-sidecar-injector of the running render")
 	assert.Contains(t, fs[0].Message, "step 02-s2 deletes it (01-s1 had it)")
 }
+
+func crdServing(name string, versions ...string) string {
+	var vs []string
+	for i, v := range versions {
+		vs = append(vs, fmt.Sprintf("{name: %s, served: true, storage: %t}", v, i == len(versions)-1))
+	}
+	return crd(name) + "spec: {group: networking.istio.io, versions: [" + strings.Join(vs, ", ") + "]}\n"
+}
+
+// The other planned rewrites, each with the case it must not explain.
+func TestConvergencePlannedRewrites(t *testing.T) {
+	extraSvc := doc{"gw-svc-2", service("default", "custom-gw-extra", "", newPods, "80:8080")}
+	cases := []struct {
+		name            string
+		running, target docs
+		last            func(docs) docs
+		rewrite, err    string
+	}{
+		{name: "the newer CRD is kept",
+			running: s0Running.with(doc{"crd", crdServing("gateways.networking.istio.io", "v1alpha3", "v1beta1")}),
+			target:  targetRender.with(doc{"crd", crdServing("gateways.networking.istio.io", "v1beta1")}),
+			last: func(d docs) docs {
+				return d.with(doc{"crd", crdServing("gateways.networking.istio.io", "v1alpha3", "v1beta1")})
+			},
+			rewrite: "crd-newest"},
+		{name: "a CRD that serves fewer versions than the render",
+			running: s0Running.with(doc{"crd", crdServing("gateways.networking.istio.io", "v1alpha3")}),
+			target:  targetRender.with(doc{"crd", crdServing("gateways.networking.istio.io", "v1alpha3", "v1beta1")}),
+			last:    func(d docs) docs { return d.with(doc{"crd", crdServing("gateways.networking.istio.io", "v1alpha3")}) },
+			err:     "CustomResourceDefinition.apiextensions.k8s.io/gateways.networking.istio.io differs from the target render at spec.versions[0].storage"},
+		{name: "a rendered Service over a gateway that runs as a canary",
+			running: s0Running, target: targetRender.with(extraSvc),
+			last:    func(d docs) docs { return d },
+			rewrite: "gateway-service-dropped"},
+		{name: "a rendered Service over a gateway without a canary record",
+			running: s0Running, target: targetRender.with(extraSvc),
+			last: func(d docs) docs { return d.with(s3CanaryGateway[len(s3CanaryGateway)-1]) },
+			err:  "lacks Service/default/custom-gw-extra of the target render"},
+		{name: "namespace relabelled",
+			running: s0Running, target: targetRender.with(doc{"ns-apps", namespace("apps", map[string]string{"istio-injection": "enabled"})}),
+			last:    func(d docs) docs { return d },
+			rewrite: "dataplane-relabel"},
+		{name: "namespace with another label",
+			running: s0Running, target: targetRender.with(doc{"ns-apps", namespace("apps", map[string]string{"istio.io/rev": "canary", "team": "a"})}),
+			last: func(d docs) docs { return d },
+			err:  "Namespace/apps differs from the target render at metadata.labels.team"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			seq := convergent()
+			seq[len(seq)-1] = c.last(seq[len(seq)-1])
+			r := &Renders{Running: c.running.with(readerSA, readerBinding).model(t), Target: c.target.model(t)}
+			rep, out := checkPlan(t, seq, r, false)
+			var errs []string
+			for _, f := range rs022(rep) {
+				if f.Severity == Error {
+					errs = append(errs, f.Message)
+				}
+			}
+			if c.err == "" {
+				require.Empty(t, errs, out)
+				assert.NotEmpty(t, rewrite(rep, c.rewrite), out)
+				return
+			}
+			assert.Contains(t, strings.Join(errs, "\n"), c.err, out)
+			assert.Empty(t, rewrite(rep, c.rewrite), out)
+		})
+	}
+}
