@@ -93,7 +93,9 @@ func (c *converge) note(rewrite string, id mesh.ID) {
 }
 
 // object checks one object of the render: present under its identity, or
-// as canaries, or planned away.
+// as canaries, or planned away. When canaries stand in for it, they are
+// what is judged; an object of the same identity beside them is the
+// running one (in the running render too), not the rendered one.
 func (c *converge) object(o *mesh.Object) {
 	cur, present := c.t.next.m.Get(o.ID)
 	canaries := c.canaries[o.ID]
