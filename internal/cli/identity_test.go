@@ -100,11 +100,10 @@ func renderModel(t *testing.T, dir string) *mesh.Model {
 // renderedAs is the identity an object of a state was rendered under: its
 // own, or the one its canary-of annotation records.
 func renderedAs(o *mesh.Object) mesh.ID {
-	id := o.ID
 	if of, ok := o.CanaryOf(); ok {
-		id.Name = of
+		return of
 	}
-	return id
+	return o.ID
 }
 
 // stateNames maps each rendered identity to the object of the state that

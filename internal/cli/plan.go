@@ -64,7 +64,12 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "revshift plan:", err)
 		return 1
 	}
-	report, err := verify.CheckSequence(states, verify.DefaultOrdering)
+	renders, err := ReadRenders(o.Out)
+	if err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	report, err := verify.CheckPlan(states, verify.DefaultOrdering, renders)
 	if err != nil {
 		fmt.Fprintln(stderr, "revshift plan:", err)
 		return 1
@@ -74,31 +79,9 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *prerender {
-		for _, d := range p.Dirs() {
-			data, err := kbuild.BuildYAML(filepath.Join(o.Out, d), execPath...)
-			if err != nil {
-				fmt.Fprintln(stderr, "revshift plan:", err)
-				return 1
-			}
-			dir := filepath.Join(o.Out, "prerendered", d)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				fmt.Fprintln(stderr, "revshift plan:", err)
-				return 1
-			}
-			marker := []byte("written by revshift plan; a later plan into the same --out replaces this folder\n")
-			if err := os.WriteFile(filepath.Join(o.Out, "prerendered", plan.Marker), marker, 0o644); err != nil {
-				fmt.Fprintln(stderr, "revshift plan:", err)
-				return 1
-			}
-			k := "# " + d + ", pre-rendered by revshift plan --prerender: plain YAML, no functions to run.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- manifests.yaml\n"
-			if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
-				fmt.Fprintln(stderr, "revshift plan:", err)
-				return 1
-			}
-			if err := os.WriteFile(filepath.Join(dir, "manifests.yaml"), data, 0o644); err != nil {
-				fmt.Fprintln(stderr, "revshift plan:", err)
-				return 1
-			}
+		if err := writePrerendered(p, execPath); err != nil {
+			fmt.Fprintln(stderr, "revshift plan:", err)
+			return 1
 		}
 	}
 	if err := report.WriteTable(stdout, false); err != nil {
@@ -109,4 +92,32 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// writePrerendered writes prerendered/NN-name/ (--prerender): each step's
+// build output as plain YAML, for Flux and other tools without exec
+// functions.
+func writePrerendered(p *plan.Plan, execPath []string) error {
+	for _, d := range p.Dirs() {
+		data, err := kbuild.BuildYAML(filepath.Join(p.Opts.Out, d), execPath...)
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(p.Opts.Out, "prerendered", d)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		marker := []byte("written by revshift plan; a later plan into the same --out replaces this folder\n")
+		if err := os.WriteFile(filepath.Join(p.Opts.Out, "prerendered", plan.Marker), marker, 0o644); err != nil {
+			return err
+		}
+		k := "# " + d + ", pre-rendered by revshift plan --prerender: plain YAML, no functions to run.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- manifests.yaml\n"
+		if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "manifests.yaml"), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }

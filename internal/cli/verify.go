@@ -74,7 +74,7 @@ func Verify(args []string, stdout, stderr io.Writer) int {
 	rules := fs.Bool("rules", false, "print the rule catalogue and exit")
 	execDir := fs.String("exec-dir", "", "folder searched first for the function binaries (default: the folder of this revshift binary)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: revshift verify [flags] DIR\n\nBuilds every step directory DIR/NN-name with kustomize and checks every state and every\nstep against the upgrade invariants. Exits 0 only when every rule holds.")
+		fmt.Fprintln(stderr, "usage: revshift verify [flags] DIR\n\nBuilds every step directory DIR/NN-name with kustomize and checks every state and every\nstep against the upgrade invariants; a folder written by revshift plan (with inputs/) is also\nchecked against the renders it was planned from (RS022). Exits 0 only when every rule holds.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -120,7 +120,12 @@ func Verify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "revshift verify: -graph %q: no such step in %s\n", *graph, dir)
 		return 2
 	}
-	report, err := verify.CheckSequence(states, ord)
+	renders, err := ReadRenders(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "revshift verify:", err)
+		return 1
+	}
+	report, err := verify.CheckPlan(states, ord, renders)
 	if err != nil {
 		fmt.Fprintln(stderr, "revshift verify:", err)
 		return 1

@@ -1,7 +1,7 @@
 // Package verify proves offline that a sequence of desired states S0..Sn of
 // an Istio upgrade keeps traffic flowing: it checks the invariants of
-// docs/upgrade-model.md (1-14, plus two traps read off the real
-// renders) as small named rules with stable IDs RS001..RS019, like
+// docs/upgrade-model.md (1-14 and 16, plus traps read off the real
+// renders) as small named rules with stable IDs RS001..RS0NN, like
 // `istioctl analyze` message codes. Every rule asks internal/mesh; nothing
 // here parses an object.
 //
@@ -10,13 +10,15 @@
 // Rules() is the catalogue. A StateRule looks at one desired state (checked
 // on every S0..Sn); a TransitionRule looks at one step S(k-1) -> S(k) and at
 // S0, the baseline for capacity and for what counts as production. IDs are
-// never renumbered or reused; a retired rule keeps its ID.
+// never renumbered or reused; a retired rule keeps its ID. RS022 is a
+// transition rule that acts only on the step producing the last state.
 //
 // # API
 //
 //	findings := verify.CheckState(m)                                  // one state, no baseline
 //	findings  = verify.CheckTransition(prev, next, s0, verify.DefaultOrdering)
 //	report, err := verify.CheckSequence([]verify.State{{Name: "00-running", Model: s0}, ...}, verify.DefaultOrdering)
+//	report, err  = verify.CheckPlan(states, verify.DefaultOrdering, &verify.Renders{Running: r, Target: t}) // + RS022
 //	report.WriteTable(os.Stdout, false)  // per-step table, then each finding and what to do
 //	ok := report.OK()                    // no error-severity finding
 //	verify.WriteMermaid(os.Stdout, m)    // traffic path of one state
@@ -33,6 +35,21 @@
 //
 // Models are read-only, but mesh.Model.ReferencesTo builds its reverse index
 // on first use: do not check the same model from two goroutines at once.
+//
+// # Convergence (RS022)
+//
+// CheckPlan takes the renders a plan was made from (Renders: a plan's
+// inputs/). RS022 then judges the last state against the render it must
+// converge to (the target; the running render when the last state is
+// Original, the end of a rollback): every object of the render is there
+// under its own identity, or as canaries carrying mesh.AnnotationCanaryOf,
+// and every difference is one of a closed list of planned rewrites
+// (prune-protection, production-service-kept, gateway-service-dropped,
+// crd-newest, webhook-continuity, dataplane-relabel, canary-gateway,
+// mesh-config-copy, include; see rewriteDocs). The rewrites found are in
+// the last StepReport's Rewrites, and WriteTable lists them under the
+// table. Objects of the last state that neither render has and no rewrite
+// explains are a Warning. Without renders (nil) RS022 does nothing.
 //
 // # Ordering
 //

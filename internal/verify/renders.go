@@ -12,4 +12,7 @@ type Renders struct {
 	Running *mesh.Model
 	// Target is the --to renders, control plane and gateways, as rendered.
 	Target *mesh.Model
+	// Include is the user's other objects (inputs/include), part of every
+	// state; nil when there are none.
+	Include *mesh.Model
 }

@@ -41,6 +41,9 @@ func (r *Report) WriteTable(w io.Writer, verbose bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := r.writeRewrites(bw); err != nil {
+		return err
+	}
 	fs := r.Findings()
 	if len(fs) > 0 {
 		fmt.Fprintln(bw)
@@ -64,6 +67,25 @@ func (r *Report) WriteTable(w io.Writer, verbose bool) error {
 	fmt.Fprintln(bw)
 	fmt.Fprintln(bw, r.Verdict())
 	return bw.Flush()
+}
+
+// writeRewrites lists, for the state RS022 judged, the planned rewrites
+// found in it: name, object count, the first objects.
+func (r *Report) writeRewrites(w io.Writer) error {
+	for _, s := range r.Steps {
+		if len(s.Rewrites) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\nPlanned rewrites in %s (RS022: how the last state differs from its render, on purpose):\n", s.Name)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, rw := range s.Rewrites {
+			fmt.Fprintf(tw, "  %s\t%d\t%s\n", rw.Name, len(rw.Objects), objectsCell(rw.Objects))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Verdict is the one-line outcome, e.g. "FAIL: 3 errors, 1 warning in 2 of

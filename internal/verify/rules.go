@@ -101,6 +101,9 @@ type ruleImpl struct {
 	Rule
 	state      func(*stateCtx)
 	transition func(*transCtx)
+	// lastOnly: a transition rule that judges only the last state of a
+	// sequence checked with its renders.
+	lastOnly bool
 }
 
 // catalogue holds every rule in ID order. Keep IDs stable: append new rules
@@ -146,6 +149,8 @@ var catalogue = []ruleImpl{
 		Doc: "no step moves a running gateway Deployment to another revision in place"}, transition: ruleGatewayInPlace},
 	{Rule: Rule{ID: "RS020", Name: "validation-continuity", Kind: StateRule, Invariant: 10,
 		Doc: "when S0 validated Istio resources, every state keeps a validating webhook for them that reaches a running istiod"}, state: ruleValidationContinuity},
+	{Rule: Rule{ID: "RS022", Name: "convergence", Kind: TransitionRule, Invariant: 16,
+		Doc: "the last state holds every object of the target render (the running one after a rollback), under its own or its canary name, differing only by planned rewrites"}, transition: ruleConvergence, lastOnly: true},
 }
 
 var byID = func() map[string]*ruleImpl {

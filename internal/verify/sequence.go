@@ -48,17 +48,17 @@ func CheckTransition(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
 		baseline = prev
 	}
 	vs := newViews(prev, next, baseline)
-	return checkTransition(vs[0], vs[1], vs[2], ord, nil)
+	return checkTransition(vs[0], vs[1], vs[2], ord, nil, nil)
 }
 
-func checkTransition(prev, next, base *view, ord Ordering, renders *Renders) []Finding {
+func checkTransition(prev, next, base *view, ord Ordering, renders *Renders, end *lastStep) []Finding {
 	var out []Finding
 	step := &stepCache{}
 	for _, r := range catalogue {
 		if r.transition == nil {
 			continue
 		}
-		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders}
+		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders, end: end}
 		r.transition(t)
 		out = append(out, t.out...)
 	}
@@ -92,6 +92,9 @@ type StepReport struct {
 	From     string
 	Rules    []RuleStatus
 	Findings []Finding
+	// Rewrites are the planned rewrites RS022 found in the last state of
+	// a sequence checked with its renders (nil elsewhere).
+	Rewrites []Rewrite
 }
 
 // Report is the outcome of CheckSequence.
@@ -137,26 +140,8 @@ func CheckSequence(states []State, ord Ordering) (*Report, error) {
 // a state with what a render grants or holds use them, and skip that part
 // without them (nil).
 func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) {
-	if len(states) < 2 {
-		names := ""
-		if len(states) == 1 {
-			names = fmt.Sprintf(" (only %q)", states[0].Name)
-		}
-		return nil, fmt.Errorf("verify needs a sequence: the running state and at least one step, got %d state(s)%s", len(states), names)
-	}
-	seen := map[string]int{}
-	var errs []error
-	for i, s := range states {
-		if s.Model == nil {
-			errs = append(errs, fmt.Errorf("state %d (%q) has no model", i, s.Name))
-		}
-		if j, dup := seen[s.Name]; dup {
-			errs = append(errs, fmt.Errorf("states %d and %d have the same name %q", j, i, s.Name))
-		}
-		seen[s.Name] = i
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if err := checkStates(states); err != nil {
+		return nil, err
 	}
 	// Each state's view is built when the walk reaches it, and checked
 	// while it is still in the CPU cache: its state rules, then the step
@@ -198,8 +183,15 @@ func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) 
 		}
 		if i > 0 {
 			sr.From = states[i-1].Name
-			fs = append(fs, checkTransition(prev, cur, base, ord, renders)...)
+			var end *lastStep
+			if i == len(states)-1 && renders != nil {
+				end = &lastStep{from: sr.From, to: s.Name, original: s.Original}
+			}
+			fs = append(fs, checkTransition(prev, cur, base, ord, renders, end)...)
 			sortFindings(fs)
+			if end != nil {
+				sr.Rewrites = end.rewrites
+			}
 		}
 		for k := range fs {
 			fs[k].Step = s.Name
@@ -208,18 +200,45 @@ func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) 
 			}
 		}
 		sr.Findings = fs
-		sr.Rules = statuses(fs, i == 0)
+		sr.Rules = statuses(fs, i == 0, i == len(states)-1 && renders != nil)
 		rep.Steps = append(rep.Steps, sr)
 		prev = cur
 	}
 	return rep, nil
 }
 
-func statuses(fs []Finding, first bool) []RuleStatus {
+// checkStates rejects what is not a sequence: fewer than two states, a
+// state without a model, two states with the same name.
+func checkStates(states []State) error {
+	if len(states) < 2 {
+		names := ""
+		if len(states) == 1 {
+			names = fmt.Sprintf(" (only %q)", states[0].Name)
+		}
+		return fmt.Errorf("verify needs a sequence: the running state and at least one step, got %d state(s)%s", len(states), names)
+	}
+	seen := map[string]int{}
+	var errs []error
+	for i, s := range states {
+		if s.Model == nil {
+			errs = append(errs, fmt.Errorf("state %d (%q) has no model", i, s.Name))
+		}
+		if j, dup := seen[s.Name]; dup {
+			errs = append(errs, fmt.Errorf("states %d and %d have the same name %q", j, i, s.Name))
+		}
+		seen[s.Name] = i
+	}
+	return errors.Join(errs...)
+}
+
+// statuses are the rule cells of one state: transition rules do not apply
+// to the first state, and rules that judge the end of a sequence against
+// its renders (RS022) apply only to its last state when verify has them.
+func statuses(fs []Finding, first, judgedEnd bool) []RuleStatus {
 	var out []RuleStatus
 	for _, r := range catalogue {
 		st := RuleStatus{Rule: r.Rule, Status: StatusOK}
-		if first && r.Kind == TransitionRule {
+		if (first && r.Kind == TransitionRule) || (r.lastOnly && !judgedEnd) {
 			st.Status = StatusNA
 		}
 		seen := map[mesh.ID]bool{}

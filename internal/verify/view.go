@@ -391,6 +391,9 @@ type transCtx struct {
 	step *stepCache
 	// renders are the plan's inputs, nil when verify does not have them.
 	renders *Renders
+	// end is set when next is the last state of a sequence checked with
+	// its renders (RS022).
+	end *lastStep
 }
 
 // stepCache holds what several transition rules of one step ask.

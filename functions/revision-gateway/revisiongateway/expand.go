@@ -67,7 +67,7 @@ func expand(items []*mesh.Item, spec Spec, res *krm.Results) ([]*mesh.Item, []me
 	for _, o := range render.Objects {
 		id := canaryID(o.ID, spec.Revision)
 		if prev, ok := have[id]; ok {
-			if of, _ := prev.CanaryOf(); of != o.ID.Name {
+			if of, _ := prev.CanaryOf(); of != o.ID {
 				return nil, nil, fmt.Errorf("%s: the canary name of %s is taken by an object that is not its canary (no %s: %s)", id, o.ID, mesh.AnnotationCanaryOf, o.ID.Name)
 			}
 			continue
