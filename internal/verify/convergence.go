@@ -337,6 +337,10 @@ func (c *converge) extras() {
 			c.note("mesh-config-copy", o.ID)
 		case o.ID.Group == "" && o.ID.Kind == "Service" && c.webhookSvc[o.ID]:
 			c.note("webhook-continuity", o.ID)
+		case mesh.IsWebhookConfig(o.ID):
+			// webhook-fix adds what `istioctl tag set default` creates
+			// (istio-revision-tag-default, istiod-default-validator).
+			c.note("webhook-continuity", o.ID)
 		default:
 			odd = append(odd, o.ID)
 		}
