@@ -32,17 +32,18 @@ while IFS= read -r k; do
   echo "ok   $rel"
 done < <(find "$root/kustomization-examples" -name kustomization.yaml -not -path '*/base/*' -not -path '*/inputs/*' -not -path '*/renders/*' | sort)
 # Planned hops: revshift plan writes the steps from the hop's renders (flags in
-# planned/args, relative to the hop folder); each step, built with the real
+# planned/args, relative to the hop folder) and verifies them (every rule,
+# RS021 RBAC and RS022 convergence included); each step, built with the real
 # kustomize, must equal planned/expected/<step>.yaml.
 for args in "$root"/kustomization-examples/*/planned/args; do
   [ -f "$args" ] || continue
   hop=$(dirname "$(dirname "$args")")
   rel=${hop#"$root"/}
   out=$(mktemp -d)
-  if ! (cd "$hop" && revshift plan $(cat "$args") --out "$out" --no-verify >/dev/null 2>"$out.err"); then
-    echo "FAIL $rel: revshift plan failed:"; sed 's/^/  /' "$out.err"; fail=1; rm -rf "$out" "$out.err"; continue
+  if ! (cd "$hop" && revshift plan $(cat "$args") --out "$out" >"$out.log" 2>"$out.err"); then
+    echo "FAIL $rel: revshift plan (which verifies every step) failed:"; sed 's/^/  /' "$out.log" "$out.err"; fail=1; rm -rf "$out" "$out.err" "$out.log"; continue
   fi
-  rm -f "$out.err"
+  rm -f "$out.err" "$out.log"
   mkdir -p "$hop/planned/expected"
   steps=$(cd "$out" && ls -d [0-9][0-9]-*/ | tr -d /)
   if [ "${UPDATE:-}" = 1 ]; then rm -f "$hop"/planned/expected/*.yaml; fi
