@@ -11,6 +11,7 @@ import (
 	"github.com/revshift/revshift/internal/verify"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // These tests judge planned states by what the renders say, not by what the
@@ -63,6 +64,7 @@ var hops = []hop{
 type plannedHop struct {
 	states          []verify.State
 	running, target *mesh.Model
+	renders         *verify.Renders
 }
 
 var plannedHops = map[string]*plannedHop{}
@@ -79,7 +81,9 @@ func planned(t *testing.T, h hop) (states []verify.State, running, target *mesh.
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
 	states, err := BuildStates(out, []string{binDir})
 	require.NoError(t, err)
-	p := &plannedHop{states, renderModel(t, from), renderModel(t, to)}
+	renders, err := ReadRenders(out)
+	require.NoError(t, err)
+	p := &plannedHop{states, renderModel(t, from), renderModel(t, to), renders}
 	plannedHops[h.name] = p
 	return p.states, p.running, p.target
 }
@@ -252,4 +256,99 @@ func TestConformancePlannedTraps(t *testing.T) {
 		assert.True(t, hasSubject(b, mesh.Subject{Kind: "ServiceAccount", Namespace: "istio-system", Name: "istiod-service-account"}))
 		assert.NotNil(t, last.Deployment("istio-system", "istiod-1-7-8"))
 	})
+}
+
+// rebuild models a state again from copies of its objects, each passed
+// through f (nil drops it).
+func rebuild(t *testing.T, m *mesh.Model, f func(*yaml.RNode) *yaml.RNode) *mesh.Model {
+	t.Helper()
+	var nodes []*yaml.RNode
+	for _, o := range m.Objects {
+		if n := f(o.Node().Copy()); n != nil {
+			nodes = append(nodes, n)
+		}
+	}
+	out, err := mesh.Build(nodes)
+	require.NoError(t, err)
+	return out
+}
+
+// findings runs the verifier on states, with the plan's renders, and
+// returns the error findings of one rule.
+func findings(t *testing.T, states []verify.State, renders *verify.Renders, rule string) []verify.Finding {
+	t.Helper()
+	rep, err := verify.CheckPlan(states, verify.DefaultOrdering, renders)
+	require.NoError(t, err)
+	var out []verify.Finding
+	for _, f := range rep.Findings() {
+		if f.Rule == rule && f.Severity == verify.Error {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// The verifier rejects each loss the planned upgrades once had, on the
+// real renders: the planned states, with the loss put back in.
+func TestConformanceVerifierRejectsTheLosses(t *testing.T) {
+	t.Run("RS021: the 1-31-0 ClusterRoleBindings bound to istiod from step 03 on", func(t *testing.T) {
+		p := plannedFor(t, hops[1])
+		states := append([]verify.State(nil), p.states...)
+		for i := 3; i < len(states); i++ {
+			states[i].Model = rebuild(t, states[i].Model, func(n *yaml.RNode) *yaml.RNode {
+				if n.GetKind() == "ClusterRoleBinding" && strings.Contains(n.GetName(), "-1-31-0-") {
+					s := strings.ReplaceAll(n.MustString(), "name: istiod-1-31-0\n", "name: istiod\n")
+					return yaml.MustParse(s)
+				}
+				return n
+			})
+		}
+		fs := findings(t, states, p.renders, "RS021")
+		require.NotEmpty(t, fs, "RS021 must reject the bindings moved to the old ServiceAccount")
+		assert.Equal(t, "03-canary-gateways", fs[0].Step)
+		assert.Contains(t, fs[0].Message, "istiod-1-31-0")
+	})
+	t.Run("RS021: the 1.7-shaped prune deletes istiod-pilot-istio-system", func(t *testing.T) {
+		p := plannedFor(t, hops[2])
+		states := append([]verify.State(nil), p.states...)
+		last := len(states) - 1
+		states[last].Model = rebuild(t, states[last].Model, func(n *yaml.RNode) *yaml.RNode {
+			if n.GetKind() == "ClusterRoleBinding" && n.GetName() == "istiod-pilot-istio-system" {
+				return nil
+			}
+			return n
+		})
+		fs := findings(t, states, p.renders, "RS021")
+		require.NotEmpty(t, fs)
+		assert.Contains(t, fs[0].Message, "istiod-service-account")
+	})
+	t.Run("RS022: the seed's last state without istio-reader-service-account and its binding", func(t *testing.T) {
+		p := plannedFor(t, hops[0])
+		states := append([]verify.State(nil), p.states...)
+		last := len(states) - 1
+		states[last].Model = rebuild(t, states[last].Model, func(n *yaml.RNode) *yaml.RNode {
+			if strings.HasPrefix(n.GetName(), "istio-reader-") && (n.GetKind() == "ServiceAccount" || n.GetKind() == "ClusterRoleBinding") {
+				return nil
+			}
+			return n
+		})
+		fs := findings(t, states, p.renders, "RS022")
+		require.Len(t, fs, 2)
+		assert.Contains(t, fs[0].Message+fs[1].Message, "istio-reader-service-account")
+		assert.Contains(t, fs[0].Message+fs[1].Message, "istio-reader-istio-system")
+	})
+	t.Run("the planned sequences themselves hold RS021, RS022 and RS023", func(t *testing.T) {
+		for _, h := range hops {
+			p := plannedFor(t, h)
+			for _, rule := range []string{"RS021", "RS022", "RS023"} {
+				assert.Empty(t, findings(t, p.states, p.renders, rule), "%s %s", h.name, rule)
+			}
+		}
+	})
+}
+
+func plannedFor(t *testing.T, h hop) *plannedHop {
+	t.Helper()
+	planned(t, h)
+	return plannedHops[h.name]
 }
