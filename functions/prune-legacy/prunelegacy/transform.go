@@ -1,21 +1,23 @@
 // Package prunelegacy is step S7 of the upgrade (see
 // docs/upgrade-model.md): remove the old revision and nothing else.
 //
-// The input holds the old renders (marked, see below) and the desired state
-// (everything else: the new revision, the canary gateways, the user's other
-// objects). Every old object is classified as delete or keep, with a reason
-// reported as a result. Never deleted: CustomResourceDefinitions,
-// Namespaces, production Services (invariants 12 and 14), anything present
-// in the desired state by group/kind/namespace/name, and anything the
-// desired state still references (invariant 13; mesh.PruneReferences). An
-// old sidecar injector is deleted only when no labelled namespace still
-// depends on it alone.
+// The input holds the old state and the desired state (everything else: the
+// new revision, the canary gateways, the user's other objects). The old state
+// is the running render carried as the data of a local-config ConfigMap
+// (mesh.AnnotationRunningRender, written by a kustomize configMapGenerator),
+// the objects whose file path matches spec.oldPaths (kpt), and the objects
+// marked revshift.dev/state: old (internal to a Step: canary-control-plane
+// marks the running objects it re-emits). Every old object is classified as
+// delete or keep, with a reason reported as a result. Never deleted:
+// CustomResourceDefinitions, Namespaces, production Services (invariants 12
+// and 14), anything present in the desired state by group/kind/namespace/
+// name, and anything the desired state still references (invariant 13;
+// mesh.PruneReferences). An old sidecar injector is deleted only when no
+// labelled namespace still depends on it alone.
 //
 // Modes: delete-list outputs exactly the objects to delete, in a safe order
 // for `kubectl delete -f`; desired-state outputs the input minus them, with
-// GitOps prune protection on every kept old object; mark-old wraps every
-// input object into an OldObject carrier so that old and new renders can
-// meet in one kustomize build although their names collide.
+// GitOps prune protection on every kept old object.
 package prunelegacy
 
 import (
@@ -36,7 +38,6 @@ const Kind = "PruneLegacy"
 const (
 	ModeDeleteList   = "delete-list"
 	ModeDesiredState = "desired-state"
-	ModeMarkOld      = "mark-old"
 )
 
 // Markers of old objects.
@@ -44,10 +45,29 @@ const (
 	// AnnotationState marks an object of the old state (value StateOld).
 	AnnotationState = mesh.AnnotationState
 	StateOld        = "old"
-	// CarrierKind (apiVersion krm.APIVersion) wraps one old object under
-	// spec.object; mark-old writes it, the other modes unwrap it.
-	CarrierKind = "OldObject"
 )
+
+// The retired way of carrying the old state: mode mark-old wrapped every old
+// object into an OldObject (apiVersion krm.APIVersion) under spec.object.
+// Both are refused with the running-render carrier as the fix, so that an
+// old kustomization fails loudly instead of its carriers being read as
+// desired objects.
+const (
+	removedModeMarkOld = "mark-old"
+	removedCarrierKind = "OldObject"
+)
+
+// carrierHint is the fix for the retired carrier: the running-render
+// ConfigMap, as a kustomize configMapGenerator writes it.
+var carrierHint = "carry the old render as the data of a local-config ConfigMap annotated " + mesh.AnnotationRunningRender + " instead; with kustomize, replace the old resources and the mark-old transformer by:\n" +
+	"  configMapGenerator:\n" +
+	"  - name: running-render\n" +
+	"    files: [control-plane.yaml, gateways.yaml]  # the old render files\n" +
+	"    options:\n" +
+	"      disableNameSuffixHash: true\n" +
+	"      annotations:\n" +
+	"        " + mesh.AnnotationRunningRender + ": \"true\"\n" +
+	"        " + mesh.AnnotationLocalConfig + ": \"true\""
 
 // Prune protection annotations (desired-state mode).
 const (
@@ -63,7 +83,7 @@ const (
 //	kind: PruneLegacy
 //	metadata: {name: prune}
 //	spec:
-//	  mode: delete-list        # or desired-state, or mark-old
+//	  mode: delete-list        # or desired-state
 //	  oldPaths: [old/]         # also old: objects whose path annotation matches
 //	  pruneProtection:         # desired-state: annotations on kept old objects
 //	    argocd: true
@@ -84,12 +104,11 @@ type Protection struct {
 func (p Protection) argocd() bool { return p.ArgoCD == nil || *p.ArgoCD }
 func (p Protection) flux() bool   { return p.Flux == nil || *p.Flux }
 
-// item is one input object, unwrapped.
+// item is one input object, or one object of a carried render.
 type item struct {
-	node    *mesh.Item // the object (a carrier's payload)
-	obj     *mesh.Object
-	old     bool
-	carrier bool
+	node *mesh.Item
+	obj  *mesh.Object
+	old  bool
 }
 
 // decision is the fate of one old object.
@@ -106,9 +125,11 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 		return nil, err
 	}
 	switch spec.Mode {
-	case ModeDeleteList, ModeDesiredState, ModeMarkOld:
+	case ModeDeleteList, ModeDesiredState:
+	case removedModeMarkOld:
+		return nil, fmt.Errorf("functionConfig spec.mode: %q was removed, and with it the OldObject carrier: %s", spec.Mode, carrierHint)
 	default:
-		return nil, fmt.Errorf("functionConfig spec.mode: %q is not one of %s, %s, %s", spec.Mode, ModeDeleteList, ModeDesiredState, ModeMarkOld)
+		return nil, fmt.Errorf("functionConfig spec.mode: %q is not one of %s, %s", spec.Mode, ModeDeleteList, ModeDesiredState)
 	}
 	for i, p := range spec.OldPaths {
 		if _, err := path.Match(p, ""); err != nil || p == "" {
@@ -119,15 +140,12 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err != nil {
 		return nil, err
 	}
-	if spec.Mode == ModeMarkOld {
-		return markOld(items, its, res)
-	}
 	return prune(its, spec, res)
 }
 
 // readItems identifies every input object and tells old from desired.
 func readItems(items []*mesh.Item, oldPaths []string) ([]*item, error) {
-	var errs []string
+	var errs, retired []string
 	its := make([]*item, 0, len(items))
 	var runningCarriers []*mesh.Item
 	for i, n := range items {
@@ -147,61 +165,72 @@ func readItems(items []*mesh.Item, oldPaths []string) ([]*item, error) {
 			errs = append(errs, err.Error())
 			continue
 		}
-		it := &item{node: n, obj: o}
-		if o.ID.Kind == CarrierKind && o.APIVersion == krm.APIVersion {
-			payload, err := unwrap(i, o)
-			if err != nil {
-				errs = append(errs, err.Error())
-				continue
-			}
-			it = &item{node: payload.Item(), obj: payload, old: true, carrier: true}
-		} else {
-			state, set, err := stateOf(o)
-			if err != nil {
-				errs = append(errs, err.Error())
-				continue
-			}
-			it.old = set && state == StateOld
-			if !it.old && len(oldPaths) > 0 {
-				it.old = pathMatches(n.Node(), oldPaths)
-			}
+		if o.ID.Kind == removedCarrierKind && o.APIVersion == krm.APIVersion {
+			retired = append(retired, fmt.Sprintf("items[%d]: %s %s: the %s carrier (written by the removed mode %s) is no longer read, and is not a desired object either", i, removedCarrierKind, o.ID.Name, removedCarrierKind, removedModeMarkOld))
+			continue
+		}
+		state, set, err := stateOf(o)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		it := &item{node: n, obj: o, old: set && state == StateOld}
+		if !it.old && len(oldPaths) > 0 {
+			it.old = pathMatches(n.Node(), oldPaths)
 		}
 		its = append(its, it)
+	}
+	if len(retired) > 0 {
+		errs = append(errs, strings.Join(retired, "\n")+"\n"+carrierHint)
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%s", strings.Join(errs, "\n"))
 	}
-	if len(runningCarriers) > 0 {
-		objs, _, err := mesh.RunningRender(runningCarriers)
-		if err != nil {
-			return nil, err
-		}
-		// An object already marked old in the items (canary-control-plane
-		// re-emits the running objects, and later steps edit them, e.g. the
-		// shift) is that object's current form: the carried copy is not a
-		// second old object.
-		marked := map[mesh.ID]bool{}
-		for _, it := range its {
-			if it.old {
-				marked[mesh.CanonicalID(it.obj.ID)] = true
-			}
-		}
-		for j, n := range objs {
-			o, err := mesh.IdentifyItem(len(items)+j, n)
-			if err != nil {
-				return nil, fmt.Errorf("running render: %v", err)
-			}
-			if marked[mesh.CanonicalID(o.ID)] {
-				continue
-			}
-			its = append(its, &item{node: o.Item(), obj: o, old: true, carrier: true})
-		}
-	}
-	its, err := applyHeld(items, its)
+	its, err := addRunning(items, its, runningCarriers)
 	if err != nil {
 		return nil, err
 	}
-	// Duplicates within one state, with the real input positions.
+	if its, err = applyHeld(items, its); err != nil {
+		return nil, err
+	}
+	return its, checkDuplicates(its)
+}
+
+// addRunning appends the objects of the running-render carriers to the old
+// state. An object already marked old in the items (canary-control-plane
+// re-emits the running objects, and later steps edit them, e.g. the shift)
+// is that object's current form: the carried copy is not a second old
+// object.
+func addRunning(items []*mesh.Item, its []*item, carriers []*mesh.Item) ([]*item, error) {
+	if len(carriers) == 0 {
+		return its, nil
+	}
+	objs, _, err := mesh.RunningRender(carriers)
+	if err != nil {
+		return nil, err
+	}
+	marked := map[mesh.ID]bool{}
+	for _, it := range its {
+		if it.old {
+			marked[mesh.CanonicalID(it.obj.ID)] = true
+		}
+	}
+	for j, n := range objs {
+		o, err := mesh.IdentifyItem(len(items)+j, n)
+		if err != nil {
+			return nil, fmt.Errorf("running render: %v", err)
+		}
+		if marked[mesh.CanonicalID(o.ID)] {
+			continue
+		}
+		its = append(its, &item{node: o.Item(), obj: o, old: true})
+	}
+	return its, nil
+}
+
+// checkDuplicates reports two objects of one identity within one state,
+// with the real input positions.
+func checkDuplicates(its []*item) error {
 	var dups []string
 	for _, old := range []bool{true, false} {
 		seen := map[mesh.ID]int{}
@@ -218,9 +247,9 @@ func readItems(items []*mesh.Item, oldPaths []string) ([]*item, error) {
 		}
 	}
 	if len(dups) > 0 {
-		return nil, fmt.Errorf("%s", strings.Join(dups, "\n"))
+		return fmt.Errorf("%s", strings.Join(dups, "\n"))
 	}
-	return its, nil
+	return nil
 }
 
 func stateName(old bool) string {
@@ -228,27 +257,6 @@ func stateName(old bool) string {
 		return " (both in the old state)"
 	}
 	return " (both in the desired state)"
-}
-
-// unwrap reads a carrier's spec.object.
-func unwrap(i int, c *mesh.Object) (*mesh.Object, error) {
-	y := c.Node().YNode()
-	spec := field(y, "spec")
-	obj := field(spec, "object")
-	if obj == nil || obj.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("items[%d]: %s %s: spec.object: expected the wrapped object", i, CarrierKind, c.ID.Name)
-	}
-	p, err := mesh.Identify(i, yaml.NewRNode(obj))
-	if err != nil {
-		if ie, ok := err.(*mesh.IdentityError); ok {
-			return nil, fmt.Errorf("items[%d]: %s %s: spec.object.%s: %s", i, CarrierKind, c.ID.Name, ie.Field, ie.Msg)
-		}
-		return nil, err
-	}
-	if p.ID.Kind == CarrierKind && p.APIVersion == krm.APIVersion {
-		return nil, fmt.Errorf("items[%d]: %s %s: spec.object: a carrier inside a carrier (mark-old ran twice on different inputs?)", i, CarrierKind, c.ID.Name)
-	}
-	return p, nil
 }
 
 // stateOf reads the revshift.dev/state annotation.
@@ -328,31 +336,15 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*mesh.Item, error) {
 		o.Index = olds[i].obj.Index
 	}
 	if len(olds) == 0 {
-		res.Warnf(nil, "no old objects in the input: nothing to prune. Mark the old renders with the annotation %s: %s, wrap them with mode %s, or list their files in spec.oldPaths", AnnotationState, StateOld, ModeMarkOld)
+		res.Warnf(nil, "no old objects in the input: nothing to prune. Carry the old render as the data of a local-config ConfigMap annotated %s: \"true\" (a kustomize configMapGenerator), or list its files in spec.oldPaths (kpt)", mesh.AnnotationRunningRender)
 	}
 	c := classify(mOld, mNew, res)
 
 	var out []*mesh.Item
 	switch spec.Mode {
 	case ModeDeleteList:
-		var del []*mesh.Object
-		for _, o := range mOld.Objects {
-			if !c.dec[o.ID].keep {
-				del = append(del, o)
-			}
-		}
-		sort.SliceStable(del, func(i, j int) bool {
-			ti, tj := deleteTier(del[i].ID), deleteTier(del[j].ID)
-			if ti != tj {
-				return ti < tj
-			}
-			return del[i].ID.Less(del[j].ID)
-		})
-		for _, o := range del {
-			if err := o.Item().SetAnnotation(AnnotationState, StateOld); err != nil {
-				return nil, fmt.Errorf("%s: metadata.annotations: %v", o.ID, err)
-			}
-			out = append(out, o.Item())
+		if out, err = deleteList(mOld, c); err != nil {
+			return nil, err
 		}
 	case ModeDesiredState:
 		protect := map[mesh.ID]bool{}
@@ -386,6 +378,32 @@ func prune(its []*item, spec Spec, res *krm.Results) ([]*mesh.Item, error) {
 		}
 	}
 	res.Infof(nil, "%d old objects: %d to delete, %d kept (mode %s)", len(mOld.Objects), len(mOld.Objects)-kept, kept, spec.Mode)
+	return out, nil
+}
+
+// deleteList is the old objects to delete in a safe order (deleteTier),
+// each marked old so that the function gives the same list on its output.
+func deleteList(mOld *mesh.Model, c *classification) ([]*mesh.Item, error) {
+	var del []*mesh.Object
+	for _, o := range mOld.Objects {
+		if !c.dec[o.ID].keep {
+			del = append(del, o)
+		}
+	}
+	sort.SliceStable(del, func(i, j int) bool {
+		ti, tj := deleteTier(del[i].ID), deleteTier(del[j].ID)
+		if ti != tj {
+			return ti < tj
+		}
+		return del[i].ID.Less(del[j].ID)
+	})
+	out := make([]*mesh.Item, 0, len(del))
+	for _, o := range del {
+		if err := o.Item().SetAnnotation(AnnotationState, StateOld); err != nil {
+			return nil, fmt.Errorf("%s: metadata.annotations: %v", o.ID, err)
+		}
+		out = append(out, o.Item())
+	}
 	return out, nil
 }
 
@@ -448,27 +466,9 @@ func classify(mOld, mNew *mesh.Model, res *krm.Results) *classification {
 			}
 			continue
 		}
-		if svc != nil {
-			if ws := mNew.Selected(svc); len(ws) > 0 {
-				c.dec[id] = decision{keep: true, reason: "selects the pods of " + workloadList(ws) + ", which the desired state keeps"}
-				continue
-			}
-		}
-		if g := istioGW[id]; g != nil {
-			if gws := mNew.GatewaysProgrammedBy(g); len(gws) > 0 {
-				ws := make([]*mesh.Workload, len(gws))
-				for i, gw := range gws {
-					ws[i] = gw.Workload
-				}
-				c.dec[id] = decision{keep: true, reason: "programs the pods of gateway " + workloadList(ws) + ", which the desired state keeps"}
-				continue
-			}
-		}
-		if id.Kind == "ValidatingWebhookConfiguration" && id.Group == "admissionregistration.k8s.io" {
-			if istiods := validatorServedByDesired(mOld, mNew, id); len(istiods) > 0 {
-				c.dec[id] = decision{keep: true, reason: "its webhooks call " + workloadList(istiods) + " of the desired state (webhook-fix pointed them there): deleting it would silently stop validating Istio resources"}
-				continue
-			}
+		if d, ok := servesDesired(id, svc, istioGW[id], mOld, mNew); ok {
+			c.dec[id] = d
+			continue
 		}
 		if !knownKind(id) {
 			c.dec[id] = decision{keep: true, reason: "unclassified: revshift does not know what a " + kindName(id) + " depends on, so it is kept rather than deleted by guess; delete it by hand if only the old revision used it"}
@@ -492,6 +492,33 @@ func classify(mOld, mNew *mesh.Model, res *krm.Results) *classification {
 		w()
 	}
 	return c
+}
+
+// servesDesired keeps an old object that serves the desired state's
+// workloads: a Service that selects their pods, an Istio Gateway that
+// programs their gateway pods, a validating configuration whose webhooks
+// call their istiod.
+func servesDesired(id mesh.ID, svc *mesh.Service, g *mesh.IstioGateway, mOld, mNew *mesh.Model) (decision, bool) {
+	if svc != nil {
+		if ws := mNew.Selected(svc); len(ws) > 0 {
+			return decision{keep: true, reason: "selects the pods of " + workloadList(ws) + ", which the desired state keeps"}, true
+		}
+	}
+	if g != nil {
+		if gws := mNew.GatewaysProgrammedBy(g); len(gws) > 0 {
+			ws := make([]*mesh.Workload, len(gws))
+			for i, gw := range gws {
+				ws[i] = gw.Workload
+			}
+			return decision{keep: true, reason: "programs the pods of gateway " + workloadList(ws) + ", which the desired state keeps"}, true
+		}
+	}
+	if id.Kind == "ValidatingWebhookConfiguration" && id.Group == "admissionregistration.k8s.io" {
+		if istiods := validatorServedByDesired(mOld, mNew, id); len(istiods) > 0 {
+			return decision{keep: true, reason: "its webhooks call " + workloadList(istiods) + " of the desired state (webhook-fix pointed them there): deleting it would silently stop validating Istio resources"}, true
+		}
+	}
+	return decision{}, false
 }
 
 // validatorServedByDesired returns the desired state's workloads that every

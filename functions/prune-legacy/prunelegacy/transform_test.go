@@ -17,7 +17,7 @@ func TestBadInput(t *testing.T) {
 		krmtest.BadInput{
 			Name:  "unknown mode",
 			Input: rl + "functionConfig:\n  apiVersion: revshift.dev/v1alpha1\n  kind: PruneLegacy\n  metadata: {name: p}\n  spec:\n    mode: delete\nitems: []\n",
-			Want:  []string{`spec.mode: "delete" is not one of delete-list, desired-state, mark-old`},
+			Want:  []string{`spec.mode: "delete" is not one of delete-list, desired-state`},
 		},
 		krmtest.BadInput{
 			Name:  "bad path pattern",
@@ -30,23 +30,27 @@ func TestBadInput(t *testing.T) {
 			Want:  []string{`items[0]: ConfigMap/x/a: metadata.annotations[revshift.dev/state]: expected "old", got "new"`},
 		},
 		krmtest.BadInput{
-			Name:  "carrier without object",
-			Input: rl + "items:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: ok, namespace: x}}\n- {apiVersion: revshift.dev/v1alpha1, kind: OldObject, metadata: {name: c}, spec: {object: [a]}}\n",
-			Want:  []string{"items[1]: OldObject c: spec.object: expected the wrapped object"},
+			Name:  "mode mark-old",
+			Input: rl + "functionConfig:\n  apiVersion: revshift.dev/v1alpha1\n  kind: PruneLegacy\n  metadata: {name: p}\n  spec:\n    mode: mark-old\nitems: []\n",
+			Want: []string{
+				`spec.mode: "mark-old" was removed, and with it the OldObject carrier`,
+				"local-config ConfigMap annotated revshift.dev/running-render",
+				"configMapGenerator:", "revshift.dev/running-render: \"true\"", "config.kubernetes.io/local-config: \"true\"",
+			},
 		},
 		krmtest.BadInput{
-			Name:  "carrier of an object without name",
-			Input: rl + "items:\n- {apiVersion: revshift.dev/v1alpha1, kind: OldObject, metadata: {name: c}, spec: {object: {apiVersion: v1, kind: Service}}}\n",
-			Want:  []string{"items[0]: OldObject c: spec.object.metadata.name: missing (Service)"},
-		},
-		krmtest.BadInput{
-			Name:  "carrier in a carrier",
-			Input: rl + "items:\n- {apiVersion: revshift.dev/v1alpha1, kind: OldObject, metadata: {name: c}, spec: {object: {apiVersion: revshift.dev/v1alpha1, kind: OldObject, metadata: {name: d}}}}\n",
-			Want:  []string{"items[0]: OldObject c: spec.object: a carrier inside a carrier"},
+			Name:  "OldObject carriers",
+			Input: rl + "items:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: ok, namespace: x}}\n- {apiVersion: revshift.dev/v1alpha1, kind: OldObject, metadata: {name: ConfigMap_x_a}, spec: {object: {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: x}}}}\n- {apiVersion: revshift.dev/v1alpha1, kind: OldObject, metadata: {name: c}, spec: {object: [a]}}\n",
+			Want: []string{
+				"items[1]: OldObject ConfigMap_x_a: the OldObject carrier (written by the removed mode mark-old) is no longer read, and is not a desired object either",
+				"items[2]: OldObject c: the OldObject carrier",
+				"local-config ConfigMap annotated revshift.dev/running-render",
+				"configMapGenerator:", "revshift.dev/running-render: \"true\"", "config.kubernetes.io/local-config: \"true\"",
+			},
 		},
 		krmtest.BadInput{
 			Name:  "duplicate old objects",
-			Input: rl + "items:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: ok, namespace: x}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: x, annotations: {revshift.dev/state: old}}}\n- {apiVersion: revshift.dev/v1alpha1, kind: OldObject, metadata: {name: c}, spec: {object: {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: x}}}}\n",
+			Input: rl + "items:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: ok, namespace: x}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: x, annotations: {revshift.dev/state: old}}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a, namespace: x, annotations: {revshift.dev/state: old}}}\n",
 			Want:  []string{"duplicate object ConfigMap/x/a: items[1] and items[2]", "(both in the old state)"},
 		},
 		krmtest.BadInput{
