@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -49,11 +50,62 @@ func IsRole(id ID) bool {
 	return id.Group == "rbac.authorization.k8s.io" && (id.Kind == "Role" || id.Kind == "ClusterRole")
 }
 
-// RoleRules parses the rules of a Role or ClusterRole. A rule that is not a
-// mapping, or a list field that is not a list of strings, is an error
+// Role is a Role or ClusterRole as the model indexes it.
+type Role struct {
+	*Object
+	// Rules are the rules as written, without their nodes (the model's
+	// facts outlive the tree they were read from; RoleRules reads them
+	// with nodes, for copying).
+	Rules []PolicyRule
+	// Labels are a ClusterRole's labels, which aggregation selectors match.
+	Labels map[string]string
+	// Aggregation are a ClusterRole's aggregationRule.clusterRoleSelectors;
+	// Aggregated is true when it has an aggregationRule.
+	Aggregation []labels.Selector
+	Aggregated  bool
+}
+
+func parseRole(o *Object, y *yaml.Node) (*Role, error) {
+	rs, err := parseRules(lookup(y, "rules"))
+	if err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		rs[i].Node = nil
+	}
+	r := &Role{Object: o, Rules: rs}
+	if o.ID.Kind != "ClusterRole" {
+		return r, nil
+	}
+	if r.Labels, err = stringMap(lookup(y, "metadata", "labels"), "metadata.labels"); err != nil {
+		return nil, err
+	}
+	agg := lookup(y, "aggregationRule")
+	if agg == nil || (agg.Kind == yaml.ScalarNode && agg.Tag == "!!null") {
+		return r, nil
+	}
+	r.Aggregated = true
+	for i, s := range seq(lookup(agg, "clusterRoleSelectors")) {
+		sel, err := parseLabelSelector(s, fmt.Sprintf("aggregationRule.clusterRoleSelectors[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		r.Aggregation = append(r.Aggregation, sel)
+	}
+	return r, nil
+}
+
+// RoleRules parses the rules of a Role or ClusterRole from its node (as a
+// function may have edited it), each rule keeping its node. A rule that is
+// not a mapping, or a list field that is not a list of strings, is an error
 // naming the field.
 func RoleRules(o *Object) ([]PolicyRule, error) {
-	n := lookup(o.Node().YNode(), "rules")
+	return parseRules(lookup(o.Node().YNode(), "rules"))
+}
+
+// parseRules reads a rules list: the one parser of RoleRules and of the
+// model's Role records.
+func parseRules(n *yaml.Node) ([]PolicyRule, error) {
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil
 	}
