@@ -1,7 +1,7 @@
 // Package verify proves offline that a sequence of desired states S0..Sn of
 // an Istio upgrade keeps traffic flowing: it checks the invariants of
-// docs/upgrade-model.md (1-14, plus two traps read off the real
-// renders) as small named rules with stable IDs RS001..RS019, like
+// docs/upgrade-model.md (1-15, plus traps read off the real renders)
+// as small named rules with stable IDs RS001..RS023 (RS022 reserved), like
 // `istioctl analyze` message codes. Every rule asks internal/mesh; nothing
 // here parses an object.
 //

@@ -1,0 +1,77 @@
+package verify
+
+import (
+	"fmt"
+
+	"github.com/revshift/revshift/internal/mesh"
+)
+
+// RS021 (invariant 15): a workload that runs in both states keeps every
+// permission its ServiceAccount had (mesh.Model.Grants evaluates RBAC as
+// the Kubernetes authorizer does); a workload that first runs in this state
+// has every permission its own render grants its ServiceAccount.
+func ruleRBACContinuity(t *transCtx) {
+	for _, w := range t.next.m.Workloads {
+		if !t.next.running(w) {
+			continue
+		}
+		sa := mesh.ServiceAccountOf(w)
+		if pw := t.prev.workloadFor(t.next, w.Object); pw != nil && t.prev.running(pw) {
+			before := mesh.ServiceAccountOf(pw)
+			lost := t.prev.m.Grants(before).LostIn(t.next.m.Grants(sa))
+			t.lostPermissions(w, sa, lost, "in the previous state")
+			continue
+		}
+		if lost, ok := t.renderLost(w, sa); ok {
+			t.lostPermissions(w, sa, lost, "in its render")
+		}
+	}
+}
+
+// renderLost returns what the render that holds the workload as is grants
+// its ServiceAccount and this state does not: the target render's first,
+// then the running render's (a workload of the running render at the end
+// of a rollback walk). A canary copy renamed from a render object is in
+// neither as is. ok is false without renders or when none holds it; when
+// both do, a grant counts as lost only if it is lost against each.
+func (t *transCtx) renderLost(w *mesh.Workload, sa mesh.ServiceAccountRef) (lost []mesh.Grant, ok bool) {
+	if t.renders == nil {
+		return nil, false
+	}
+	have := t.next.m.Grants(sa)
+	for _, r := range []*mesh.Model{t.renders.Target, t.renders.Running} {
+		if r == nil || r.Workload(w.ID) == nil {
+			continue
+		}
+		l := r.Grants(sa).LostIn(have)
+		if !ok || len(l) < len(lost) {
+			lost = l
+		}
+		ok = true
+	}
+	return lost, ok
+}
+
+// lostPermissions reports one finding per workload: the first permission
+// lost, the binding that granted it, and how many others went with it.
+func (t *transCtx) lostPermissions(w *mesh.Workload, sa mesh.ServiceAccountRef, lost []mesh.Grant, where string) {
+	if len(lost) == 0 {
+		return
+	}
+	g := lost[0]
+	others := ""
+	if n := len(lost) - 1; n == 1 {
+		others = " and 1 other permission"
+	} else if n > 1 {
+		others = fmt.Sprintf(" and %d other permissions", n)
+	}
+	fix := fmt.Sprintf("keep %s %s bound to ServiceAccount %s (or bind %s %s to it again) while %s runs",
+		g.Binding.Kind, g.Binding.Name, sa, g.Role.Kind, g.Role.Name, w.ID)
+	if !t.next.m.Has(g.Role) {
+		fix = fmt.Sprintf("keep %s %s in this state (%s %s binds it to ServiceAccount %s) while %s runs",
+			g.Role.Kind, g.Role.Name, g.Binding.Kind, g.Binding.Name, sa, w.ID)
+	}
+	t.add(Error, []mesh.ID{w.ID, g.Binding, sa.ID()}, fix,
+		"%s runs as ServiceAccount %s and loses %s%s, granted %s by %s: the API server now denies those requests",
+		w.ID, sa, g, others, where, g.Describe())
+}
