@@ -187,6 +187,12 @@ func TestRules(t *testing.T) {
 		{name: "gateway moved to the canary in place", states: []docs{s0Running, s2GatewayConfig, s2GatewayConfig.with(doc{"gw", gatewayDeploy("default", "custom-gw", gwOpts{replicas: 2, labels: oldPods, ports: []int{8080, 8443, 15021}, caAddr: "istiod-canary.istio-system.svc:15012", configMap: "istio-canary"})})},
 			rule: "RS019", first: "Deployment.apps/default/custom-gw", severity: Error, message: "from revision default to canary in place"},
 	}
+	runRuleCases(t, cases)
+}
+
+// runRuleCases checks each case's sequence: its last step carries the
+// rule's finding (or none).
+func runRuleCases(t *testing.T, cases []ruleCase) {
 	for _, c := range cases {
 		t.Run(c.rule+" "+c.name, func(t *testing.T) {
 			var states []State
