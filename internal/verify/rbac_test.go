@@ -63,6 +63,9 @@ func TestRBACContinuity(t *testing.T) {
 		{name: "a workload scaled down in the same step loses nothing", states: []docs{s0Running, rbacCanary,
 			rbacCanary.without("binding-pilot", "binding-canary").with(doc{"istiod-canary", istiodAs("istiod-canary", "canary", "istiod-canary", 0)})},
 			rule: "RS021", none: true},
+		{name: "a workload that starts running is judged against its render, not the previous state", states: []docs{s0Running,
+			rbacCanary.with(doc{"istiod-canary", istiodAs("istiod-canary", "canary", "istiod-canary", 0)}), rbacCanary.without("binding-pilot", "binding-canary")},
+			rule: "RS021", none: true},
 	}
 	runRuleCases(t, cases)
 }
