@@ -17,6 +17,13 @@ func ruleRBACContinuity(t *transCtx) {
 		}
 		sa := mesh.ServiceAccountOf(w)
 		if pw := t.prev.workloadFor(t.next, w.Object); pw != nil && t.prev.running(pw) {
+			if t.nextOriginal {
+				// Back in the original running state, a workload has what
+				// its own render grants and ran with before the walk: a
+				// permission only the walk's states granted (the union
+				// ClusterRole of the canary period) is not its loss.
+				continue
+			}
 			before := mesh.ServiceAccountOf(pw)
 			lost := t.prev.m.Grants(before).LostIn(t.next.m.Grants(sa))
 			t.lostPermissions(w, sa, lost, "in the previous state")

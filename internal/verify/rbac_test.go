@@ -139,3 +139,25 @@ func TestGatewayControlPlane(t *testing.T) {
 	}
 	assert.Equal(t, "keep Service/istio-system/istiod selecting the istiod of revision default until gateway Deployment.apps/default/custom-gw has shifted to its canary (order the webhook-continuity step after the gateway shifts)", fix)
 }
+
+// At the end of a rollback walk the original running state's workloads
+// have what their own render grants: the union role of the canary period
+// narrowing back to the running render's is not a loss.
+func TestRBACContinuityRollbackEnd(t *testing.T) {
+	union := s0Running.with(doc{"role", rbacRole("ClusterRole", "istiod-istio-system", istiodRules)})
+	walk := func(original bool) []Finding {
+		rep, err := CheckSequence([]State{{Name: "00-canary", Model: union.model(t)}, {Name: "01-running", Model: s0Running.model(t), Original: original}}, DefaultOrdering)
+		require.NoError(t, err)
+		var out []Finding
+		for _, f := range rep.Findings() {
+			if f.Rule == "RS021" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	fs := walk(false)
+	require.Len(t, fs, 1, "without the mark, the running istiod loses the union's rules")
+	assert.Contains(t, fs[0].Message, "Deployment.apps/istio-system/istiod runs as ServiceAccount istio-system/istiod and loses networking.istio.io/* get")
+	assert.Empty(t, walk(true))
+}

@@ -48,17 +48,18 @@ func CheckTransition(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
 		baseline = prev
 	}
 	vs := newViews(prev, next, baseline)
-	return checkTransition(vs[0], vs[1], vs[2], ord, nil)
+	return checkTransition(vs[0], vs[1], vs[2], ord, nil, false)
 }
 
-func checkTransition(prev, next, base *view, ord Ordering, renders *Renders) []Finding {
+// original marks next as the original running state (State.Original).
+func checkTransition(prev, next, base *view, ord Ordering, renders *Renders, original bool) []Finding {
 	var out []Finding
 	step := &stepCache{}
 	for _, r := range catalogue {
 		if r.transition == nil {
 			continue
 		}
-		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders}
+		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders, nextOriginal: original}
 		r.transition(t)
 		out = append(out, t.out...)
 	}
@@ -198,7 +199,7 @@ func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) 
 		}
 		if i > 0 {
 			sr.From = states[i-1].Name
-			fs = append(fs, checkTransition(prev, cur, base, ord, renders)...)
+			fs = append(fs, checkTransition(prev, cur, base, ord, renders, s.Original && i > 0)...)
 			sortFindings(fs)
 		}
 		for k := range fs {

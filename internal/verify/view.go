@@ -391,6 +391,9 @@ type transCtx struct {
 	step *stepCache
 	// renders are the plan's inputs, nil when verify does not have them.
 	renders *Renders
+	// nextOriginal: next is the original running state at the end of a
+	// rollback walk (State.Original).
+	nextOriginal bool
 }
 
 // stepCache holds what several transition rules of one step ask.
