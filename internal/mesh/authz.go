@@ -141,6 +141,9 @@ func (p *Permissions) enumerate() {
 
 // LostIn returns the grants of p that next does not allow, in order.
 func (p *Permissions) LostIn(next *Permissions) []Grant {
+	if p.sameRules(next) {
+		return nil // most steps leave RBAC alone
+	}
 	var out []Grant
 	for _, g := range p.Grants() {
 		if !next.Allows(g) {
@@ -148,6 +151,29 @@ func (p *Permissions) LostIn(next *Permissions) []Grant {
 		}
 	}
 	return out
+}
+
+// sameRules reports whether next holds the same rules in the same scopes,
+// in the same order, so that it allows exactly what p allows.
+func (p *Permissions) sameRules(next *Permissions) bool {
+	if len(p.rules) != len(next.rules) {
+		return false
+	}
+	for i, a := range p.rules {
+		b := next.rules[i]
+		if a.ns != b.ns {
+			return false
+		}
+		if a.rule == b.rule {
+			continue
+		}
+		x, y := a.rule, b.rule
+		if !slices.Equal(x.APIGroups, y.APIGroups) || !slices.Equal(x.Resources, y.Resources) || !slices.Equal(x.Verbs, y.Verbs) ||
+			!slices.Equal(x.ResourceNames, y.ResourceNames) || !slices.Equal(x.NonResourceURLs, y.NonResourceURLs) {
+			return false
+		}
+	}
+	return true
 }
 
 // authzIndex is what a model's authorizer builds once: bindings by the
