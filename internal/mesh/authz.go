@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
@@ -98,6 +99,8 @@ type Permissions struct {
 	// grants are the atomic grants, deduplicated, built on first use.
 	grants []Grant
 	once   sync.Once
+	// sum hashes the rules' scopes and hashes, in order (sameRules).
+	sum uint64
 }
 
 // Allows reports whether the permissions allow the grant (its scope, group,
@@ -154,27 +157,12 @@ func (p *Permissions) LostIn(next *Permissions) []Grant {
 }
 
 // sameRules reports whether next holds the same rules in the same scopes,
-// in the same order, so that it allows exactly what p allows.
+// in the same order (by their hashes), so that it allows what p allows.
 func (p *Permissions) sameRules(next *Permissions) bool {
-	if len(p.rules) != len(next.rules) {
-		return false
-	}
-	for i, a := range p.rules {
-		b := next.rules[i]
-		if a.ns != b.ns {
-			return false
-		}
-		if a.rule == b.rule {
-			continue
-		}
-		x, y := a.rule, b.rule
-		if !slices.Equal(x.APIGroups, y.APIGroups) || !slices.Equal(x.Resources, y.Resources) || !slices.Equal(x.Verbs, y.Verbs) ||
-			!slices.Equal(x.ResourceNames, y.ResourceNames) || !slices.Equal(x.NonResourceURLs, y.NonResourceURLs) {
-			return false
-		}
-	}
-	return true
+	return len(p.rules) == len(next.rules) && p.sum == next.sum
 }
+
+const fnvPrime = 1099511628211
 
 // authzIndex is what a model's authorizer builds once: bindings by the
 // subjects a ServiceAccount matches, and each ServiceAccount's permissions
@@ -185,6 +173,37 @@ type authzIndex struct {
 	byGroup map[string][]*Binding
 	mu      sync.Mutex
 	perms   map[ServiceAccountRef]*Permissions
+	sumOnce sync.Once
+	sum     uint64
+}
+
+// RBACSum is a hash of everything in the model that grants permissions:
+// every binding (identity, roleRef, subjects) and every role (identity,
+// rules, labels, aggregation), whatever their order. Two models with the
+// same sum grant every ServiceAccount the same permissions (but for a
+// 64-bit hash collision), so a verifier comparing states need not ask.
+func (m *Model) RBACSum() uint64 {
+	x := &m.authz
+	x.sumOnce.Do(func() {
+		for _, b := range m.Bindings {
+			h := fnv.New64a()
+			for _, s := range []string{b.ID.Kind, b.ID.Namespace, b.ID.Name, b.RoleRef.Kind, b.RoleRef.Namespace, b.RoleRef.Name} {
+				h.Write([]byte(s))
+				h.Write([]byte{0})
+			}
+			for _, sub := range b.Subjects {
+				for _, s := range []string{sub.Kind, sub.Namespace, sub.Name} {
+					h.Write([]byte(s))
+					h.Write([]byte{0})
+				}
+			}
+			x.sum += h.Sum64()
+		}
+		for _, r := range m.Roles {
+			x.sum += r.sum()
+		}
+	})
+	return x.sum
 }
 
 // Group names a ServiceAccount's token carries
@@ -256,8 +275,12 @@ func (m *Model) Grants(sa ServiceAccountRef) *Permissions {
 			ns = b.ID.Namespace
 		}
 		rules := m.RoleRulesOf(b.RoleRef)
+		nsSum := fnv.New64a()
+		nsSum.Write([]byte(ns))
 		for i := range rules {
 			p.rules = append(p.rules, scopedRule{rule: &rules[i], ns: ns, binding: b.ID, role: b.RoleRef})
+			p.sum = (p.sum^nsSum.Sum64())*fnvPrime ^ rules[i].sum
+			p.sum *= fnvPrime
 		}
 	}
 	x.perms[sa] = p

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -137,5 +138,21 @@ func TestPermissionsLostIn(t *testing.T) {
 			}
 			assert.Equal(t, c.lost, got)
 		})
+	}
+}
+
+func TestRBACSum(t *testing.T) {
+	b := binding("ClusterRoleBinding", "b", "", "ClusterRole", "reader", "[{kind: ServiceAccount, name: gw-sa, namespace: gw}]")
+	base := build(t, authzFixture+b).RBACSum()
+	reordered := build(t, b+"---\n"+authzFixture).RBACSum()
+	assert.Equal(t, base, reordered, "order does not matter")
+	for name, s := range map[string]string{
+		"subject":       authzFixture + binding("ClusterRoleBinding", "b", "", "ClusterRole", "reader", "[{kind: ServiceAccount, name: gw-sa, namespace: other}]"),
+		"roleRef":       authzFixture + binding("ClusterRoleBinding", "b", "", "ClusterRole", "all", "[{kind: ServiceAccount, name: gw-sa, namespace: gw}]"),
+		"binding scope": authzFixture + binding("RoleBinding", "b", "gw", "ClusterRole", "reader", "[{kind: ServiceAccount, name: gw-sa, namespace: gw}]"),
+		"rule":          strings.Replace(authzFixture, "verbs: [get, list]", "verbs: [get]", 1) + b,
+		"labels":        strings.Replace(authzFixture, "aggregate-to-gw: \"true\"}", "aggregate-to-gw: \"false\"}", 1) + b,
+	} {
+		assert.NotEqual(t, base, build(t, s).RBACSum(), name)
 	}
 }

@@ -12,18 +12,18 @@ type ControlPlaneLink struct {
 	Service *Service
 }
 
-// ControlPlaneLinks returns the addresses a gateway dials for its control
+// ControlPlaneLinks appends to dst the addresses a gateway dials for its control
 // plane and their Services: CA_ADDR, --discoveryAddress, and, when the
 // gateway has no --discoveryAddress and its mesh ConfigMap is absent,
 // FallbackDiscoveryAddress (see ConfigMapMissing). An injected gateway
 // gets its addresses from its revision's injector: it has none here. The
 // discoveryAddress inside a present mesh ConfigMap is not followed (the
 // model does not read ConfigMap data; PruneReferences does, from nodes).
-func (m *Model) ControlPlaneLinks(g *Gateway) []ControlPlaneLink {
+func (m *Model) ControlPlaneLinks(dst []ControlPlaneLink, g *Gateway) []ControlPlaneLink {
+	out := dst
 	if g.Injected {
-		return nil
+		return out
 	}
-	var out []ControlPlaneLink
 	ca, disc := m.ControlPlaneServices(g)
 	if id, ok := g.CAService(); ok {
 		out = append(out, ControlPlaneLink{Why: "CA_ADDR", Address: g.CAAddr, To: id, Service: ca})

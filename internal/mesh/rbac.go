@@ -1,7 +1,9 @@
 package mesh
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -18,6 +20,22 @@ type PolicyRule struct {
 	NonResourceURLs []string
 	// Node is the rule as written, so that it can be copied unchanged.
 	Node *yaml.Node
+	// sum is a hash of the rule's lists, written when it is parsed: the
+	// verifier compares the rules of a ServiceAccount state after state.
+	sum uint64
+}
+
+// ruleSum hashes a rule's lists (FNV-1a, each entry and list terminated).
+func ruleSum(r *PolicyRule) uint64 {
+	h := fnv.New64a()
+	for _, l := range [][]string{r.APIGroups, r.Resources, r.Verbs, r.ResourceNames, r.NonResourceURLs} {
+		for _, s := range l {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	return h.Sum64()
 }
 
 // String renders a rule compactly for messages, e.g.
@@ -63,6 +81,35 @@ type Role struct {
 	// Aggregated is true when it has an aggregationRule.
 	Aggregation []labels.Selector
 	Aggregated  bool
+}
+
+// sum hashes a role for Model.RBACSum.
+func (r *Role) sum() uint64 {
+	h := fnv.New64a()
+	for _, s := range []string{r.ID.Kind, r.ID.Namespace, r.ID.Name} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var b [8]byte
+	for _, rule := range r.Rules {
+		binary.LittleEndian.PutUint64(b[:], rule.sum)
+		h.Write(b[:])
+	}
+	keys := make([]string, 0, len(r.Labels))
+	for k := range r.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		h.Write([]byte(k + "=" + r.Labels[k] + "\x00"))
+	}
+	if r.Aggregated {
+		h.Write([]byte{1})
+	}
+	for _, sel := range r.Aggregation {
+		h.Write([]byte(sel.String() + "\x00"))
+	}
+	return h.Sum64()
 }
 
 func parseRole(o *Object, y *yaml.Node) (*Role, error) {
@@ -137,6 +184,7 @@ func parseRules(n *yaml.Node) ([]PolicyRule, error) {
 				*f.dst = append(*f.dst, s.Value)
 			}
 		}
+		pr.sum = ruleSum(&pr)
 		out = append(out, pr)
 	}
 	return out, nil

@@ -14,6 +14,7 @@ import (
 // keeps reaching, through each control-plane address it dials in both,
 // every running istiod it reached before.
 func ruleGatewayControlPlane(t *transCtx) {
+	var prevBuf, nextBuf [3]mesh.ControlPlaneLink
 	for _, g := range t.next.m.Gateways {
 		if !t.next.running(g.Workload) {
 			continue
@@ -26,16 +27,14 @@ func ruleGatewayControlPlane(t *transCtx) {
 		if pg == nil {
 			continue
 		}
-		nextLinks := t.next.m.ControlPlaneLinks(g)
-		for _, pl := range t.prev.m.ControlPlaneLinks(pg) {
-			var nl *mesh.ControlPlaneLink
-			for i := range nextLinks {
-				if nextLinks[i].Why == pl.Why && nextLinks[i].To == pl.To {
-					nl = &nextLinks[i]
-				}
+		nextLinks := t.next.m.ControlPlaneLinks(nextBuf[:0], g)
+		for _, pl := range t.prev.m.ControlPlaneLinks(prevBuf[:0], pg) {
+			if pl.Service == nil {
+				continue // absent before: RS007
 			}
-			if nl == nil || pl.Service == nil {
-				continue // the gateway dials elsewhere now: RS019; absent before
+			nl := t.sameLink(pl, nextLinks)
+			if nl == nil {
+				continue // the gateway dials elsewhere now: RS019
 			}
 			before := t.prev.reachedIstiods(pl.Service)
 			after := t.next.reachedIstiods(nl.Service)
@@ -54,6 +53,25 @@ func ruleGatewayControlPlane(t *transCtx) {
 				g.ID, pl.To, pl.Why, pl.Address, istiodList(before), istiodList(after))
 		}
 	}
+}
+
+// sameLink returns the link of next that dials, for the same purpose, the
+// Service (of prev) pl dials; nil when none does.
+func (t *transCtx) sameLink(pl mesh.ControlPlaneLink, next []mesh.ControlPlaneLink) *mesh.ControlPlaneLink {
+	k := t.next.find(t.prev, pl.Service.Object)
+	for i := range next {
+		nl := &next[i]
+		if nl.Why != pl.Why {
+			continue
+		}
+		if nl.Service != nil && nl.Service.Index == k {
+			return nl
+		}
+		if nl.Service == nil && nl.To == pl.To {
+			return nl // the Service is gone: it reaches nothing now
+		}
+	}
+	return nil
 }
 
 // reachedIstiods are the running istiods a Service of this view selects.

@@ -11,11 +11,13 @@ import (
 // the Kubernetes authorizer does); a workload that first runs in this state
 // has every permission its own render grants its ServiceAccount.
 func ruleRBACContinuity(t *transCtx) {
+	// Most steps leave RBAC alone: then only a workload that changes
+	// ServiceAccount can lose a permission.
+	same := t.prev.m.RBACSum() == t.next.m.RBACSum()
 	for _, w := range t.next.m.Workloads {
 		if !t.next.running(w) {
 			continue
 		}
-		sa := mesh.ServiceAccountOf(w)
 		if pw := t.prev.workloadFor(t.next, w.Object); pw != nil && t.prev.running(pw) {
 			if t.nextOriginal {
 				// Back in the original running state, a workload has what
@@ -24,13 +26,16 @@ func ruleRBACContinuity(t *transCtx) {
 				// ClusterRole of the canary period) is not its loss.
 				continue
 			}
-			before := mesh.ServiceAccountOf(pw)
-			lost := t.prev.m.Grants(before).LostIn(t.next.m.Grants(sa))
-			t.lostPermissions(w, sa, lost, "in the previous state")
+			if same && pw.ServiceAccount == w.ServiceAccount {
+				continue
+			}
+			lost := t.prev.grantsOf(pw).LostIn(t.next.grantsOf(w))
+			t.lostPermissions(w, mesh.ServiceAccountOf(w), lost, inPrevious)
 			continue
 		}
+		sa := mesh.ServiceAccountOf(w)
 		if lost, ok := t.renderLost(w, sa); ok {
-			t.lostPermissions(w, sa, lost, "in its render")
+			t.lostPermissions(w, sa, lost, inRender)
 		}
 	}
 }
@@ -45,7 +50,7 @@ func (t *transCtx) renderLost(w *mesh.Workload, sa mesh.ServiceAccountRef) (lost
 	if t.renders == nil {
 		return nil, false
 	}
-	have := t.next.m.Grants(sa)
+	have := t.next.grantsOf(w)
 	for _, r := range []*mesh.Model{t.renders.Target, t.renders.Running} {
 		if r == nil || r.Workload(w.ID) == nil {
 			continue
@@ -72,13 +77,37 @@ func (t *transCtx) lostPermissions(w *mesh.Workload, sa mesh.ServiceAccountRef, 
 	} else if n > 1 {
 		others = fmt.Sprintf(" and %d other permissions", n)
 	}
-	fix := fmt.Sprintf("keep %s %s bound to ServiceAccount %s (or bind %s %s to it again) while %s runs",
-		g.Binding.Kind, g.Binding.Name, sa, g.Role.Kind, g.Role.Name, w.ID)
-	if !t.next.m.Has(g.Role) {
-		fix = fmt.Sprintf("keep %s %s in this state (%s %s binds it to ServiceAccount %s) while %s runs",
+	objs := []mesh.ID{w.ID, g.Binding, sa.ID()}
+	if where == inRender {
+		t.add(Error, objs, rbacFix(t.next.m, w, sa, g, true),
+			"%s starts running as ServiceAccount %s without %s%s, which its render grants by %s: the API server denies those requests",
+			w.ID, sa, g, others, g.Describe())
+		return
+	}
+	t.add(Error, objs, rbacFix(t.next.m, w, sa, g, false),
+		"%s runs as ServiceAccount %s and loses %s%s, granted in the previous state by %s: the API server now denies those requests",
+		w.ID, sa, g, others, g.Describe())
+}
+
+const (
+	inPrevious = "in the previous state"
+	inRender   = "in its render"
+)
+
+// rbacFix says what to do about a grant lost in state m: keep (or add) the
+// role or the binding that granted it.
+func rbacFix(m *mesh.Model, w *mesh.Workload, sa mesh.ServiceAccountRef, g mesh.Grant, fromRender bool) string {
+	switch {
+	case fromRender && !m.Has(g.Binding):
+		return fmt.Sprintf("add %s %s of the render (it binds %s %s to ServiceAccount %s) in this or an earlier step",
+			g.Binding.Kind, g.Binding.Name, g.Role.Kind, g.Role.Name, sa)
+	case !m.Has(g.Binding):
+		return fmt.Sprintf("keep %s %s (it binds %s %s to ServiceAccount %s) while %s runs",
+			g.Binding.Kind, g.Binding.Name, g.Role.Kind, g.Role.Name, sa, w.ID)
+	case !m.Has(g.Role):
+		return fmt.Sprintf("keep %s %s in this state (%s %s binds it to ServiceAccount %s) while %s runs",
 			g.Role.Kind, g.Role.Name, g.Binding.Kind, g.Binding.Name, sa, w.ID)
 	}
-	t.add(Error, []mesh.ID{w.ID, g.Binding, sa.ID()}, fix,
-		"%s runs as ServiceAccount %s and loses %s%s, granted %s by %s: the API server now denies those requests",
-		w.ID, sa, g, others, where, g.Describe())
+	return fmt.Sprintf("bind %s %s to ServiceAccount %s again in %s %s (or keep an equivalent binding) while %s runs",
+		g.Role.Kind, g.Role.Name, sa, g.Binding.Kind, g.Binding.Name, w.ID)
 }

@@ -101,8 +101,8 @@ func TestRBACContinuityFirstRun(t *testing.T) {
 	assert.Equal(t, "Deployment.apps/istio-system/istiod-canary", f.Objects[0].String())
 	assert.Equal(t, "ClusterRoleBinding.rbac.authorization.k8s.io/istiod-clusterrole-canary-istio-system", f.Objects[1].String())
 	assert.Equal(t, "01", f.Step)
-	assert.Contains(t, f.Message, "loses admissionregistration.k8s.io/validatingwebhookconfigurations update, granted in its render by ClusterRoleBinding istiod-clusterrole-canary-istio-system")
-	assert.Contains(t, f.Fix, "keep ClusterRoleBinding istiod-clusterrole-canary-istio-system bound to ServiceAccount istio-system/istiod-canary")
+	assert.Contains(t, f.Message, "istiod-canary starts running as ServiceAccount istio-system/istiod-canary without admissionregistration.k8s.io/validatingwebhookconfigurations update, which its render grants by ClusterRoleBinding istiod-clusterrole-canary-istio-system")
+	assert.Equal(t, "add ClusterRoleBinding istiod-clusterrole-canary-istio-system of the render (it binds ClusterRole istiod-clusterrole-canary to ServiceAccount istio-system/istiod-canary) in this or an earlier step", f.Fix)
 	// The render grants exactly what the state has: silent.
 	assert.Empty(t, rs021(seq(&Renders{Running: s0Running.model(t), Target: lacking})))
 	// A canary copy renamed from the render (name-<rev>) is not compared.

@@ -53,6 +53,9 @@ type view struct {
 	// prodBase and prodWithBase cache stateCtx.productionServices.
 	prodBase     *view
 	prodWithBase []*mesh.Service
+	// grants caches mesh.Model.Grants of each workload's ServiceAccount
+	// (RS021), by Index.
+	grants []*mesh.Permissions
 	// gwRev caches the revision of gateways (RS019), by Index.
 	gwRev     []string
 	gwRevDone []bool
@@ -269,6 +272,21 @@ func (v *view) gatewayRevision(g *mesh.Gateway) string {
 		v.gwRev[g.Index], v.gwRevDone[g.Index] = v.m.RevisionOfGateway(g), true
 	}
 	return v.gwRev[g.Index]
+}
+
+// grantsOf is mesh.Model.Grants(mesh.ServiceAccountOf(w)), asked once per
+// workload of this view.
+func (v *view) grantsOf(w *mesh.Workload) *mesh.Permissions {
+	if !v.own(w.Object) {
+		return v.m.Grants(mesh.ServiceAccountOf(w))
+	}
+	if v.grants == nil {
+		v.grants = make([]*mesh.Permissions, len(v.objAt))
+	}
+	if v.grants[w.Index] == nil {
+		v.grants[w.Index] = v.m.Grants(mesh.ServiceAccountOf(w))
+	}
+	return v.grants[w.Index]
 }
 
 // serviceCapacity sums the capacity of the workloads a Service selects.
