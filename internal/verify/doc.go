@@ -33,6 +33,8 @@
 //
 // Models are read-only, but mesh.Model.ReferencesTo builds its reverse index
 // on first use: do not check the same model from two goroutines at once.
+// (mesh.Model.Grants, which RS021 asks, also builds on first use, under a
+// lock.)
 //
 // # Ordering
 //
