@@ -24,6 +24,7 @@ type Model struct {
 	PDBs          []*PDB
 	HPAs          []*HPA
 	Bindings      []*Binding
+	Roles         []*Role
 	Namespaces    []*Namespace
 	// Istiods are the control-plane Deployments, Gateways the Deployments
 	// that run the Istio proxy as a router.
@@ -50,6 +51,8 @@ type Model struct {
 	// Per-object and per-namespace indexes, so every lookup is O(1) or
 	// O(objects in the namespace).
 	bindingOf    map[ID]*Binding
+	roleOf       map[ID]*Role
+	authz        authzIndex
 	hpaOf        map[ID]*HPA
 	hpaByTarget  map[ID]*HPA
 	webhooksOf   map[ID][]*Webhook
@@ -99,6 +102,7 @@ func BuildItems(items []*Item) (*Model, error) {
 		pairID:       map[labelPair]int32{},
 		podIdx:       map[uint64][]*Workload{},
 		bindingOf:    map[ID]*Binding{},
+		roleOf:       map[ID]*Role{},
 		hpaOf:        map[ID]*HPA{},
 		hpaByTarget:  map[ID]*HPA{},
 		webhooksOf:   map[ID][]*Webhook{},
@@ -426,6 +430,8 @@ func parseKind(o *Object, y *yaml.Node) (any, error) {
 		return parseHPA(o, y)
 	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
 		return parseBinding(o, y)
+	case IsRole(id):
+		return parseRole(o, y)
 	case id.Group == "" && id.Kind == "Namespace":
 		l, err := stringMap(lookup(y, "metadata", "labels"), "metadata.labels")
 		if err != nil {
@@ -444,6 +450,7 @@ type records struct {
 	pdbs       slab[PDB]
 	hpas       slab[HPA]
 	bindings   slab[Binding]
+	roles      slab[Role]
 	namespaces slab[Namespace]
 	istiods    slab[Istiod]
 	gateways   slab[Gateway]
@@ -470,7 +477,7 @@ func (r *records) ids(n int) []int32 {
 
 // newRecords sizes the slabs for the kinds of fs.
 func newRecords(fs []*facts) *records {
-	var n [7]int
+	var n [8]int
 	for _, f := range fs {
 		switch f.kind.(type) {
 		case *Workload:
@@ -487,11 +494,14 @@ func newRecords(fs []*facts) *records {
 			n[5]++
 		case *Namespace:
 			n[6]++
+		case *Role:
+			n[7]++
 		}
 	}
 	return &records{
 		workloads: newSlab[Workload](n[0]), services: newSlab[Service](n[1]), igws: newSlab[IstioGateway](n[2]),
 		pdbs: newSlab[PDB](n[3]), hpas: newSlab[HPA](n[4]), bindings: newSlab[Binding](n[5]), namespaces: newSlab[Namespace](n[6]),
+		roles:   newSlab[Role](n[7]),
 		istiods: newSlab[Istiod](8), gateways: newSlab[Gateway](n[0] / 4), links: newSlab[workloadLink](n[0]), sels: newSlab[selLink](n[1] + n[2] + n[3]),
 	}
 }
@@ -564,6 +574,11 @@ func (m *Model) add(rec *records, o *Object, kind any) {
 		b.Object = o
 		m.Bindings = append(m.Bindings, b)
 		m.bindingOf[id] = b
+	case *Role:
+		r := rec.roles.add(*k)
+		r.Object = o
+		m.Roles = append(m.Roles, r)
+		m.roleOf[id] = r
 	case *Namespace:
 		n := rec.namespaces.add(*k)
 		n.Object = o

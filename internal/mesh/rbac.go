@@ -1,10 +1,13 @@
 package mesh
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -17,6 +20,22 @@ type PolicyRule struct {
 	NonResourceURLs []string
 	// Node is the rule as written, so that it can be copied unchanged.
 	Node *yaml.Node
+	// sum is a hash of the rule's lists, written when it is parsed: the
+	// verifier compares the rules of a ServiceAccount state after state.
+	sum uint64
+}
+
+// ruleSum hashes a rule's lists (FNV-1a, each entry and list terminated).
+func ruleSum(r *PolicyRule) uint64 {
+	h := fnv.New64a()
+	for _, l := range [][]string{r.APIGroups, r.Resources, r.Verbs, r.ResourceNames, r.NonResourceURLs} {
+		for _, s := range l {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	return h.Sum64()
 }
 
 // String renders a rule compactly for messages, e.g.
@@ -49,11 +68,91 @@ func IsRole(id ID) bool {
 	return id.Group == "rbac.authorization.k8s.io" && (id.Kind == "Role" || id.Kind == "ClusterRole")
 }
 
-// RoleRules parses the rules of a Role or ClusterRole. A rule that is not a
-// mapping, or a list field that is not a list of strings, is an error
+// Role is a Role or ClusterRole as the model indexes it.
+type Role struct {
+	*Object
+	// Rules are the rules as written, without their nodes (the model's
+	// facts outlive the tree they were read from; RoleRules reads them
+	// with nodes, for copying).
+	Rules []PolicyRule
+	// Labels are a ClusterRole's labels, which aggregation selectors match.
+	Labels map[string]string
+	// Aggregation are a ClusterRole's aggregationRule.clusterRoleSelectors;
+	// Aggregated is true when it has an aggregationRule.
+	Aggregation []labels.Selector
+	Aggregated  bool
+}
+
+// sum hashes a role for Model.RBACSum.
+func (r *Role) sum() uint64 {
+	h := fnv.New64a()
+	for _, s := range []string{r.ID.Kind, r.ID.Namespace, r.ID.Name} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var b [8]byte
+	for _, rule := range r.Rules {
+		binary.LittleEndian.PutUint64(b[:], rule.sum)
+		h.Write(b[:])
+	}
+	keys := make([]string, 0, len(r.Labels))
+	for k := range r.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		h.Write([]byte(k + "=" + r.Labels[k] + "\x00"))
+	}
+	if r.Aggregated {
+		h.Write([]byte{1})
+	}
+	for _, sel := range r.Aggregation {
+		h.Write([]byte(sel.String() + "\x00"))
+	}
+	return h.Sum64()
+}
+
+func parseRole(o *Object, y *yaml.Node) (*Role, error) {
+	rs, err := parseRules(lookup(y, "rules"))
+	if err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		rs[i].Node = nil
+	}
+	r := &Role{Object: o, Rules: rs}
+	if o.ID.Kind != "ClusterRole" {
+		return r, nil
+	}
+	if r.Labels, err = stringMap(lookup(y, "metadata", "labels"), "metadata.labels"); err != nil {
+		return nil, err
+	}
+	agg := lookup(y, "aggregationRule")
+	if agg == nil || (agg.Kind == yaml.ScalarNode && agg.Tag == "!!null") {
+		return r, nil
+	}
+	r.Aggregated = true
+	for i, s := range seq(lookup(agg, "clusterRoleSelectors")) {
+		sel, err := parseLabelSelector(s, fmt.Sprintf("aggregationRule.clusterRoleSelectors[%d]", i))
+		if err != nil {
+			return nil, err
+		}
+		r.Aggregation = append(r.Aggregation, sel)
+	}
+	return r, nil
+}
+
+// RoleRules parses the rules of a Role or ClusterRole from its node (as a
+// function may have edited it), each rule keeping its node. A rule that is
+// not a mapping, or a list field that is not a list of strings, is an error
 // naming the field.
 func RoleRules(o *Object) ([]PolicyRule, error) {
-	n := lookup(o.Node().YNode(), "rules")
+	return parseRules(lookup(o.Node().YNode(), "rules"))
+}
+
+// parseRules reads a rules list: the one parser of RoleRules and of the
+// model's Role records.
+func parseRules(n *yaml.Node) ([]PolicyRule, error) {
 	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
 		return nil, nil
 	}
@@ -85,6 +184,7 @@ func RoleRules(o *Object) ([]PolicyRule, error) {
 				*f.dst = append(*f.dst, s.Value)
 			}
 		}
+		pr.sum = ruleSum(&pr)
 		out = append(out, pr)
 	}
 	return out, nil

@@ -55,14 +55,21 @@ func TestRulesLost(t *testing.T) {
 }
 
 func TestRoleRulesErrors(t *testing.T) {
+	// The model reads a role's rules with the parser RoleRules uses: Build
+	// reports a malformed one, naming the object and the field, and
+	// RoleRules reports it on a node a function edited.
 	for _, c := range []struct{ rules, want string }{
 		{"rules: {a: b}", "rules: expected a list"},
 		{"rules: [x]", "rules[0]: expected a rule"},
 		{"rules: [{verbs: get}]", "rules[0].verbs: expected a list of strings"},
 		{"rules: [{verbs: [[get]]}]", "rules[0].verbs[0]: expected a string"},
 	} {
-		m := build(t, "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: x}\n"+c.rules+"\n")
-		_, err := RoleRules(m.Objects[0])
+		nodes := parse(t, "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: x}\n"+c.rules+"\n")
+		_, err := Build(nodes)
+		assert.EqualError(t, err, "Role.rbac.authorization.k8s.io/x/r: "+c.want)
+		m := build(t, "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: r, namespace: x}\n")
+		m.Objects[0].Node().YNode().Content = append(m.Objects[0].Node().YNode().Content, nodes[0].Field("rules").Key.YNode(), nodes[0].Field("rules").Value.YNode())
+		_, err = RoleRules(m.Objects[0])
 		assert.EqualError(t, err, c.want)
 	}
 }

@@ -1,7 +1,7 @@
 // Package verify proves offline that a sequence of desired states S0..Sn of
 // an Istio upgrade keeps traffic flowing: it checks the invariants of
-// docs/upgrade-model.md (1-14 and 16, plus traps read off the real
-// renders) as small named rules with stable IDs RS001..RS0NN, like
+// docs/upgrade-model.md (1-16, plus traps read off the real renders) as
+// small named rules with stable IDs RS001..RS023, like
 // `istioctl analyze` message codes. Every rule asks internal/mesh; nothing
 // here parses an object.
 //
@@ -35,6 +35,8 @@
 //
 // Models are read-only, but mesh.Model.ReferencesTo builds its reverse index
 // on first use: do not check the same model from two goroutines at once.
+// (mesh.Model.Grants, which RS021 asks, also builds on first use, under a
+// lock.)
 //
 // # Convergence (RS022)
 //

@@ -149,8 +149,12 @@ var catalogue = []ruleImpl{
 		Doc: "no step moves a running gateway Deployment to another revision in place"}, transition: ruleGatewayInPlace},
 	{Rule: Rule{ID: "RS020", Name: "validation-continuity", Kind: StateRule, Invariant: 10,
 		Doc: "when S0 validated Istio resources, every state keeps a validating webhook for them that reaches a running istiod"}, state: ruleValidationContinuity},
+	{Rule: Rule{ID: "RS021", Name: "rbac-continuity", Kind: TransitionRule, Invariant: 15,
+		Doc: "a workload running in both states keeps every permission of its ServiceAccount; one that starts running has every permission its render grants"}, transition: ruleRBACContinuity},
 	{Rule: Rule{ID: "RS022", Name: "convergence", Kind: TransitionRule, Invariant: 16,
 		Doc: "the last state holds every object of the target render (the running one after a rollback), under its own or its canary name, differing only by planned rewrites"}, transition: ruleConvergence, lastOnly: true},
+	{Rule: Rule{ID: "RS023", Name: "gateway-control-plane", Kind: TransitionRule, Invariant: 6,
+		Doc: "a gateway running in both states keeps reaching, through its control-plane address, every running istiod it reached before"}, transition: ruleGatewayControlPlane},
 }
 
 var byID = func() map[string]*ruleImpl {

@@ -48,17 +48,20 @@ func CheckTransition(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
 		baseline = prev
 	}
 	vs := newViews(prev, next, baseline)
-	return checkTransition(vs[0], vs[1], vs[2], ord, nil, nil)
+	return checkTransition(vs[0], vs[1], vs[2], ord, nil, nil, false)
 }
 
-func checkTransition(prev, next, base *view, ord Ordering, renders *Renders, end *lastStep) []Finding {
+// end is set on the last step of a sequence checked with its renders
+// (RS022); original marks next as the original running state
+// (State.Original).
+func checkTransition(prev, next, base *view, ord Ordering, renders *Renders, end *lastStep, original bool) []Finding {
 	var out []Finding
 	step := &stepCache{}
 	for _, r := range catalogue {
 		if r.transition == nil {
 			continue
 		}
-		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders, end: end}
+		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders, end: end, nextOriginal: original}
 		r.transition(t)
 		out = append(out, t.out...)
 	}
@@ -187,7 +190,7 @@ func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) 
 			if i == len(states)-1 && renders != nil {
 				end = &lastStep{from: sr.From, to: s.Name, original: s.Original}
 			}
-			fs = append(fs, checkTransition(prev, cur, base, ord, renders, end)...)
+			fs = append(fs, checkTransition(prev, cur, base, ord, renders, end, s.Original && i > 0)...)
 			sortFindings(fs)
 			if end != nil {
 				sr.Rewrites = end.rewrites

@@ -53,6 +53,9 @@ type view struct {
 	// prodBase and prodWithBase cache stateCtx.productionServices.
 	prodBase     *view
 	prodWithBase []*mesh.Service
+	// grants caches mesh.Model.Grants of each workload's ServiceAccount
+	// (RS021), by Index.
+	grants []*mesh.Permissions
 	// gwRev caches the revision of gateways (RS019), by Index.
 	gwRev     []string
 	gwRevDone []bool
@@ -271,6 +274,21 @@ func (v *view) gatewayRevision(g *mesh.Gateway) string {
 	return v.gwRev[g.Index]
 }
 
+// grantsOf is mesh.Model.Grants(mesh.ServiceAccountOf(w)), asked once per
+// workload of this view.
+func (v *view) grantsOf(w *mesh.Workload) *mesh.Permissions {
+	if !v.own(w.Object) {
+		return v.m.Grants(mesh.ServiceAccountOf(w))
+	}
+	if v.grants == nil {
+		v.grants = make([]*mesh.Permissions, len(v.objAt))
+	}
+	if v.grants[w.Index] == nil {
+		v.grants[w.Index] = v.m.Grants(mesh.ServiceAccountOf(w))
+	}
+	return v.grants[w.Index]
+}
+
 // serviceCapacity sums the capacity of the workloads a Service selects.
 func (v *view) serviceCapacity(s *mesh.Service) int64 {
 	var n int64
@@ -394,6 +412,9 @@ type transCtx struct {
 	// end is set when next is the last state of a sequence checked with
 	// its renders (RS022).
 	end *lastStep
+	// nextOriginal: next is the original running state at the end of a
+	// rollback walk (State.Original).
+	nextOriginal bool
 }
 
 // stepCache holds what several transition rules of one step ask.
