@@ -30,7 +30,7 @@ func ruleRBACContinuity(t *transCtx) {
 				continue
 			}
 			lost := t.prev.grantsOf(pw).LostIn(t.next.grantsOf(w))
-			t.lostPermissions(w, mesh.ServiceAccountOf(w), lost, inPrevious)
+			t.lostPermissions(w, mesh.ServiceAccountOf(w), t.grantedByRender(w, lost), inPrevious)
 			continue
 		}
 		sa := mesh.ServiceAccountOf(w)
@@ -38,6 +38,44 @@ func ruleRBACContinuity(t *transCtx) {
 			t.lostPermissions(w, sa, lost, inRender)
 		}
 	}
+}
+
+// grantedByRender keeps, of the permissions a running workload lost, those
+// its own render grants it: a permission it held only through the union of
+// both revisions' roles that canary-control-plane emits while both
+// revisions run is not its own, and the union shrinks to the target's rules
+// at the prune. Without renders, or for a workload no render holds, every
+// lost permission counts.
+func (t *transCtx) grantedByRender(w *mesh.Workload, lost []mesh.Grant) []mesh.Grant {
+	if t.renders == nil || len(lost) == 0 {
+		return lost
+	}
+	id := w.ID
+	if of, ok := w.CanaryOf(); ok {
+		id = of
+	}
+	var own []*mesh.Permissions
+	for _, r := range []*mesh.Model{t.renders.Target, t.renders.Running} {
+		if r == nil {
+			continue
+		}
+		if rw := r.Workload(id); rw != nil {
+			own = append(own, r.Grants(mesh.ServiceAccountOf(rw)))
+		}
+	}
+	if len(own) == 0 {
+		return lost
+	}
+	var out []mesh.Grant
+	for _, g := range lost {
+		for _, p := range own {
+			if p.Allows(g) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // renderLost returns what the render that holds the workload as is grants

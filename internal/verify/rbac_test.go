@@ -161,3 +161,39 @@ func TestRBACContinuityRollbackEnd(t *testing.T) {
 	assert.Contains(t, fs[0].Message, "Deployment.apps/istio-system/istiod runs as ServiceAccount istio-system/istiod and loses networking.istio.io/* get")
 	assert.Empty(t, walk(true))
 }
+
+// The union of both revisions' rules that canary-control-plane emits while
+// both run shrinks to the target's rules at the prune: with the renders,
+// what the new istiod held only through the union is not its loss; without
+// them, every lost permission counts.
+func TestRBACContinuityUnionShrinks(t *testing.T) {
+	oldOnly := "- {apiGroups: [extensions], resources: [ingresses], verbs: [get, list, watch]}\n"
+	union := rbacCanary.without("binding-canary").with(doc{"role", rbacRole("ClusterRole", "istiod-istio-system", istiodRules+oldOnly)})
+	target := rbacCanary.without("binding-canary")
+	states := []State{{Name: "00", Model: s0Running.model(t)}, {Name: "01", Model: union.model(t)}, {Name: "02", Model: target.model(t)}}
+	rs021 := func(renders *Renders) []Finding {
+		rep, err := CheckPlan(states, DefaultOrdering, renders)
+		require.NoError(t, err)
+		var out []Finding
+		for _, f := range rep.Findings() {
+			if f.Rule == "RS021" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	canaryLoss := func(fs []Finding) string {
+		for _, f := range fs {
+			if f.Objects[0].Name == "istiod-canary" {
+				return f.Message
+			}
+		}
+		return ""
+	}
+	assert.Contains(t, canaryLoss(rs021(nil)), "loses extensions/ingresses get", "without renders the shrink is a loss")
+	assert.Empty(t, canaryLoss(rs021(&Renders{Running: s0Running.model(t), Target: target.model(t)})), "its render never granted extensions/ingresses")
+	// A permission its render grants still counts when it is lost.
+	narrowed := rbacCanary.without("binding-canary").with(doc{"role", rbacRole("ClusterRole", "istiod-istio-system", "- {apiGroups: [''], resources: [secrets], verbs: [create, get]}\n")})
+	states[2].Model = narrowed.model(t)
+	assert.Contains(t, canaryLoss(rs021(&Renders{Running: s0Running.model(t), Target: target.model(t)})), "loses networking.istio.io/* get")
+}
