@@ -19,11 +19,7 @@ func ruleGatewayControlPlane(t *transCtx) {
 		if !t.next.running(g.Workload) {
 			continue
 		}
-		pw := t.prev.workloadFor(t.next, g.Object)
-		if pw == nil || !t.prev.running(pw) {
-			continue
-		}
-		pg := t.prev.m.GatewayOf(pw)
+		pg := t.runningBefore(g)
 		if pg == nil {
 			continue
 		}

@@ -85,15 +85,7 @@ func TestRBACContinuityFirstRun(t *testing.T) {
 		require.NoError(t, err)
 		return rep
 	}
-	rs021 := func(rep *Report) []Finding {
-		var out []Finding
-		for _, f := range rep.Findings() {
-			if f.Rule == "RS021" {
-				out = append(out, f)
-			}
-		}
-		return out
-	}
+	rs021 := func(rep *Report) []Finding { return ruleFindings(rep, "RS021") }
 	assert.Empty(t, rs021(seq(nil)), "without renders the first-run half is skipped")
 	fs := rs021(seq(&Renders{Running: s0Running.model(t), Target: target}))
 	require.Len(t, fs, 1)
@@ -148,13 +140,7 @@ func TestRBACContinuityRollbackEnd(t *testing.T) {
 	walk := func(original bool) []Finding {
 		rep, err := CheckSequence([]State{{Name: "00-canary", Model: union.model(t)}, {Name: "01-running", Model: s0Running.model(t), Original: original}}, DefaultOrdering)
 		require.NoError(t, err)
-		var out []Finding
-		for _, f := range rep.Findings() {
-			if f.Rule == "RS021" {
-				out = append(out, f)
-			}
-		}
-		return out
+		return ruleFindings(rep, "RS021")
 	}
 	fs := walk(false)
 	require.Len(t, fs, 1, "without the mark, the running istiod loses the union's rules")
@@ -174,13 +160,7 @@ func TestRBACContinuityUnionShrinks(t *testing.T) {
 	rs021 := func(renders *Renders) []Finding {
 		rep, err := CheckPlan(states, DefaultOrdering, renders)
 		require.NoError(t, err)
-		var out []Finding
-		for _, f := range rep.Findings() {
-			if f.Rule == "RS021" {
-				out = append(out, f)
-			}
-		}
-		return out
+		return ruleFindings(rep, "RS021")
 	}
 	canaryLoss := func(fs []Finding) string {
 		for _, f := range fs {
@@ -196,4 +176,15 @@ func TestRBACContinuityUnionShrinks(t *testing.T) {
 	narrowed := rbacCanary.without("binding-canary").with(doc{"role", rbacRole("ClusterRole", "istiod-istio-system", "- {apiGroups: [''], resources: [secrets], verbs: [create, get]}\n")})
 	states[2].Model = narrowed.model(t)
 	assert.Contains(t, canaryLoss(rs021(&Renders{Running: s0Running.model(t), Target: target.model(t)})), "loses networking.istio.io/* get")
+}
+
+// ruleFindings are a report's findings of one rule.
+func ruleFindings(rep *Report, rule string) []Finding {
+	var out []Finding
+	for _, f := range rep.Findings() {
+		if f.Rule == rule {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -358,11 +358,7 @@ func ruleNewEntryPoint(t *transCtx) {
 // running gateway onto the new revision at once.
 func ruleGatewayInPlace(t *transCtx) {
 	for _, g := range t.next.m.Gateways {
-		pw := t.prev.workloadFor(t.next, g.Object)
-		if pw == nil || !t.prev.running(pw) {
-			continue
-		}
-		pg := t.prev.m.GatewayOf(pw)
+		pg := t.runningBefore(g)
 		if pg == nil {
 			continue
 		}
@@ -377,4 +373,14 @@ func ruleGatewayInPlace(t *transCtx) {
 			"this step moves running gateway %s from revision %s to %s in place (%s): all its pods restart onto the new revision at once, with no canary",
 			g.ID, from, to, how)
 	}
+}
+
+// runningBefore is the gateway of the previous state that g is, when it ran
+// there (nil otherwise).
+func (t *transCtx) runningBefore(g *mesh.Gateway) *mesh.Gateway {
+	pw := t.prev.workloadFor(t.next, g.Object)
+	if pw == nil || !t.prev.running(pw) {
+		return nil
+	}
+	return t.prev.m.GatewayOf(pw)
 }
