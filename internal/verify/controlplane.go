@@ -70,11 +70,27 @@ func (t *transCtx) sameLink(pl mesh.ControlPlaneLink, next []mesh.ControlPlaneLi
 	return nil
 }
 
-// reachedIstiods are the running istiods a Service of this view selects.
+// reachedIstiods are the running istiods a Service of this view selects,
+// computed once per Service (gateways share their istiod's Service).
 func (v *view) reachedIstiods(s *mesh.Service) []*mesh.Istiod {
 	if s == nil {
 		return nil
 	}
+	if !v.own(s.Object) {
+		return v.reachIstiods(s)
+	}
+	if v.reached == nil {
+		v.reached = make(map[int][]*mesh.Istiod)
+	}
+	is, ok := v.reached[s.Index]
+	if !ok {
+		is = v.reachIstiods(s)
+		v.reached[s.Index] = is
+	}
+	return is
+}
+
+func (v *view) reachIstiods(s *mesh.Service) []*mesh.Istiod {
 	var out []*mesh.Istiod
 	for _, w := range v.selectedBy(s) {
 		if i := v.m.IstiodOf(w); i != nil && v.running(w) {

@@ -56,6 +56,9 @@ type view struct {
 	// grants caches mesh.Model.Grants of each workload's ServiceAccount
 	// (RS021), by Index.
 	grants []*mesh.Permissions
+	// reached caches the running istiods a Service selects (RS023), by
+	// the Service's Index; few Services are asked.
+	reached map[int][]*mesh.Istiod
 	// gwRev caches the revision of gateways (RS019), by Index.
 	gwRev     []string
 	gwRevDone []bool
