@@ -95,6 +95,16 @@ func pipelineInputOf(b *testing.B, name string, objects int) pipelineInput {
 			b.Fatal(err)
 		}
 		parse := func(s string) []*yaml.RNode { return krmtest.ParseYAML(b, []byte(s)) }
+		// The target gateways travel as revshift plan carries them.
+		carry := func(name string, nodes []*yaml.RNode) *yaml.RNode {
+			it, err := mesh.NewCarrier(name, mesh.AnnotationCanaryRender, nodes)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return it.Node()
+		}
+		gateways := carry(plan.TargetGatewaysCarrier, parse(u.TargetGateways))
+		defaultGateway := carry(plan.DefaultGatewayCarrier, p.DefaultGateway)
 		pi := pipelineInput{name: n.name}
 		for _, st := range p.Steps {
 			var items []*yaml.RNode
@@ -103,8 +113,11 @@ func pipelineInputOf(b *testing.B, name string, objects int) pipelineInput {
 			} else {
 				items = append([]*yaml.RNode{carrier.Copy()}, parse(u.TargetControlPlane)...)
 				for _, r := range st.Resources {
-					if r == "target-gateways" {
-						items = append(items, parse(u.TargetGatewaysSuffixed)...)
+					switch r {
+					case "target-gateways":
+						items = append(items, gateways.Copy())
+					case "target-default-gateway":
+						items = append(items, defaultGateway.Copy())
 					}
 				}
 			}

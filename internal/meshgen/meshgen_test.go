@@ -28,21 +28,3 @@ func TestGeneratedMeshIsAMesh(t *testing.T) {
 		}
 	}
 }
-
-func TestUpgradeSuffixedGateways(t *testing.T) {
-	u := meshgen.NewUpgrade(200, "1-6-14")
-	nodes := krmtest.ParseYAML(t, []byte(u.TargetGatewaysSuffixed))
-	m, err := mesh.Build(nodes)
-	require.NoError(t, err)
-	require.NotEmpty(t, m.Gateways)
-	for _, g := range m.Gateways {
-		assert.Equal(t, "gw-1-6-14", g.ID.Name)
-		assert.Equal(t, "gw-service-account-1-6-14", g.ServiceAccount)
-		require.NotNil(t, m.HPAFor(g.Workload), "the HPA's target follows the suffix")
-	}
-	for _, b := range m.Bindings {
-		assert.Equal(t, "gw-sds-1-6-14", b.RoleRef.Name)
-		assert.Equal(t, "gw-service-account-1-6-14", b.Subjects[0].Name)
-	}
-	assert.NotContains(t, u.TargetGatewaysSuffixed, "name: gw\n")
-}

@@ -2,14 +2,8 @@ package meshgen
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 )
-
-// suffixNames matches the generated gateway objects' names and the
-// references to them (metadata.name, serviceAccountName, roleRef, subjects,
-// scaleTargetRef), as kustomize's nameSuffix rewrites them.
-var suffixNames = regexp.MustCompile(`((?:name|serviceAccountName): gw(?:-service-account|-sds)?)([}\n,])`)
 
 // Upgrade is a generated upgrade: the running renders (default revision)
 // and the target renders (revision Rev), shaped like istioctl's output for a
@@ -18,10 +12,6 @@ var suffixNames = regexp.MustCompile(`((?:name|serviceAccountName): gw(?:-servic
 type Upgrade struct {
 	RunningControlPlane, RunningGateways string
 	TargetControlPlane, TargetGateways   string
-	// TargetGatewaysSuffixed is TargetGateways as a kustomize
-	// `nameSuffix: -<rev>` sub-kustomization hands it on: every name and
-	// reference suffixed (for in-process benchmarks without kustomize).
-	TargetGatewaysSuffixed string
 	// Namespaces holds Namespace objects labelled for injection and an
 	// application Deployment in each (for --include).
 	Namespaces string
@@ -74,7 +64,6 @@ spec:
 	u.RunningControlPlane = upgradeControlPlane("default")
 	u.TargetControlPlane = upgradeControlPlane(rev)
 	u.RunningGateways, u.TargetGateways, u.Namespaces = rg.String(), tg.String(), ns.String()
-	u.TargetGatewaysSuffixed = suffixNames.ReplaceAllString(u.TargetGateways, "${1}-"+rev+"${2}")
 	return u
 }
 
