@@ -16,9 +16,9 @@ import (
 type GatewayPair struct {
 	Old, New                 *Gateway
 	OldRevision, NewRevision string
-	// Suffix is what the new render's object names carry ("-1-6-14" when
-	// rendered through kustomize nameSuffix: -<rev>); "" when the names
-	// tell nothing (an explicit pair of unrelated names).
+	// Suffix is what the new render's object names carry ("-1-6-14" for a
+	// canary named <name>-<rev>); "" when the names tell nothing (an
+	// explicit pair of unrelated names).
 	Suffix string
 }
 

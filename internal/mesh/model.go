@@ -372,8 +372,8 @@ var factKeys = map[string]bool{
 	"a:" + AnnotationSyncOptions: true,
 	"a:" + AnnotationDependsOn:   true,
 	"a:" + AnnotationLocalConfig: true,
-	// kustomize's record of a renamed object (revision-gateway drops it
-	// from the suffixed render).
+	// kustomize's record of a renamed object (revision-gateway refuses a
+	// canary renamed next to the running render: kubernetes-sigs/kustomize#5856).
 	"a:internal.config.kubernetes.io/previousNames":      true,
 	"a:internal.config.kubernetes.io/previousNamespaces": true,
 	// Flux's prune protection, which prune-legacy sets next to Argo CD's

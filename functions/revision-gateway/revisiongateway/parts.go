@@ -480,7 +480,7 @@ func serviceAccount(m *mesh.Model, o, n *mesh.Workload, res *krm.Results) ([]mes
 	saID := mesh.ID{Kind: "ServiceAccount", Namespace: n.ID.Namespace, Name: n.ServiceAccount}
 	sa, ok := m.Get(saID)
 	if !ok {
-		res.Errorf(n.Object, "spec.template.spec.serviceAccountName %s: no such ServiceAccount in the input, so the canary's pods cannot be created; render the new gateway's ServiceAccount with it (kustomize nameSuffix renames both)", n.ServiceAccount)
+		res.Errorf(n.Object, "spec.template.spec.serviceAccountName %s: no such ServiceAccount in the input, so the canary's pods cannot be created; render the new gateway's ServiceAccount with it (in the carried render, revision-gateway renames both)", n.ServiceAccount)
 		return nil, nil
 	}
 	deps := []mesh.ID{saID}

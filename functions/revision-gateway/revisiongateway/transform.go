@@ -2,9 +2,11 @@
 // docs/upgrade-model.md).
 //
 // Mode canary (S3): the user renders the UNCHANGED gateway IstioOperator
-// with the new istioctl and -r <rev>, through a kustomization with
-// nameSuffix: -<rev> so that the two renders do not collide. For every
-// running gateway paired with a revisioned one, the revisioned Deployment
+// with the new istioctl and -r <rev> and carries the render as the data of
+// a local-config ConfigMap (mesh.AnnotationCanaryRender), so that the two
+// renders do not collide; the function gives its objects canary names
+// (expand.go). For every running gateway paired with a revisioned one, the
+// revisioned Deployment
 // becomes a canary that the production Services and Istio Gateway resources
 // select, that serves every production targetPort, that has its own
 // selector, PDB, HPA or replicas, and that drains before it stops. The new
@@ -199,7 +201,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 }
 
 // build indexes the items; two objects with the same identity most often
-// mean the new render was not suffixed.
+// mean the new render was sent as resources, not carried.
 func build(items []*mesh.Item) (*mesh.Model, error) {
 	m, err := mesh.BuildItems(items)
 	var dup *mesh.DuplicateError
