@@ -7,6 +7,9 @@ BIN        := $(CURDIR)/bin
 KUSTOMIZE  := $(BIN)/kustomize
 KUSTOMIZE_VERSION := v5.7.1
 BENCHSTAT  := $(BIN)/benchstat
+K8S_BIN    := $(BIN)/k8s
+K8S_VERSION := v1.34.3
+K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
 export GOTOOLCHAIN := local
 export PATH := $(BIN):$(PATH)
 
@@ -14,7 +17,7 @@ FUNCTIONS  := $(notdir $(wildcard functions/*))
 FUZZTIME   ?= 10s
 BENCHCOUNT ?= 6
 
-.PHONY: all build tools test unit examples conformance demo bench fuzz fmt vet clean
+.PHONY: all build tools k8s test unit examples conformance demo bench fuzz fmt vet clean
 
 all: build
 
@@ -28,6 +31,13 @@ tools: $(KUSTOMIZE)
 $(KUSTOMIZE):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+## k8s: kube-apiserver and kube-controller-manager $(K8S_VERSION) into bin/k8s/, built from the
+## module hack/k8s (kept out of the product's go.mod); the first build takes minutes
+k8s: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/kube-controller-manager
+$(K8S_BIN)/%:
+	@mkdir -p $(K8S_BIN)
+	cd hack/k8s && go build -ldflags "$(K8S_LDFLAGS)" -o $(K8S_BIN)/ k8s.io/kubernetes/cmd/$*
 
 $(BENCHSTAT):
 	@mkdir -p $(BIN)
