@@ -40,7 +40,6 @@ package canarycontrolplane
 
 import (
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -489,37 +488,29 @@ func lookupSeq(n *yaml.RNode, field string) *yaml.Node {
 	return f.Value.YNode()
 }
 
-// diffPaths lists up to five field paths where two objects differ, at most
-// four levels deep, for the reviewer.
+// diffPaths lists up to five field paths where two objects differ
+// (mesh.Differences), cut at the first list and at four levels, for the
+// reviewer.
 func diffPaths(a, b *yaml.RNode) []string {
 	var out []string
-	var walk func(x, y any, path string, depth int)
-	walk = func(x, y any, path string, depth int) {
-		if len(out) >= 5 || reflect.DeepEqual(x, y) {
-			return
+	seen := map[string]bool{}
+	for _, d := range mesh.Differences(mesh.Plain(a), mesh.Plain(b)) {
+		path := d.Path
+		for i, p := range path {
+			if strings.HasPrefix(p, "[") || i == 4 {
+				path = path[:i]
+				break
+			}
 		}
-		xm, xok := x.(map[string]any)
-		ym, yok := y.(map[string]any)
-		if !xok || !yok || depth >= 4 {
-			out = append(out, strings.TrimPrefix(path, "."))
-			return
+		p := strings.Join(path, ".")
+		if seen[p] {
+			continue
 		}
-		keys := map[string]bool{}
-		for k := range xm {
-			keys[k] = true
+		if len(out) == 5 {
+			break
 		}
-		for k := range ym {
-			keys[k] = true
-		}
-		sorted := make([]string, 0, len(keys))
-		for k := range keys {
-			sorted = append(sorted, k)
-		}
-		sort.Strings(sorted)
-		for _, k := range sorted {
-			walk(xm[k], ym[k], path+"."+k, depth+1)
-		}
+		seen[p] = true
+		out = append(out, p)
 	}
-	walk(mesh.Plain(a), mesh.Plain(b), "", 0)
 	return out
 }
