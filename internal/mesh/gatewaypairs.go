@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -233,18 +234,17 @@ func (m *Model) GatewayParts(g *Gateway) []*Object {
 	if h := m.HPAFor(g.Workload); h != nil {
 		out = append(out, h.Object)
 	}
-	for _, b := range m.Bindings {
-		if b.ID.Namespace != ns || b.ID.Kind != "RoleBinding" {
+	if g.ServiceAccount == "" {
+		return out
+	}
+	for _, r := range m.ReferencesTo(ID{Kind: "ServiceAccount", Namespace: ns, Name: g.ServiceAccount}) {
+		b := m.BindingOf(r.From)
+		if r.Why != "subject" || b == nil || b.ID.Kind != "RoleBinding" || b.ID.Namespace != ns || slices.Contains(out, b.Object) {
 			continue
 		}
-		for _, s := range b.Subjects {
-			if s.Kind == "ServiceAccount" && s.Namespace == ns && s.Name == g.ServiceAccount {
-				out = append(out, b.Object)
-				if r, ok := m.Get(b.RoleRef); ok {
-					out = append(out, r)
-				}
-				break
-			}
+		out = append(out, b.Object)
+		if role, ok := m.Get(b.RoleRef); ok {
+			out = append(out, role)
 		}
 	}
 	return out

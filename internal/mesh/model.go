@@ -428,7 +428,7 @@ func parseKind(o *Object, y *yaml.Node) (any, error) {
 		return newPDB(o, sel), nil
 	case id.Group == "autoscaling" && id.Kind == "HorizontalPodAutoscaler":
 		return parseHPA(o, y)
-	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
+	case IsBinding(id):
 		return parseBinding(o, y)
 	case IsRole(id):
 		return parseRole(o, y)

@@ -142,6 +142,12 @@ func parseRole(o *Object, y *yaml.Node) (*Role, error) {
 	return r, nil
 }
 
+// IsBinding reports whether an identity is an RBAC RoleBinding or
+// ClusterRoleBinding.
+func IsBinding(id ID) bool {
+	return id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding")
+}
+
 // RoleRules parses the rules of a Role or ClusterRole from its node (as a
 // function may have edited it), each rule keeping its node. A rule that is
 // not a mapping, or a list field that is not a list of strings, is an error

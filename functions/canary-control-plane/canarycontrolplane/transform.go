@@ -303,7 +303,7 @@ func (c *canary) decide(o *mesh.Object) (bool, error) {
 		return c.crd(o, old)
 	case mesh.IsRole(id):
 		return c.role(o, old)
-	case id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding"):
+	case mesh.IsBinding(id):
 		return c.binding(o, old)
 	}
 	if mesh.SameObject(o.Node(), old.Node()) {

@@ -42,7 +42,7 @@ func applyHeld(items []*mesh.Item, its []*item) ([]*item, error) {
 		id := mesh.CanonicalID(o.ID)
 		t := &item{node: h, obj: o}
 		if i, ok := at[id]; ok {
-			if mesh.IsRole(id) || isBinding(id) {
+			if mesh.IsRole(id) || mesh.IsBinding(id) {
 				its[i] = t // the union shrinks to the target's version
 			}
 			continue
@@ -59,8 +59,4 @@ func applyHeld(items []*mesh.Item, its []*item) ([]*item, error) {
 		out = append(out, after[i]...)
 	}
 	return append(out, tail...), nil
-}
-
-func isBinding(id mesh.ID) bool {
-	return id.Group == "rbac.authorization.k8s.io" && (id.Kind == "RoleBinding" || id.Kind == "ClusterRoleBinding")
 }
