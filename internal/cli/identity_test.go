@@ -337,6 +337,32 @@ func TestConformanceVerifierRejectsTheLosses(t *testing.T) {
 		assert.Contains(t, fs[0].Message+fs[1].Message, "istio-reader-service-account")
 		assert.Contains(t, fs[0].Message+fs[1].Message, "istio-reader-istio-system")
 	})
+	t.Run("RS023: Service istiod repointed to 1-31-0 while the 1.29 default gateway runs", func(t *testing.T) {
+		p := plannedFor(t, hops[1])
+		states := append([]verify.State(nil), p.states...)
+		for i := 3; i < len(states); i++ {
+			gw := states[i].Model.Deployment("istio-system", "istio-ingressgateway")
+			if gw == nil || states[i].Model.MinReplicas(gw) == 0 {
+				break
+			}
+			states[i].Model = rebuild(t, states[i].Model, func(n *yaml.RNode) *yaml.RNode {
+				if n.GetKind() == "Service" && n.GetNamespace() == "istio-system" && n.GetName() == "istiod" {
+					// What webhook-continuity does to it, four steps early.
+					require.NoError(t, n.PipeE(yaml.Lookup("spec"), yaml.SetField("selector", yaml.NewMapRNode(&map[string]string{"app": "istiod", "istio.io/rev": "1-31-0"}))))
+				}
+				return n
+			})
+		}
+		fs := findings(t, states, p.renders, "RS023")
+		require.NotEmpty(t, fs, "RS023 must reject a running gateway moved to the new istiod in place")
+		var msgs []string
+		for _, f := range fs {
+			assert.Equal(t, "03-canary-gateways", f.Step)
+			msgs = append(msgs, f.Message)
+		}
+		assert.Contains(t, strings.Join(msgs, "\n"), "gateway Deployment.apps/istio-system/istio-ingressgateway dials Service/istio-system/istiod")
+		assert.Contains(t, strings.Join(msgs, "\n"), "now reaches Deployment.apps/istio-system/istiod-1-31-0")
+	})
 	t.Run("the planned sequences themselves hold RS021, RS022 and RS023", func(t *testing.T) {
 		for _, h := range hops {
 			p := plannedFor(t, h)
