@@ -42,9 +42,6 @@ const (
 	AnnotationHeldRender = "revshift.dev/held-render"
 )
 
-// carrierAnnotations are the carrier kinds, for IsAnyCarrier.
-var carrierAnnotations = []string{AnnotationRunningRender, AnnotationCanaryRender, AnnotationHeldRender}
-
 // AnnotationState marks an object of the old (running) state inside one
 // input that also holds the desired state; StateOld is its value.
 // canary-control-plane sets it on the running objects it re-emits
@@ -61,16 +58,6 @@ const AnnotationLocalConfig = "config.kubernetes.io/local-config"
 
 // IsRunningRender reports whether an item carries the running render.
 func IsRunningRender(it *Item) bool { return IsCarrier(it, AnnotationRunningRender) }
-
-// IsAnyCarrier reports whether an item carries a render of any kind.
-func IsAnyCarrier(it *Item) bool {
-	for _, a := range carrierAnnotations {
-		if IsCarrier(it, a) {
-			return true
-		}
-	}
-	return false
-}
 
 // IsCarrier reports whether an item is a ConfigMap carrying a render of the
 // kind the annotation names.
