@@ -37,8 +37,29 @@ const dupItems = `items:
 - {apiVersion: apps/v1, kind: Deployment, metadata: {name: custom-gw, namespace: default}}
 `
 
+// carried is a canary-render carrier holding one ServiceAccount, plus the
+// extra items.
+func carried(extra string) string {
+	return `items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: target-gateways
+    annotations: {revshift.dev/canary-render: "true", config.kubernetes.io/local-config: "true"}
+  data:
+    gateways.yaml: |
+      apiVersion: v1
+      kind: ServiceAccount
+      metadata: {name: custom-gw-service-account, namespace: default}
+` + extra
+}
+
 func TestBadInput(t *testing.T) {
 	cases := append(krmtest.CommonBadInputs(Kind),
+		krmtest.BadInput{Name: "carried render without a revision", Input: rl("    mode: canary\n", carried("")), Want: []string{"spec.revision: required with a carried canary render"}},
+		krmtest.BadInput{Name: "spec.render naming no carrier", Input: rl("    revision: 1-6-14\n    render: nothing\n", carried("")), Want: []string{"spec.render: no ConfigMap nothing annotated revshift.dev/canary-render"}},
+		krmtest.BadInput{Name: "canary name taken by another object", Input: rl("    revision: 1-6-14\n", carried("- {apiVersion: v1, kind: ServiceAccount, metadata: {name: custom-gw-service-account-1-6-14, namespace: default}}\n")),
+			Want: []string{"ServiceAccount/default/custom-gw-service-account-1-6-14: the canary name of ServiceAccount/default/custom-gw-service-account is taken by an object that is not its canary"}},
 		krmtest.BadInput{Name: "unknown mode", Input: rl("    mode: cutover\n", ""), Want: []string{`spec.mode: "cutover" is not "canary" or "shift"`}},
 		krmtest.BadInput{Name: "revision that is not a DNS label", Input: rl("    revision: 1.6.14\n", ""), Want: []string{`spec.revision: revision "1.6.14" is not a DNS label`, `"1-6-14"`}},
 		krmtest.BadInput{Name: "negative drain", Input: rl("    drainSeconds: -1\n", ""), Want: []string{"spec.drainSeconds: -1 is not between 0 and 3600"}},
