@@ -25,6 +25,10 @@ Usage:
   revshift verify DIR    build every step directory DIR/NN-name with kustomize and
                          check every state and step against the upgrade invariants
   revshift verify -rules print the rule catalogue
+  revshift rehearse [--assets DIR] [--kubernetes 1.24|1.34] [--applier flux|kubectl|argocd] DIR
+                         apply every step of DIR to a disposable local control plane
+                         (etcd, kube-apiserver, kube-controller-manager) and let
+                         Kubernetes judge it; runs revshift-rehearse (make rehearse)
   revshift functions     list the function kinds this binary runs
 `
 
@@ -42,6 +46,8 @@ func run(args []string) int {
 		return cli.Plan(args[1:], os.Stdout, os.Stderr)
 	case "verify":
 		return cli.Verify(args[1:], os.Stdout, os.Stderr)
+	case "rehearse":
+		return cli.Rehearse(args[1:], os.Stdin, os.Stdout, os.Stderr)
 	case "functions":
 		for _, k := range step.Kinds() {
 			fmt.Println(k)

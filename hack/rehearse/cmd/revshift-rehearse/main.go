@@ -1,0 +1,82 @@
+// Command revshift-rehearse applies every step of a revshift plan to a
+// disposable local Kubernetes control plane and lets Kubernetes judge it.
+// `revshift rehearse` runs it; it lives in this module of its own so that
+// the Kubernetes libraries stay out of revshift's go.mod.
+//
+//	revshift-rehearse [--assets DIR] [--kubernetes 1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/revshift/revshift/hack/rehearse/rehearse"
+	"go.uber.org/zap/zapcore"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: revshift rehearse [--assets DIR] [--kubernetes 1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR")
+		fs.PrintDefaults()
+	}
+	assets := fs.String("assets", "", "folder holding etcd, kube-apiserver and kube-controller-manager (default $KUBEBUILDER_ASSETS, else bin/k8s/<version>-<os>-<arch> beside this binary)")
+	kube := fs.String("kubernetes", "", "Kubernetes minor version to rehearse on, 1.24 or 1.34 (default: the newest that serves every API the plan uses)")
+	applier := fs.String("applier", "flux", "how each step is applied: flux (staged server-side apply and prune), kubectl (all at once, then delete) or argocd (sync waves)")
+	kustomize := fs.String("kustomize", "", "kustomize binary (default: beside this binary, else on PATH)")
+	timeout := fs.Duration("timeout", 3*time.Minute, "how long a step may take to roll out and reach its gate")
+	readyAfter := fs.Duration("ready-after", 2*time.Second, "how long a simulated pod takes to become Ready")
+	logDir := fs.String("logs", "", "folder for the control-plane logs (default: a temporary folder, kept)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	how, err := rehearse.ParseApplier(*applier)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "revshift rehearse:", err)
+		return 2
+	}
+	exe, _ := os.Executable()
+	bin := filepath.Dir(exe)
+	// kustomize runs revshift's functions as `revshift fn`: the revshift
+	// beside this binary comes first.
+	os.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if *kustomize == "" {
+		if *kustomize, err = exec.LookPath("kustomize"); err != nil {
+			fmt.Fprintln(os.Stderr, "revshift rehearse: no kustomize beside this binary or on PATH (make tools installs it into bin/); or pass --kustomize")
+			return 2
+		}
+	}
+	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := rehearse.Run(ctx, fs.Arg(0), rehearse.Options{Assets: *assets, Kubernetes: *kube, Applier: how, Kustomize: *kustomize,
+		Timeout: *timeout, ReadyAfter: *readyAfter, LogDir: *logDir, Progress: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "revshift rehearse:", err)
+		return 1
+	}
+	if err := rep.Write(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "revshift rehearse:", err)
+		return 1
+	}
+	if rep.Failed() {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,111 @@
+package rehearse
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/revshift/revshift/internal/mesh"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/yaml"
+)
+
+// State is one step's desired state: what kustomize builds from its folder,
+// as the API server receives it and as revshift's model reads it.
+type State struct {
+	Step    string
+	Dir     string
+	Objects []*unstructured.Unstructured
+	Model   *mesh.Model
+}
+
+// buildStep runs `kustomize build --enable-alpha-plugins --enable-exec` on
+// the step folder, as Argo CD's repo-server and `revshift plan --prerender`
+// do. kustomize skips exec functions silently without --enable-exec, so the
+// output is checked for revshift's Step having run: the step's function
+// config never reaches the output.
+func buildStep(kustomize, dir string) (*State, error) {
+	cmd := exec.Command(kustomize, "build", "--enable-alpha-plugins", "--enable-exec", dir)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %v\n%s", dir, err, errb.String())
+	}
+	return parseState(filepath.Base(dir), dir, out.Bytes())
+}
+
+func parseState(step, dir string, data []byte) (*State, error) {
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(data), OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", step, err)
+	}
+	st := &State{Step: step, Dir: dir}
+	for _, n := range nodes {
+		if n.GetKind() == "Step" && strings.HasPrefix(n.GetApiVersion(), "revshift.dev/") {
+			return nil, fmt.Errorf("%s: the build still holds revshift's Step: kustomize ran without --enable-exec or revshift is not on PATH", step)
+		}
+		if v, _ := n.GetAnnotations()["config.kubernetes.io/local-config"]; v == "true" {
+			continue
+		}
+		s := n.MustString()
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(s), &u.Object); err != nil {
+			return nil, fmt.Errorf("%s: %s/%s: %w", step, n.GetKind(), n.GetName(), err)
+		}
+		st.Objects = append(st.Objects, u)
+	}
+	m, err := mesh.Build(nodes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", step, err)
+	}
+	st.Model = m
+	return st, nil
+}
+
+// Steps lists the step folders of a plan (NN-name, with a kustomization),
+// in order.
+func Steps(planDir string) ([]string, error) {
+	entries, err := os.ReadDir(planDir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() || len(n) < 4 || n[2] != '-' || n[0] < '0' || n[0] > '9' || n[1] < '0' || n[1] > '9' {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(planDir, n, "kustomization.yaml")); err != nil {
+			continue
+		}
+		out = append(out, filepath.Join(planDir, n))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no step folders (NN-name/kustomization.yaml); write them with `revshift plan --out %s`", planDir, planDir)
+	}
+	return out, nil
+}
+
+// key identifies an object across states independently of its API version,
+// so that a step which moves an object to a newer version updates it.
+type key struct{ group, kind, ns, name string }
+
+func keyOf(u *unstructured.Unstructured) key {
+	gvk := u.GroupVersionKind()
+	return key{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}
+}
+
+func (k key) String() string {
+	kind := k.kind
+	if k.group != "" {
+		kind += "." + k.group
+	}
+	if k.ns == "" {
+		return kind + "/" + k.name
+	}
+	return kind + "/" + k.ns + "/" + k.name
+}

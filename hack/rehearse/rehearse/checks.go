@@ -1,0 +1,292 @@
+package rehearse
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/revshift/revshift/internal/mesh"
+	appsv1 "k8s.io/api/apps/v1"
+	authzv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// running are the istiods and gateways of a state that have ready pods in
+// the cluster, each with the ServiceAccount its pods run as.
+type runningWorkload struct {
+	w       *mesh.Workload
+	gateway bool
+	rev     string
+	ready   int32
+}
+
+func (r *run) runningWorkloads(ctx context.Context, st *State) []runningWorkload {
+	var out []runningWorkload
+	add := func(w *mesh.Workload, gw bool, rev string) {
+		d, err := r.cs.AppsV1().Deployments(w.ID.Namespace).Get(ctx, w.ID.Name, metav1.GetOptions{})
+		if err != nil || d.Status.ReadyReplicas == 0 {
+			return
+		}
+		out = append(out, runningWorkload{w: w, gateway: gw, rev: rev, ready: d.Status.ReadyReplicas})
+	}
+	for _, d := range st.Model.Istiods {
+		if d.ID.Kind == "Deployment" {
+			add(d.Workload, false, d.Revision)
+		}
+	}
+	for _, g := range st.Model.Gateways {
+		if g.ID.Kind == "Deployment" {
+			add(g.Workload, true, st.Model.RevisionOfGateway(g))
+		}
+	}
+	return out
+}
+
+// renderOf finds the rendered workload a running one comes from: its
+// canary-of origin in the target render, else itself in the render of its
+// revision.
+func (r *run) renderOf(rw runningWorkload) (*mesh.Model, *mesh.Workload) {
+	if r.renders == nil {
+		return nil, nil
+	}
+	render := r.renders.Running
+	if rw.rev == r.targetRev && r.renders.Target != nil {
+		render = r.renders.Target
+	}
+	id := rw.w.ID
+	if origin, ok := rw.w.CanaryOf(); ok {
+		id, render = origin, r.renders.Target
+	}
+	if render == nil {
+		return nil, nil
+	}
+	w := render.Workload(id)
+	if w == nil {
+		return nil, nil
+	}
+	return render, w
+}
+
+// checkRBAC asks the API server's authorizer, by SubjectAccessReview, for
+// every permission that each running workload's own render grants its
+// ServiceAccount, as the ServiceAccount the workload runs with in the state.
+func (r *run) checkRBAC(ctx context.Context, st *State, rws []runningWorkload) (asked int, fs []Finding) {
+	type job struct {
+		rw runningWorkload
+		g  mesh.Grant
+	}
+	var jobs []job
+	for _, rw := range rws {
+		render, origin := r.renderOf(rw)
+		if origin == nil {
+			continue
+		}
+		for _, g := range render.Grants(mesh.ServiceAccountOf(origin)).Grants() {
+			jobs = append(jobs, job{rw, g})
+		}
+	}
+	var mu sync.Mutex
+	denied := map[mesh.ID][]string{}
+	var errs []string
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j job) {
+			defer func() { <-sem; wg.Done() }()
+			sa := mesh.ServiceAccountOf(j.rw.w)
+			sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+				User:   "system:serviceaccount:" + sa.Namespace + ":" + sa.Name,
+				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + sa.Namespace, "system:authenticated"},
+			}}
+			if j.g.URL != "" {
+				sar.Spec.NonResourceAttributes = &authzv1.NonResourceAttributes{Path: j.g.URL, Verb: j.g.Verb}
+			} else {
+				res, sub, _ := strings.Cut(j.g.Resource, "/")
+				sar.Spec.ResourceAttributes = &authzv1.ResourceAttributes{Namespace: j.g.Namespace, Verb: j.g.Verb,
+					Group: j.g.Group, Resource: res, Subresource: sub, Name: j.g.Name}
+			}
+			got, err := r.cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs = append(errs, err.Error())
+			case !got.Status.Allowed:
+				denied[j.rw.w.ID] = append(denied[j.rw.w.ID], j.g.String())
+			}
+		}(j)
+	}
+	wg.Wait()
+	for _, rw := range rws {
+		d := denied[rw.w.ID]
+		if len(d) == 0 {
+			continue
+		}
+		sort.Strings(d)
+		sa := mesh.ServiceAccountOf(rw.w)
+		fs = append(fs, Finding{Step: st.Step, Rule: RuleRBAC, Object: rw.w.ID.String(),
+			Message: fmt.Sprintf("the authorizer denies ServiceAccount %s (which %s runs as) %d permission(s) its render grants: %s", sa, rw.w.ID, len(d), joinLimit(d, 4))})
+	}
+	if len(errs) > 0 {
+		fs = append(fs, Finding{Step: st.Step, Rule: RuleRBAC, Message: "SubjectAccessReview failed: " + errs[0]})
+	}
+	return len(jobs), fs
+}
+
+// checkWebhooks: every webhook that calls a Service must find a ready
+// endpoint of a running istiod behind it (the API server would call it,
+// were admission webhooks enabled in the rehearsal).
+func (r *run) checkWebhooks(ctx context.Context, st *State) (n int, fs []Finding) {
+	for _, h := range st.Model.Webhooks {
+		if h.Service == nil {
+			continue
+		}
+		n++
+		ns, name := h.Service.Namespace, h.Service.Name
+		slices, err := r.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
+		if err != nil {
+			fs = append(fs, Finding{Step: st.Step, Rule: RuleWebhook, Object: h.Config.ID.String(), Message: err.Error()})
+			continue
+		}
+		istiod := 0
+		for _, s := range slices.Items {
+			for _, e := range s.Endpoints {
+				if e.Conditions.Ready != nil && !*e.Conditions.Ready || e.TargetRef == nil || e.TargetRef.Kind != "Pod" {
+					continue
+				}
+				pod, err := r.cs.CoreV1().Pods(ns).Get(ctx, e.TargetRef.Name, metav1.GetOptions{})
+				if err == nil && isIstiodPod(st.Model, pod) {
+					istiod++
+				}
+			}
+		}
+		if istiod == 0 {
+			fs = append(fs, Finding{Step: st.Step, Rule: RuleWebhook, Object: h.Config.ID.String(),
+				Message: fmt.Sprintf("webhook %s calls Service %s/%s, which has no ready endpoint of a running istiod", h.Name, ns, name)})
+		}
+	}
+	return n, fs
+}
+
+func isIstiodPod(m *mesh.Model, pod *corev1.Pod) bool {
+	for _, d := range m.Istiods {
+		if d.ID.Namespace == pod.Namespace && d.Selector != nil && d.Selector.Matches(labels.Set(pod.Labels)) {
+			return true
+		}
+	}
+	return false
+}
+
+// evictOne asks the Eviction API, in dry-run, to evict one ready pod of a
+// gateway: a PodDisruptionBudget that blocks it answers 429, two that
+// select the pod answer 500. The disruption controller may not yet have
+// caught up with the step, so a 429 is retried for a while.
+func (r *run) evictOne(ctx context.Context, w *mesh.Workload) (pod string, err error) {
+	sel, err := metav1.LabelSelectorAsSelector(mustDeploymentSelector(ctx, r, w))
+	if err != nil {
+		return "", err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		pods, err := r.cs.CoreV1().Pods(w.ID.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		if err != nil {
+			return "", err
+		}
+		var names []string
+		for i := range pods.Items {
+			if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
+				names = append(names, pods.Items[i].Name)
+			}
+		}
+		if len(names) == 0 {
+			return "", fmt.Errorf("no ready pod")
+		}
+		sort.Strings(names)
+		ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: names[0], Namespace: w.ID.Namespace},
+			DeleteOptions: &metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}}
+		err = r.cs.PolicyV1().Evictions(w.ID.Namespace).Evict(ctx, ev)
+		if err == nil || !apierrors.IsTooManyRequests(err) || time.Now().After(deadline) {
+			return names[0], err
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func mustDeploymentSelector(ctx context.Context, r *run, w *mesh.Workload) *metav1.LabelSelector {
+	d, err := r.cs.AppsV1().Deployments(w.ID.Namespace).Get(ctx, w.ID.Name, metav1.GetOptions{})
+	if err != nil || d.Spec.Selector == nil {
+		return &metav1.LabelSelector{MatchLabels: map[string]string{"revshift.dev/none": "none"}}
+	}
+	return d.Spec.Selector
+}
+
+// rolledOut reports whether a Deployment has finished rolling out: the
+// controller has seen its generation and every replica is updated, ready
+// and the only one left (kubectl rollout status's test).
+func rolledOut(d *appsv1.Deployment) bool {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.Replicas == want &&
+		s.ReadyReplicas >= want && s.AvailableReplicas >= want
+}
+
+// waitRollouts waits until the Deployments among objs have rolled out and
+// the gate's minimums hold.
+func (r *run) waitRollouts(ctx context.Context, objs []*unstructured.Unstructured, gate []GateRollout) error {
+	deadline := time.Now().Add(r.opts.Timeout)
+	for {
+		pending := r.pendingRollouts(ctx, objs, gate)
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := r.cp.Alive(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w after %s waiting for %s", errTimeout, r.opts.Timeout, strings.Join(pending, "; "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (r *run) pendingRollouts(ctx context.Context, objs []*unstructured.Unstructured, gate []GateRollout) []string {
+	var pending []string
+	for _, o := range objs {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		d, err := r.cs.AppsV1().Deployments(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
+		if err != nil {
+			pending = append(pending, fmt.Sprintf("Deployment %s/%s: %v", o.GetNamespace(), o.GetName(), err))
+		} else if !rolledOut(d) {
+			pending = append(pending, fmt.Sprintf("Deployment %s/%s to roll out (%d/%d ready)", d.Namespace, d.Name, d.Status.ReadyReplicas, d.Status.Replicas))
+		}
+	}
+	for _, g := range gate {
+		d, err := r.cs.AppsV1().Deployments(g.Namespace).Get(ctx, g.Name, metav1.GetOptions{})
+		if err != nil {
+			pending = append(pending, fmt.Sprintf("gate: Deployment %s/%s: %v", g.Namespace, g.Name, err))
+		} else if d.Status.ReadyReplicas < g.MinReadyReplicas {
+			pending = append(pending, fmt.Sprintf("gate: Deployment %s/%s at %d ready replicas, waiting for %d (%s)", g.Namespace, g.Name, d.Status.ReadyReplicas, g.MinReadyReplicas, g.Reason))
+		}
+	}
+	return pending
+}

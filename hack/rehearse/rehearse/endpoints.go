@@ -1,0 +1,127 @@
+package rehearse
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// endpointWatch follows the EndpointSlices of the production Services and
+// keeps, per Service, the lowest count of ready endpoints seen at any change
+// since the window opened: what a load balancer in front of the Service
+// could have sent traffic to at worst.
+type endpointWatch struct {
+	mu sync.Mutex
+	// slices holds each EndpointSlice's ready addresses as of the last event
+	// delivered for it. Counting from the events, in their order, rather
+	// than from the informer's store (which may already be ahead of the
+	// event being handled) sees every intermediate count.
+	slices  map[string]map[string][]string // service "ns/name" -> slice name -> ready addresses
+	tracked map[string]*svcWatch
+}
+
+type svcWatch struct {
+	cur, min, changes int
+}
+
+func watchEndpoints(ctx context.Context, c kubernetes.Interface) (*endpointWatch, error) {
+	w := &endpointWatch{tracked: map[string]*svcWatch{}, slices: map[string]map[string][]string{}}
+	f := informers.NewSharedInformerFactory(c, 0)
+	inf := f.Discovery().V1().EndpointSlices().Informer()
+	on := func(obj any, deleted bool) {
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj, deleted = d.Obj, true
+		}
+		if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+			w.changed(s, deleted)
+		}
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { on(o, false) },
+		UpdateFunc: func(_, n any) { on(n, false) },
+		DeleteFunc: func(o any) { on(o, true) },
+	}); err != nil {
+		return nil, err
+	}
+	f.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		return nil, ctx.Err()
+	}
+	return w, nil
+}
+
+// ready counts the distinct ready endpoints of a Service now. A nil ready
+// condition means ready (discovery.k8s.io/v1 EndpointConditions).
+func (w *endpointWatch) ready(svc string) int {
+	seen := map[string]bool{}
+	for _, addrs := range w.slices[svc] {
+		for _, a := range addrs {
+			seen[a] = true
+		}
+	}
+	return len(seen)
+}
+
+func (w *endpointWatch) changed(s *discoveryv1.EndpointSlice, deleted bool) {
+	svc := s.Namespace + "/" + s.Labels[discoveryv1.LabelServiceName]
+	var addrs []string
+	for _, e := range s.Endpoints {
+		if e.Conditions.Ready != nil && !*e.Conditions.Ready || len(e.Addresses) == 0 {
+			continue
+		}
+		addrs = append(addrs, e.Addresses[0])
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.slices[svc] == nil {
+		w.slices[svc] = map[string][]string{}
+	}
+	if deleted {
+		delete(w.slices[svc], s.Name)
+	} else {
+		w.slices[svc][s.Name] = addrs
+	}
+	t := w.tracked[svc]
+	if t == nil {
+		return
+	}
+	t.cur = w.ready(svc)
+	t.changes++
+	if t.cur < t.min {
+		t.min = t.cur
+	}
+}
+
+// open starts a window for the given Services: the minimum restarts from
+// their count now.
+func (w *endpointWatch) open(svcs []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tracked = map[string]*svcWatch{}
+	for _, s := range svcs {
+		n := w.ready(s)
+		w.tracked[s] = &svcWatch{cur: n, min: n}
+	}
+}
+
+// readings are the window's minimum and current count per Service.
+type reading struct {
+	Service           string
+	Min, Now, Changes int
+}
+
+func (w *endpointWatch) readings() []reading {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []reading
+	for s, t := range w.tracked {
+		out = append(out, reading{Service: s, Min: t.min, Now: w.ready(s), Changes: t.changes})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out
+}

@@ -1,0 +1,382 @@
+// Package rehearse applies every step of a revshift plan, in order, to a
+// disposable control plane on loopback (etcd, kube-apiserver and
+// kube-controller-manager, with a simulated kubelet), as a GitOps
+// controller would, and lets Kubernetes judge each step: the API server
+// accepts it, the authorizer grants each running istiod and gateway what
+// its render grants, the production gateway Services keep their ready
+// endpoints at every change, webhooks reach a running istiod, and a gateway
+// pod can be evicted.
+package rehearse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/revshift/revshift/internal/cli"
+	"github.com/revshift/revshift/internal/mesh"
+	"github.com/revshift/revshift/internal/verify"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// Options configure a rehearsal.
+type Options struct {
+	// Assets is --assets; empty: $KUBEBUILDER_ASSETS, else bin/k8s.
+	Assets string
+	// Kubernetes is --kubernetes (1.24 or 1.34); empty: chosen by the APIs
+	// the plan uses.
+	Kubernetes string
+	Applier    Applier
+	// Kustomize is the kustomize binary; revshift must be on PATH.
+	Kustomize string
+	// Timeout bounds each step's rollout and gate.
+	Timeout time.Duration
+	// ReadyAfter is how long a pod takes to become Ready.
+	ReadyAfter time.Duration
+	// LogDir receives the control-plane logs.
+	LogDir string
+	// Progress receives a line per step as it goes (may be nil).
+	Progress io.Writer
+}
+
+// versions are the Kubernetes releases whose assets `make k8s` and
+// `make k8s-1.24` build.
+var versions = map[string]string{"1.34": "1.34.3", "1.24": "1.24.17"}
+
+type run struct {
+	opts      Options
+	cp        *ControlPlane
+	cs        kubernetes.Interface
+	rm        *ssa.ResourceManager
+	mapper    meta.RESTMapper
+	renders   *verify.Renders
+	targetRev string
+	report    *Report
+	minor     int
+}
+
+// Run rehearses the plan in planDir.
+func Run(ctx context.Context, planDir string, opts Options) (*Report, error) {
+	start := time.Now()
+	dirs, err := Steps(planDir)
+	if err != nil {
+		return nil, err
+	}
+	var states []*State
+	for _, d := range dirs {
+		st, err := buildStep(opts.Kustomize, d)
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, st)
+	}
+	renders, err := cli.ReadRenders(planDir)
+	if err != nil {
+		return nil, err
+	}
+	version, err := chooseVersion(opts.Kubernetes, states)
+	if err != nil {
+		return nil, err
+	}
+	assets, err := Assets(opts.Assets, version)
+	if err != nil {
+		return nil, err
+	}
+	if opts.LogDir == "" {
+		opts.LogDir, err = os.MkdirTemp("", "revshift-rehearse-logs-")
+		if err != nil {
+			return nil, err
+		}
+	}
+	r := &run{opts: opts, renders: renders, report: &Report{Applier: opts.Applier, Baseline: map[string]int{}}}
+	if renders != nil && renders.Target != nil {
+		for _, d := range renders.Target.Istiods {
+			if d.Revision != "" {
+				r.targetRev = d.Revision
+			}
+		}
+	}
+	r.progress("starting etcd, kube-apiserver and kube-controller-manager from %s (logs in %s)", assets, opts.LogDir)
+	r.cp, err = StartControlPlane(ctx, assets, opts.LogDir)
+	if err != nil {
+		return nil, err
+	}
+	defer r.cp.Stop()
+	if err := r.connect(ctx); err != nil {
+		return nil, err
+	}
+	kubelet := &Kubelet{Client: r.cs, Node: "rehearse-node", ReadyAfter: opts.ReadyAfter, TerminateAfter: time.Second}
+	if err := kubelet.Start(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.createNamespaces(ctx, states); err != nil {
+		return nil, err
+	}
+	eps, err := watchEndpoints(ctx, r.cs)
+	if err != nil {
+		return nil, err
+	}
+	r.rehearse(ctx, states, eps)
+	r.report.Elapsed = time.Since(start)
+	return r.report, nil
+}
+
+func chooseVersion(flag string, states []*State) (string, error) {
+	if flag != "" {
+		v, ok := versions[flag]
+		if !ok {
+			return "", fmt.Errorf("--kubernetes %q: want 1.24 or 1.34", flag)
+		}
+		return v, nil
+	}
+	if need, _ := NeededMinor(states); need != 0 && need < 34 {
+		return versions["1.24"], nil
+	}
+	return versions["1.34"], nil
+}
+
+func (r *run) progress(format string, args ...any) {
+	if r.opts.Progress != nil {
+		fmt.Fprintf(r.opts.Progress, format+"\n", args...)
+	}
+}
+
+func (r *run) connect(ctx context.Context) error {
+	cfg := *r.cp.Config
+	cfg.QPS, cfg.Burst = 500, 1000
+	cs, err := kubernetes.NewForConfig(&cfg)
+	if err != nil {
+		return err
+	}
+	r.cs = cs
+	dc, err := discovery.NewDiscoveryClientForConfig(&cfg)
+	if err != nil {
+		return err
+	}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		return err
+	}
+	r.report.Kubernetes = v.GitVersion
+	fmt.Sscanf(v.Minor, "%d", &r.minor)
+	httpClient, err := cfgHTTPClient(&cfg)
+	if err != nil {
+		return err
+	}
+	r.mapper, err = apiutil.NewDynamicRESTMapper(&cfg, httpClient)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(&cfg, client.Options{Mapper: r.mapper})
+	if err != nil {
+		return err
+	}
+	r.rm = ssa.NewResourceManager(c, polling.NewStatusPoller(c, r.mapper, polling.Options{}), ssa.Owner{Field: "revshift-rehearse", Group: "rehearse.revshift.dev"})
+	// The controller-manager creates each namespace's default ServiceAccount;
+	// wait for kube-system's, as a sign that its controllers run.
+	return waitFor(ctx, 90*time.Second, func() (bool, error) {
+		if err := r.cp.Alive(); err != nil {
+			return false, err
+		}
+		_, err := cs.CoreV1().ServiceAccounts("kube-system").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil, nil
+	}, "the controller-manager to create kube-system/default")
+}
+
+// createNamespaces creates the namespaces the states put objects in but
+// never define: a cluster has them (modern istioctl output has no Namespace
+// object for istio-system).
+func (r *run) createNamespaces(ctx context.Context, states []*State) error {
+	defined, used := map[string]bool{}, map[string]bool{}
+	for _, st := range states {
+		for _, o := range st.Objects {
+			if o.GetKind() == "Namespace" && o.GetAPIVersion() == "v1" {
+				defined[o.GetName()] = true
+			}
+			if ns := o.GetNamespace(); ns != "" {
+				used[ns] = true
+			}
+		}
+	}
+	var names []string
+	for ns := range used {
+		if !defined[ns] {
+			names = append(names, ns)
+		}
+	}
+	sort.Strings(names)
+	for _, ns := range names {
+		_, err := r.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("namespace %s: %w", ns, err)
+		}
+	}
+	return nil
+}
+
+func (r *run) add(f Finding) {
+	if f.Severity == "" {
+		f.Severity = Error
+	}
+	r.report.Findings = append(r.report.Findings, f)
+}
+
+// rehearse applies the states in order. The first is the running state,
+// applied as the cluster already has it; every later one is a step.
+func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch) {
+	production := productionServices(states[0].Model)
+	evictable := map[mesh.ID]bool{}
+	for i, st := range states {
+		sr := &StepReport{Step: st.Step, Objects: len(st.Objects)}
+		r.report.Steps = append(r.report.Steps, sr)
+		var prev *State
+		if i > 0 {
+			prev = states[i-1]
+		}
+		if bad := unservedAPIs(st.Objects, r.served, r.minor); len(bad) > 0 {
+			for k, msg := range bad {
+				r.add(Finding{Step: st.Step, Rule: RuleServed, Object: k.String(), Message: msg})
+			}
+			sortFindings(r.report.Findings)
+			r.notRun(states[i+1:])
+			return
+		}
+		eps.open(production)
+		t0 := time.Now()
+		res := r.apply(ctx, prev, st, r.opts.Applier)
+		sr.Apply, sr.Pruned = time.Since(t0), res.pruned
+		if res.err != nil {
+			r.add(Finding{Step: st.Step, Rule: RuleAccepted, Object: res.object, Message: res.err.Error()})
+			r.notRun(states[i+1:])
+			return
+		}
+		gate, err := readGate(st.Dir)
+		if err != nil {
+			r.add(Finding{Step: st.Step, Rule: RuleGate, Message: err.Error()})
+		}
+		if err := r.waitRollouts(ctx, st.Objects, gate); err != nil {
+			r.add(Finding{Step: st.Step, Rule: RuleGate, Message: err.Error()})
+			if !errors.Is(err, errTimeout) {
+				r.notRun(states[i+1:])
+				return
+			}
+		}
+		sr.Settle = time.Since(t0)
+		sr.Endpoints = eps.readings()
+		for _, e := range sr.Endpoints {
+			if i == 0 {
+				r.report.Baseline[e.Service] = e.Now
+				continue
+			}
+			if want := r.report.Baseline[e.Service]; e.Min < want {
+				r.add(Finding{Step: st.Step, Rule: RuleEndpoints, Object: "Service/" + e.Service,
+					Message: fmt.Sprintf("ready endpoints fell to %d while the step applied and rolled out (running state: %d; %d changes seen)", e.Min, want, e.Changes)})
+			}
+		}
+		rws := r.runningWorkloads(ctx, st)
+		var fs []Finding
+		sr.SARs, fs = r.checkRBAC(ctx, st, rws)
+		for _, f := range fs {
+			r.add(f)
+		}
+		sr.Webhooks, fs = r.checkWebhooks(ctx, st)
+		for _, f := range fs {
+			r.add(f)
+		}
+		for _, rw := range rws {
+			if !rw.gateway {
+				continue
+			}
+			pod, err := r.evictOne(ctx, rw.w)
+			if err == nil {
+				sr.Evicted = append(sr.Evicted, pod)
+				if i == 0 {
+					evictable[rw.w.ID] = true
+				}
+				continue
+			}
+			f := Finding{Step: st.Step, Rule: RuleEviction, Object: rw.w.ID.String(), Message: fmt.Sprintf("evicting pod %s: %v", pod, err)}
+			if apierrors.IsTooManyRequests(err) {
+				// A PDB that already blocked the running state's eviction is
+				// the mesh's own, not the plan's: warned about, not failed.
+				if ok, seen := evictable[rw.w.ID]; i == 0 || seen && !ok {
+					f.Severity = Warning
+					f.Message += " (blocked in the running state as well)"
+				}
+				if i == 0 {
+					evictable[rw.w.ID] = false
+				}
+			}
+			r.add(f)
+		}
+		r.progress("%s: applied %d objects, pruned %d, settled in %s", st.Step, sr.Objects, sr.Pruned, sr.Settle.Round(100*time.Millisecond))
+	}
+}
+
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Object < fs[j].Object && fs[i].Step == fs[j].Step })
+}
+
+func (r *run) notRun(rest []*State) {
+	for _, st := range rest {
+		r.report.Steps = append(r.report.Steps, &StepReport{Step: st.Step, NotRun: true})
+	}
+}
+
+func (r *run) served(gvk schema.GroupVersionKind) bool {
+	_, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	return err == nil
+}
+
+// productionServices are the Services that select a gateway's pods in the
+// running state, "ns/name".
+func productionServices(m *mesh.Model) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range m.Gateways {
+		for _, s := range m.ServicesSelecting(g.Workload) {
+			k := s.ID.Namespace + "/" + s.ID.Name
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func waitFor(ctx context.Context, d time.Duration, cond func() (bool, error), what string) error {
+	deadline := time.Now().Add(d)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w after %s waiting for %s", errTimeout, d, what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
