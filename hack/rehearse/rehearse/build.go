@@ -51,9 +51,13 @@ func parseState(step, dir string, data []byte) (*State, error) {
 		if v, _ := n.GetAnnotations()["config.kubernetes.io/local-config"]; v == "true" {
 			continue
 		}
-		s := n.MustString()
+		// Decoded as the API machinery decodes JSON: integers stay int64.
+		j, err := yaml.YAMLToJSON([]byte(n.MustString()))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s/%s: %w", step, n.GetKind(), n.GetName(), err)
+		}
 		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(s), &u.Object); err != nil {
+		if err := u.UnmarshalJSON(j); err != nil {
 			return nil, fmt.Errorf("%s: %s/%s: %w", step, n.GetKind(), n.GetName(), err)
 		}
 		st.Objects = append(st.Objects, u)

@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -190,45 +189,82 @@ func isIstiodPod(m *mesh.Model, pod *corev1.Pod) bool {
 
 // evictOne asks the Eviction API, in dry-run, to evict one ready pod of a
 // gateway: a PodDisruptionBudget that blocks it answers 429, two that
-// select the pod answer 500. The disruption controller may not yet have
-// caught up with the step, so a 429 is retried for a while.
-func (r *run) evictOne(ctx context.Context, w *mesh.Workload) (pod string, err error) {
-	sel, err := metav1.LabelSelectorAsSelector(mustDeploymentSelector(ctx, r, w))
+// select the pod answer 500.
+func (r *run) evictOne(ctx context.Context, w *mesh.Workload) (string, error) {
+	names, err := r.readyPodsOf(ctx, w.ID.Namespace, w.ID.Name)
 	if err != nil {
 		return "", err
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		pods, err := r.cs.CoreV1().Pods(w.ID.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-		if err != nil {
-			return "", err
-		}
-		var names []string
-		for i := range pods.Items {
-			if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
-				names = append(names, pods.Items[i].Name)
-			}
-		}
-		if len(names) == 0 {
-			return "", fmt.Errorf("no ready pod")
-		}
-		sort.Strings(names)
-		ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: names[0], Namespace: w.ID.Namespace},
-			DeleteOptions: &metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}}
-		err = r.cs.PolicyV1().Evictions(w.ID.Namespace).Evict(ctx, ev)
-		if err == nil || !apierrors.IsTooManyRequests(err) || time.Now().After(deadline) {
-			return names[0], err
-		}
-		time.Sleep(2 * time.Second)
+	if len(names) == 0 {
+		return "", fmt.Errorf("no ready pod")
 	}
+	ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: names[0], Namespace: w.ID.Namespace},
+		DeleteOptions: &metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}}
+	return names[0], r.cs.PolicyV1().Evictions(w.ID.Namespace).Evict(ctx, ev)
 }
 
-func mustDeploymentSelector(ctx context.Context, r *run, w *mesh.Workload) *metav1.LabelSelector {
-	d, err := r.cs.AppsV1().Deployments(w.ID.Namespace).Get(ctx, w.ID.Name, metav1.GetOptions{})
-	if err != nil || d.Spec.Selector == nil {
-		return &metav1.LabelSelector{MatchLabels: map[string]string{"revshift.dev/none": "none"}}
+// readyPodsOf lists the ready pods a Deployment owns (through its
+// ReplicaSets), sorted. Selectors are not enough: a canary's pods carry the
+// labels the old gateway's selector asks for.
+func (r *run) readyPodsOf(ctx context.Context, ns, deployment string) ([]string, error) {
+	rss, err := r.cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
 	}
-	return d.Spec.Selector
+	owned := map[string]bool{}
+	for _, rs := range rss.Items {
+		if c := metav1.GetControllerOf(&rs); c != nil && c.Kind == "Deployment" && c.Name == deployment {
+			owned[rs.Name] = true
+		}
+	}
+	pods, err := r.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if c := metav1.GetControllerOf(p); c != nil && owned[c.Name] && podReady(p) && p.DeletionTimestamp == nil {
+			names = append(names, p.Name)
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// waitPDBs waits until the disruption controller has caught up with every
+// PodDisruptionBudget: it has seen its generation and counts as healthy the
+// ready pods it selects. Eviction answers from that status.
+func (r *run) waitPDBs(ctx context.Context) error {
+	return waitFor(ctx, 30*time.Second, func() (bool, error) {
+		pdbs, err := r.cs.PolicyV1().PodDisruptionBudgets("").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, p := range pdbs.Items {
+			if p.Status.ObservedGeneration < p.Generation {
+				return false, nil
+			}
+			sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+			if err != nil {
+				continue
+			}
+			pods, err := r.cs.CoreV1().Pods(p.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+			if err != nil {
+				return false, err
+			}
+			healthy := int32(0)
+			for i := range pods.Items {
+				if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
+					healthy++
+				}
+			}
+			if p.Status.CurrentHealthy != healthy {
+				return false, nil
+			}
+		}
+		return true, nil
+	}, "the disruption controller to count every PodDisruptionBudget's healthy pods")
 }
 
 // rolledOut reports whether a Deployment has finished rolling out: the

@@ -2,8 +2,11 @@ package rehearse
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sort"
 	"sync"
+	"time"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/client-go/informers"
@@ -87,6 +90,9 @@ func (w *endpointWatch) changed(s *discoveryv1.EndpointSlice, deleted bool) {
 		w.slices[svc][s.Name] = addrs
 	}
 	t := w.tracked[svc]
+	if debug {
+		fmt.Fprintf(os.Stderr, "%s endpoints %s slice %s deleted=%v ready=%v tracked=%v\n", time.Now().Format("15:04:05.000"), svc, s.Name, deleted, addrs, t != nil)
+	}
 	if t == nil {
 		return
 	}
@@ -125,3 +131,12 @@ func (w *endpointWatch) readings() []reading {
 	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
 	return out
 }
+
+// count is a Service's ready endpoints as of the last event.
+func (w *endpointWatch) count(svc string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ready(svc)
+}
+
+var debug = os.Getenv("REVSHIFT_REHEARSE_DEBUG") != ""

@@ -82,14 +82,10 @@ func (k *Kubelet) register(ctx context.Context) error {
 			NodeInfo:    corev1.NodeSystemInfo{KubeletVersion: "revshift-rehearse", OperatingSystem: "linux", Architecture: "amd64"},
 		},
 	}
-	created, err := k.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-	if err != nil {
+	// As the kubelet does, the node registers with its status.
+	node.Status.Conditions = k.conditions(nil)
+	if _, err := k.Client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("register node %s: %w", k.Node, err)
-	}
-	created.Status = node.Status
-	created.Status.Conditions = k.conditions(nil)
-	if _, err := k.Client.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("node %s status: %w", k.Node, err)
 	}
 	lease := &coordinationv1.Lease{
 		ObjectMeta: metav1.ObjectMeta{Name: k.Node, Namespace: corev1.NamespaceNodeLease},

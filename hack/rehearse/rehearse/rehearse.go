@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
@@ -26,6 +27,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
@@ -98,9 +101,11 @@ func Run(ctx context.Context, planDir string, opts Options) (*Report, error) {
 	}
 	if opts.LogDir == "" {
 		opts.LogDir, err = os.MkdirTemp("", "revshift-rehearse-logs-")
-		if err != nil {
-			return nil, err
-		}
+	} else {
+		err = os.MkdirAll(opts.LogDir, 0o755)
+	}
+	if err != nil {
+		return nil, err
 	}
 	r := &run{opts: opts, renders: renders, report: &Report{Applier: opts.Applier, Baseline: map[string]int{}}}
 	if renders != nil && renders.Target != nil {
@@ -268,6 +273,11 @@ func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch)
 		if err != nil {
 			r.add(Finding{Step: st.Step, Rule: RuleGate, Message: err.Error()})
 		}
+		if i == 0 {
+			// The cluster has run this state for a while: its HPAs have
+			// acted.
+			gate = append(gate, hpaMinimums(st.Objects)...)
+		}
 		if err := r.waitRollouts(ctx, st.Objects, gate); err != nil {
 			r.add(Finding{Step: st.Step, Rule: RuleGate, Message: err.Error()})
 			if !errors.Is(err, errTimeout) {
@@ -275,8 +285,19 @@ func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch)
 				return
 			}
 		}
+		if err := r.waitEndpoints(ctx, eps, production); err != nil {
+			r.add(Finding{Step: st.Step, Rule: RuleEndpoints, Message: err.Error()})
+		}
+		if err := r.waitPDBs(ctx); err != nil {
+			r.add(Finding{Step: st.Step, Rule: RuleEviction, Message: err.Error()})
+		}
 		sr.Settle = time.Since(t0)
 		sr.Endpoints = eps.readings()
+		if i == 0 {
+			for j := range sr.Endpoints {
+				sr.Endpoints[j].Min = sr.Endpoints[j].Now
+			}
+		}
 		for _, e := range sr.Endpoints {
 			if i == 0 {
 				r.report.Baseline[e.Service] = e.Now
@@ -284,7 +305,7 @@ func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch)
 			}
 			if want := r.report.Baseline[e.Service]; e.Min < want {
 				r.add(Finding{Step: st.Step, Rule: RuleEndpoints, Object: "Service/" + e.Service,
-					Message: fmt.Sprintf("ready endpoints fell to %d while the step applied and rolled out (running state: %d; %d changes seen)", e.Min, want, e.Changes)})
+					Message: fmt.Sprintf("%d ready endpoint(s) at worst while the step applied and rolled out, fewer than the running state's %d (%d EndpointSlice changes seen)", e.Min, want, e.Changes)})
 			}
 		}
 		rws := r.runningWorkloads(ctx, st)
@@ -325,6 +346,61 @@ func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch)
 		}
 		r.progress("%s: applied %d objects, pruned %d, settled in %s", st.Step, sr.Objects, sr.Pruned, sr.Settle.Round(100*time.Millisecond))
 	}
+}
+
+// waitEndpoints waits until the EndpointSlice controller has caught up with
+// the pods: each Service's ready endpoints, as the watch saw them, are its
+// ready selected pods.
+func (r *run) waitEndpoints(ctx context.Context, eps *endpointWatch, svcs []string) error {
+	return waitFor(ctx, 30*time.Second, func() (bool, error) {
+		for _, key := range svcs {
+			ns, name, _ := strings.Cut(key, "/")
+			svc, err := r.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return false, err
+			}
+			want := 0
+			if len(svc.Spec.Selector) > 0 {
+				pods, err := r.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
+				if err != nil {
+					return false, err
+				}
+				for i := range pods.Items {
+					if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
+						want++
+					}
+				}
+			}
+			if eps.count(key) != want {
+				return false, nil
+			}
+		}
+		return true, nil
+	}, "the EndpointSlices of "+strings.Join(svcs, ", ")+" to list their ready pods")
+}
+
+// hpaMinimums are the replicas the HPAs among objs keep their Deployments
+// at, at least.
+func hpaMinimums(objs []*unstructured.Unstructured) []GateRollout {
+	var out []GateRollout
+	for _, o := range objs {
+		if o.GetKind() != "HorizontalPodAutoscaler" {
+			continue
+		}
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
+		name, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		min, found, _ := unstructured.NestedInt64(o.Object, "spec", "minReplicas")
+		if !found {
+			min = 1
+		}
+		if kind == "Deployment" {
+			out = append(out, GateRollout{Kind: kind, Namespace: o.GetNamespace(), Name: name, MinReadyReplicas: int32(min),
+				Reason: fmt.Sprintf("HPA %s minReplicas %d, acted on in the running cluster", o.GetName(), min)})
+		}
+	}
+	return out
 }
 
 func sortFindings(fs []Finding) {
