@@ -32,9 +32,9 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Rollback, "rollback", false, "write the reverse walk (from the pruned state back to the running one)")
 	fs.Var(&include, "include", "folder of the user's other objects (Namespaces, workloads) that every state holds; repeatable")
 	prerender := fs.Bool("prerender", false, "also write prerendered/NN-name/ with each step's build output, for Flux and other tools without exec functions")
-	noVerify := fs.Bool("no-verify", false, "write the steps without building and verifying them")
+	noVerify := fs.Bool("no-verify", false, "write the steps without building and verifying them (and so without README.md and the gates, NN-name/gate.yaml, which come from the built states)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: revshift plan --from DIR --to DIR --out DIR [flags]\n\nWrites the upgrade as step directories OUT/NN-name, builds each, verifies the sequence and\nwrites OUT/README.md (per step: what changes, what to watch, how to roll back, traffic graph).")
+		fmt.Fprintln(stderr, "usage: revshift plan --from DIR --to DIR --out DIR [flags]\n\nWrites the upgrade as step directories OUT/NN-name, builds each, verifies the sequence and\nwrites OUT/NN-name/gate.yaml (what to wait for before the next step) and OUT/README.md (per step:\nwhat changes, what to watch, how to roll back, traffic graph).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -61,6 +61,12 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 	execPath := ExecPath(o.ExecDir)
 	states, err := BuildStates(o.Out, execPath)
 	if err != nil {
+		fmt.Fprintln(stderr, "revshift plan:", err)
+		return 1
+	}
+	// The gates come from the built states; verify counts what they wait
+	// for (RS002).
+	if err := p.WriteGates(states); err != nil {
 		fmt.Fprintln(stderr, "revshift plan:", err)
 		return 1
 	}

@@ -3,15 +3,18 @@
 package cli
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/revshift/revshift/internal/gate"
 	"github.com/revshift/revshift/internal/kbuild"
 	"github.com/revshift/revshift/internal/mesh"
 	"github.com/revshift/revshift/internal/verify"
@@ -37,7 +40,9 @@ func StepDirs(dir string) ([]string, error) {
 }
 
 // BuildStates builds every step directory of dir with kustomize (in
-// process, exec functions enabled) and models each state.
+// process, exec functions enabled) and models each state, with the step's
+// gate (NN-name/gate.yaml) when it has one: RS002 counts what it waits for.
+// A gate that does not read is an error.
 func BuildStates(dir string, execPath []string) ([]verify.State, error) {
 	steps, err := StepDirs(dir)
 	if err != nil {
@@ -59,7 +64,11 @@ func BuildStates(dir string, execPath []string) ([]verify.State, error) {
 		// A rollback walk ends at the running state: what that state
 		// already had is not the walk's fault.
 		original := len(states) > 0 && strings.HasSuffix(s, "-running")
-		states = append(states, verify.State{Name: s, Model: m, Original: original})
+		g, err := gate.Read(filepath.Join(dir, s))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("step %s: %w", s, err)
+		}
+		states = append(states, verify.State{Name: s, Model: m, Original: original, Gate: g})
 	}
 	return states, nil
 }
@@ -119,6 +128,15 @@ func Verify(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "revshift verify: -graph %q: no such step in %s\n", *graph, dir)
 		return 2
+	}
+	var ungated []string
+	for _, s := range states[1:] {
+		if s.Gate == nil {
+			ungated = append(ungated, s.Name)
+		}
+	}
+	if len(ungated) > 0 {
+		fmt.Fprintf(stderr, "revshift verify: note: no %s in %s (a plan written before gates, or by hand): RS002 counts a Deployment such a step creates at its spec.replicas, not its HPA's minReplicas\n", gate.FileName, strings.Join(ungated, ", "))
 	}
 	renders, err := ReadRenders(dir)
 	if err != nil {

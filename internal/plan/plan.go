@@ -21,6 +21,9 @@
 //	NN-name/kustomization.yaml      resources from inputs/, and one transformer:
 //	NN-name/revshift.yaml           a Step running every function of the state
 //	                                in one exec call (`revshift fn`)
+//	NN-name/gate.yaml               what to wait for before the next step
+//	                                (internal/gate; WriteGates, from the
+//	                                built states: not in the kustomization)
 //
 // Steps share the inputs instead of building on the previous step: a
 // kustomize base runs its own transformers, so chaining step N on step N-1

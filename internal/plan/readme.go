@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/revshift/revshift/internal/gate"
 	"github.com/revshift/revshift/internal/verify"
 )
 
@@ -42,6 +43,9 @@ func (p *Plan) WriteReadme(states []verify.State, report *verify.Report) error {
 		fmt.Fprintf(&b, "## %s\n\n", name)
 		fmt.Fprintf(&b, "**%s.** %s\n\n", upper(s.Title), s.Changes)
 		fmt.Fprintf(&b, "- **Watch before moving on:** %s\n", s.Watch)
+		if i < len(states) && states[i].Gate != nil {
+			writeGate(&b, name, states[i].Gate)
+		}
 		fmt.Fprintf(&b, "- **Roll back:** %s\n\n", s.Rollback)
 		if i < len(states) && states[i].Model != nil {
 			b.WriteString("Traffic path in this state:\n\n```mermaid\n")
@@ -59,6 +63,23 @@ func (p *Plan) WriteReadme(states []verify.State, report *verify.Report) error {
 		b.WriteString("```\n")
 	}
 	return os.WriteFile(filepath.Join(p.Opts.Out, "README.md"), b.Bytes(), 0o644)
+}
+
+// writeGate adds a step's gate to its watch: the kubectl lines that wait
+// for it, as a code block inside the list item.
+func writeGate(b *bytes.Buffer, step string, g *gate.Gate) {
+	if len(g.Spec.Rollouts) == 0 {
+		fmt.Fprintf(b, "  Gate (`%s/%s`): nothing rolls out in this step.\n", step, gate.FileName)
+		return
+	}
+	fmt.Fprintf(b, "  Gate (`%s/%s`): wait until each Deployment has rolled out and has the ready replicas the next steps rely on:\n\n  ```sh\n", step, gate.FileName)
+	for _, r := range g.Spec.Rollouts {
+		fmt.Fprintf(b, "  # %s\n", r.Reason)
+		for _, c := range r.Commands() {
+			fmt.Fprintf(b, "  %s\n", c)
+		}
+	}
+	b.WriteString("  ```\n\n")
 }
 
 func anchor(s string) string { return strings.ToLower(s) }

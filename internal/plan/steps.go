@@ -65,7 +65,7 @@ func (p *Plan) steps(running *mesh.Model) {
 			Title:     "canary gateways (S3)",
 			Resources: gwRes,
 			Changes:   fmt.Sprintf("Adds a gateway of revision %s next to each running one (%s), whose pods the production Services and Istio Gateway resources select (labels derived from their selectors), with a selector, PDB and HPA of its own, every production targetPort declared, and a drain on shutdown. The target render's own Services are removed: no second external address, no ambiguous listener port.", rev, pairList(p.UserPairs)),
-			Watch:     "The canary pods are Ready and receive traffic through the production Service: `kubectl get endpoints` lists both pod sets; error rates unchanged.",
+			Watch:     "Each canary has as many Ready pods as the gateway it stands in for (the gate below; a canary without spec.replicas starts at 1, and its HPA raises it only on its next sync), and they receive traffic through the production Service: `kubectl get endpoints` lists both pod sets; error rates unchanged.",
 			Rollback:  "Apply the previous step: the canary gateways are removed; the running ones never stopped serving.",
 		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "canary", "revision": rev, "render": TargetGatewaysCarrier, "pairs": pairSpecs(p.UserPairs)}})
 		add(Step{
@@ -73,7 +73,7 @@ func (p *Plan) steps(running *mesh.Model) {
 			Title:     "shift (S4)",
 			Resources: gwRes,
 			Changes:   fmt.Sprintf("Scales the running gateways (%s) to 0 and removes their HPAs: the canaries now carry all the traffic. The production Services are not changed.", oldList(p.UserPairs)),
-			Watch:     "Before applying: the canary pods are Ready. After: the old pods drain (preStop) and the endpoints list only the canaries.",
+			Watch:     "Before applying: the previous step's gate holds (each canary has as many Ready pods as the gateway it stands in for). After: the old pods drain (preStop) and the endpoints list only the canaries.",
 			Rollback:  "Apply the previous step: the running gateways scale back up next to the canaries.",
 		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "shift", "revision": rev, "pairs": pairSpecs(p.UserPairs)}})
 	}
@@ -85,7 +85,7 @@ func (p *Plan) steps(running *mesh.Model) {
 			Title:     "default gateway canary",
 			Resources: dgRes,
 			Changes:   fmt.Sprintf("Migrates the gateways rendered with the control plane (%s), which the target render would restart in place, like the user gateways: as canaries of revision %s selected by their production Services.", oldList(p.DefaultPairs), rev),
-			Watch:     "The default gateway's canary pods are Ready behind its Service.",
+			Watch:     "The default gateway's canary has as many Ready pods as the running default gateway (the gate below), behind its Service.",
 			Rollback:  "Apply the previous step.",
 		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "canary", "revision": rev, "render": DefaultGatewayCarrier, "pairs": pairSpecs(p.DefaultPairs)}})
 		add(Step{

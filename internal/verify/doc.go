@@ -61,6 +61,17 @@
 // (argocd.argoproj.io/sync-wave, PruneLast) and kpt depends-on. Use
 // NoOrdering for kubectl apply and Flux, which apply a step at once.
 //
+// # Gates
+//
+// State.Gate is the gate of the step that produced the state (internal/gate:
+// a planned step's gate.yaml, what must hold before the next step is
+// applied). RS002 counts a Deployment that a step creates at its
+// spec.replicas (1 when unset), not at its HPA's minReplicas, in that
+// step's state and when the next step is applied, unless the gate waits for
+// more ready replicas: the HPA raises a new Deployment only on its next
+// sync. Without a gate (nil: a plan written before gates, CheckTransition)
+// the Deployment counts its spec.replicas.
+//
 // # Findings
 //
 // A Finding names the rule, the step (the state's name; From is the previous

@@ -63,7 +63,10 @@ func service(ns, name, typ string, selector map[string]string, ports ...string) 
 }
 
 type gwOpts struct {
-	replicas    int
+	replicas int
+	// noReplicas leaves spec.replicas out, as istioctl renders a gateway
+	// with an HPA (Kubernetes then creates it with 1).
+	noReplicas  bool
 	labels      map[string]string
 	selector    map[string]string
 	ports       []int
@@ -84,6 +87,10 @@ func gatewayDeploy(ns, name string, o gwOpts) string {
 	if o.configMap != "" {
 		vol = fmt.Sprintf("      volumes:\n      - name: config-volume\n        configMap: {name: %s, optional: true}\n", o.configMap)
 	}
+	replicas := fmt.Sprintf("  replicas: %d\n", o.replicas)
+	if o.noReplicas {
+		replicas = ""
+	}
 	ann := ""
 	if len(o.annotations) > 0 {
 		ann = ", annotations: " + yamlMap(o.annotations)
@@ -92,8 +99,7 @@ func gatewayDeploy(ns, name string, o gwOpts) string {
 kind: Deployment
 metadata: {name: %s, namespace: %s%s}
 spec:
-  replicas: %d
-  selector: {matchLabels: %s}
+%s  selector: {matchLabels: %s}
   template:
     metadata: {labels: %s}
     spec:
@@ -104,7 +110,7 @@ spec:
         args: [proxy, router]
         env: [{name: CA_ADDR, value: %q}]
         ports: [%s]
-%s`, name, ns, ann, o.replicas, yamlMap(o.selector), yamlMap(o.labels), name, o.caAddr, strings.Join(ports, ", "), vol)
+%s`, name, ns, ann, replicas, yamlMap(o.selector), yamlMap(o.labels), name, o.caAddr, strings.Join(ports, ", "), vol)
 }
 
 func pdb(ns, name string, selector map[string]string) string {

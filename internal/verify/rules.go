@@ -112,7 +112,7 @@ var catalogue = []ruleImpl{
 	{Rule: Rule{ID: "RS001", Name: "service-endpoints", Kind: StateRule, Invariant: 1,
 		Doc: "every production gateway Service selects at least one Deployment with replicas (or HPA minReplicas) > 0"}, state: ruleEndpoints},
 	{Rule: Rule{ID: "RS002", Name: "capacity", Kind: TransitionRule, Invariant: 1,
-		Doc: "the replicas (or HPA minReplicas) behind each production Service never drop below S0's"}, transition: ruleCapacity},
+		Doc: "the replicas (or HPA minReplicas) behind each production Service never drop below S0's; a Deployment a step creates counts its spec.replicas until that step's gate waits for more"}, transition: ruleCapacity},
 	{Rule: Rule{ID: "RS003", Name: "target-ports", Kind: StateRule, Invariant: 2,
 		Doc: "every running pod a production Service selects declares each of its targetPorts"}, state: ruleTargetPorts},
 	{Rule: Rule{ID: "RS004", Name: "port-conflict", Kind: StateRule, Invariant: 3,

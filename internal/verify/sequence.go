@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/revshift/revshift/internal/gate"
 	"github.com/revshift/revshift/internal/mesh"
 )
 
@@ -17,6 +18,11 @@ type State struct {
 	// their own) count as pre-existing, and a gateway it runs without a
 	// PDB is not a regression (RS010).
 	Original bool
+	// Gate is the gate of the step that produced the state (its
+	// gate.yaml), nil when the plan has none. RS002 counts a Deployment
+	// the step creates at the replicas the gate waits for, else at its
+	// spec.replicas, in this state and when the next step is applied.
+	Gate *gate.Gate
 }
 
 // CheckState runs every state rule on one state, on its own (no S0: only
@@ -48,20 +54,22 @@ func CheckTransition(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
 		baseline = prev
 	}
 	vs := newViews(prev, next, baseline)
-	return checkTransition(vs[0], vs[1], vs[2], ord, nil, nil, false)
+	st := starts{created: startsOf(vs[0], vs[1], nil, "")}
+	return checkTransition(vs[0], vs[1], vs[2], ord, nil, nil, false, st)
 }
 
 // end is set on the last step of a sequence checked with its renders
 // (RS022); original marks next as the original running state
 // (State.Original).
-func checkTransition(prev, next, base *view, ord Ordering, renders *Renders, end *lastStep, original bool) []Finding {
+// st are the Deployments this step and the one before created (RS002).
+func checkTransition(prev, next, base *view, ord Ordering, renders *Renders, end *lastStep, original bool, st starts) []Finding {
 	var out []Finding
 	step := &stepCache{}
 	for _, r := range catalogue {
 		if r.transition == nil {
 			continue
 		}
-		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders, end: end, nextOriginal: original}
+		t := &transCtx{collector: collector{rule: r.ID}, prev: prev, next: next, base: base, ord: ord, step: step, renders: renders, end: end, nextOriginal: original, starts: st}
 		r.transition(t)
 		out = append(out, t.out...)
 	}
@@ -171,6 +179,9 @@ func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) 
 		}
 	}
 	var prev *view
+	// created are the Deployments the step into the previous state
+	// created (RS002).
+	var created map[mesh.ID]started
 	for i, s := range states {
 		cur := t.view(s.Model)
 		sr := StepReport{Name: s.Name}
@@ -190,7 +201,9 @@ func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) 
 			if i == len(states)-1 && renders != nil {
 				end = &lastStep{from: sr.From, to: s.Name, original: s.Original}
 			}
-			fs = append(fs, checkTransition(prev, cur, base, ord, renders, end, s.Original && i > 0)...)
+			st := starts{created: startsOf(prev, cur, s.Gate, s.Name), before: created}
+			created = st.created
+			fs = append(fs, checkTransition(prev, cur, base, ord, renders, end, s.Original && i > 0, st)...)
 			sortFindings(fs)
 			if end != nil {
 				sr.Rewrites = end.rewrites

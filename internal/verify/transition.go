@@ -28,30 +28,51 @@ var DefaultOrdering = Ordering{ArgoCDSyncWaves: true, KptDependsOn: true}
 // NoOrdering is for appliers that apply a step at once (kubectl, Flux).
 var NoOrdering = Ordering{}
 
-// RS002 (invariant 1): capacity against S0.
+// RS002 (invariant 1): capacity against S0. A Deployment that this step
+// or the one before created counts its start (startsOf), not yet its HPA's
+// minReplicas: the next step is applied once the gate holds, whether or not
+// the HPA has acted.
 func ruleCapacity(t *transCtx) {
 	for _, bs := range t.base.production {
 		s := t.next.serviceFor(t.base, bs)
 		if s == nil {
 			continue // deleted: RS017
 		}
-		want, got := t.base.serviceCapacity(bs), t.next.serviceCapacity(s)
+		want := t.base.serviceCapacity(bs)
+		ws := t.next.selectedBy(s)
+		var got, later int64
+		for _, w := range ws {
+			n, st := t.guaranteed(w)
+			got += n
+			if st != nil {
+				later += st.capacity - n
+			}
+		}
 		if got >= want {
 			continue
 		}
-		ws := t.next.selectedBy(s)
-		t.add(Error, append([]mesh.ID{s.ID}, ids(ws)...),
-			fmt.Sprintf("raise the replicas (or HPA minReplicas) of the new gateway Deployments to at least %d in total before scaling the old ones down", want),
+		// Described only when the rule fails: most Services pass.
+		var descs, fixes []string
+		for _, w := range ws {
+			if _, st := t.guaranteed(w); st != nil {
+				descs = append(descs, describeStart(w, st))
+				fixes = append(fixes, startFix(w, st))
+				continue
+			}
+			descs = append(descs, t.next.describe(w))
+		}
+		if got+later < want {
+			// Even at their HPA's minReplicas, the new Deployments fall short.
+			fixes = append(fixes, fmt.Sprintf("raise the replicas (or HPA minReplicas) of the new gateway Deployments to at least %d in total before scaling the old ones down", want))
+		}
+		what := "no workload"
+		if len(descs) > 0 {
+			what = strings.Join(descs, ", ")
+		}
+		t.add(Error, append([]mesh.ID{s.ID}, ids(ws)...), strings.Join(fixes, "; "),
 			"production %s is backed by %d guaranteed replicas, fewer than the %d it had in the running state (%s)",
-			s.ID, got, want, describeOr(t.next, ws, "no workload"))
+			s.ID, got, want, what)
 	}
-}
-
-func describeOr(v *view, ws []*mesh.Workload, none string) string {
-	if len(ws) == 0 {
-		return none
-	}
-	return v.describeAll(ws)
 }
 
 // RS011 (invariant 8).

@@ -418,6 +418,9 @@ type transCtx struct {
 	// nextOriginal: next is the original running state at the end of a
 	// rollback walk (State.Original).
 	nextOriginal bool
+	// starts are the Deployments this step and the one before created
+	// (RS002).
+	starts starts
 }
 
 // stepCache holds what several transition rules of one step ask.
