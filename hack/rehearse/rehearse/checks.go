@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/revshift/revshift/internal/gate"
 	"github.com/revshift/revshift/internal/mesh"
 	appsv1 "k8s.io/api/apps/v1"
 	authzv1 "k8s.io/api/authorization/v1"
@@ -282,7 +283,7 @@ func rolledOut(d *appsv1.Deployment) bool {
 
 // waitRollouts waits until the Deployments among objs have rolled out and
 // the gate's minimums hold.
-func (r *run) waitRollouts(ctx context.Context, objs []*unstructured.Unstructured, gate []GateRollout) error {
+func (r *run) waitRollouts(ctx context.Context, objs []*unstructured.Unstructured, gate []gate.Rollout) error {
 	deadline := time.Now().Add(r.opts.Timeout)
 	for {
 		pending := r.pendingRollouts(ctx, objs, gate)
@@ -303,7 +304,7 @@ func (r *run) waitRollouts(ctx context.Context, objs []*unstructured.Unstructure
 	}
 }
 
-func (r *run) pendingRollouts(ctx context.Context, objs []*unstructured.Unstructured, gate []GateRollout) []string {
+func (r *run) pendingRollouts(ctx context.Context, objs []*unstructured.Unstructured, gate []gate.Rollout) []string {
 	var pending []string
 	for _, o := range objs {
 		if o.GetKind() != "Deployment" {
@@ -320,7 +321,7 @@ func (r *run) pendingRollouts(ctx context.Context, objs []*unstructured.Unstruct
 		d, err := r.cs.AppsV1().Deployments(g.Namespace).Get(ctx, g.Name, metav1.GetOptions{})
 		if err != nil {
 			pending = append(pending, fmt.Sprintf("gate: Deployment %s/%s: %v", g.Namespace, g.Name, err))
-		} else if d.Status.ReadyReplicas < g.MinReadyReplicas {
+		} else if int64(d.Status.ReadyReplicas) < g.MinReadyReplicas {
 			pending = append(pending, fmt.Sprintf("gate: Deployment %s/%s at %d ready replicas, waiting for %d (%s)", g.Namespace, g.Name, d.Status.ReadyReplicas, g.MinReadyReplicas, g.Reason))
 		}
 	}

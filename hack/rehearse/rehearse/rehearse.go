@@ -21,6 +21,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/revshift/revshift/internal/cli"
+	"github.com/revshift/revshift/internal/gate"
 	"github.com/revshift/revshift/internal/mesh"
 	"github.com/revshift/revshift/internal/verify"
 	corev1 "k8s.io/api/core/v1"
@@ -383,8 +384,8 @@ func (r *run) waitEndpoints(ctx context.Context, eps *endpointWatch, svcs []stri
 
 // hpaMinimums are the replicas the HPAs among objs keep their Deployments
 // at, at least.
-func hpaMinimums(objs []*unstructured.Unstructured) []GateRollout {
-	var out []GateRollout
+func hpaMinimums(objs []*unstructured.Unstructured) []gate.Rollout {
+	var out []gate.Rollout
 	for _, o := range objs {
 		if o.GetKind() != "HorizontalPodAutoscaler" {
 			continue
@@ -396,7 +397,7 @@ func hpaMinimums(objs []*unstructured.Unstructured) []GateRollout {
 			min = 1
 		}
 		if kind == "Deployment" {
-			out = append(out, GateRollout{Kind: kind, Namespace: o.GetNamespace(), Name: name, MinReadyReplicas: int32(min),
+			out = append(out, gate.Rollout{Kind: kind, Namespace: o.GetNamespace(), Name: name, MinReadyReplicas: min,
 				Reason: fmt.Sprintf("HPA %s minReplicas %d, acted on in the running cluster", o.GetName(), min)})
 		}
 	}
