@@ -7,9 +7,21 @@ BIN        := $(CURDIR)/bin
 KUSTOMIZE  := $(BIN)/kustomize
 KUSTOMIZE_VERSION := v5.7.1
 BENCHSTAT  := $(BIN)/benchstat
+# Control-plane assets, one directory per version in setup-envtest's layout:
+# bin/k8s/<version>-<goos>-<goarch>/{etcd,kube-apiserver,kube-controller-manager}.
 K8S_BIN    := $(BIN)/k8s
-K8S_VERSION := v1.34.3
-K8S_LDFLAGS := -X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=34
+K8S_PLATFORM := $(shell GOTOOLCHAIN=local go env GOOS)-$(shell GOTOOLCHAIN=local go env GOARCH)
+# $(call k8s_ldflags,1.34.3) stamps the version where Kubernetes' own build
+# (hack/lib/version.sh) does: component-base (--version, the apiserver's
+# version) and client-go (user agents; in v1.24 the /version endpoint, which
+# the aggregator serves).
+k8s_ldflags = $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,-X $(p).gitVersion=v$(1) -X $(p).gitMajor=1 -X $(p).gitMinor=$(word 2,$(subst ., ,$(1))))
+K8S_VERSION := 1.34.3
+K8S_DIR    := $(K8S_BIN)/$(K8S_VERSION)-$(K8S_PLATFORM)
+K8S_LDFLAGS := $(call k8s_ldflags,$(K8S_VERSION))
+K8S_124_VERSION := 1.24.17
+K8S_124_DIR := $(K8S_BIN)/$(K8S_124_VERSION)-$(K8S_PLATFORM)
+K8S_124_LDFLAGS := $(call k8s_ldflags,$(K8S_124_VERSION))
 export GOTOOLCHAIN := local
 export PATH := $(BIN):$(PATH)
 
@@ -17,7 +29,7 @@ FUNCTIONS  := $(notdir $(wildcard functions/*))
 FUZZTIME   ?= 10s
 BENCHCOUNT ?= 6
 
-.PHONY: all build tools k8s test unit examples conformance demo bench fuzz fmt vet clean
+.PHONY: all build tools k8s k8s-1.24 test unit examples conformance demo bench fuzz fmt vet clean
 
 all: build
 
@@ -32,12 +44,27 @@ $(KUSTOMIZE):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-## k8s: kube-apiserver and kube-controller-manager $(K8S_VERSION) into bin/k8s/, built from the
-## module hack/k8s (kept out of the product's go.mod); the first build takes minutes
-k8s: $(K8S_BIN)/kube-apiserver $(K8S_BIN)/kube-controller-manager
-$(K8S_BIN)/%:
-	@mkdir -p $(K8S_BIN)
-	cd hack/k8s && go build -ldflags "$(K8S_LDFLAGS)" -o $(K8S_BIN)/ k8s.io/kubernetes/cmd/$*
+## k8s: etcd 3.6.4, kube-apiserver and kube-controller-manager v$(K8S_VERSION) into
+## bin/k8s/$(K8S_VERSION)-<goos>-<goarch>/, built from the module hack/k8s (kept out of the
+## product's go.mod); the first build takes minutes
+k8s: $(K8S_DIR)/etcd $(K8S_DIR)/kube-apiserver $(K8S_DIR)/kube-controller-manager
+$(K8S_DIR)/kube-%: hack/k8s/go.mod hack/k8s/go.sum
+	@mkdir -p $(@D)
+	cd hack/k8s && go build -ldflags "$(K8S_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-$*
+
+## k8s-1.24: kube-apiserver and kube-controller-manager v$(K8S_124_VERSION) (for legacy Istio
+## 1.5-1.7 renders: policy/v1beta1, autoscaling/v2beta1 and v2beta2) and etcd 3.6.4 into
+## bin/k8s/$(K8S_124_VERSION)-<goos>-<goarch>/, built from the module hack/k8s-1.24
+k8s-1.24: $(K8S_124_DIR)/etcd $(K8S_124_DIR)/kube-apiserver $(K8S_124_DIR)/kube-controller-manager
+$(K8S_124_DIR)/kube-%: hack/k8s-1.24/go.mod hack/k8s-1.24/go.sum
+	@mkdir -p $(@D)
+	cd hack/k8s-1.24 && go build -ldflags "$(K8S_124_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-$*
+
+# etcd is hack/k8s's 3.6.4 in every version's directory: the v3 API it serves
+# is the one the etcd 3.5 client of kube-apiserver v1.24 speaks.
+$(K8S_BIN)/%/etcd: hack/k8s/go.mod hack/k8s/go.sum hack/k8s/cmd/etcd/main.go
+	@mkdir -p $(@D)
+	cd hack/k8s && go build -o $@ ./cmd/etcd
 
 $(BENCHSTAT):
 	@mkdir -p $(BIN)
