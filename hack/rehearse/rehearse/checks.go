@@ -237,15 +237,18 @@ func (r *run) readyPodsOf(ctx context.Context, ns, deployment string) ([]string,
 // PodDisruptionBudget: it has seen its generation and counts as healthy the
 // ready pods it selects. Eviction answers from that status.
 func (r *run) waitPDBs(ctx context.Context) error {
-	return waitFor(ctx, 30*time.Second, func() (bool, error) {
+	var behind string
+	err := waitFor(ctx, 30*time.Second, func() (bool, error) {
 		pdbs, err := r.cs.PolicyV1().PodDisruptionBudgets("").List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
 		}
-		for _, p := range pdbs.Items {
-			if p.Status.ObservedGeneration < p.Generation {
-				return false, nil
-			}
+		// Pods per budget, and budgets per pod: the disruption controller
+		// does not keep a pod under two budgets counted in both, and the
+		// eviction check reports the overlap itself.
+		selected := make([][]*corev1.Pod, len(pdbs.Items))
+		budgets := map[string]int{}
+		for i, p := range pdbs.Items {
 			sel, err := metav1.LabelSelectorAsSelector(p.Spec.Selector)
 			if err != nil {
 				continue
@@ -254,18 +257,35 @@ func (r *run) waitPDBs(ctx context.Context) error {
 			if err != nil {
 				return false, err
 			}
-			healthy := int32(0)
-			for i := range pods.Items {
-				if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
+			for j := range pods.Items {
+				pod := &pods.Items[j]
+				selected[i] = append(selected[i], pod)
+				budgets[pod.Namespace+"/"+pod.Name]++
+			}
+		}
+		for i, p := range pdbs.Items {
+			if p.Status.ObservedGeneration < p.Generation {
+				behind = fmt.Sprintf("%s/%s: generation %d not yet observed", p.Namespace, p.Name, p.Generation)
+				return false, nil
+			}
+			healthy, overlap := int32(0), false
+			for _, pod := range selected[i] {
+				overlap = overlap || budgets[pod.Namespace+"/"+pod.Name] > 1
+				if podReady(pod) && pod.DeletionTimestamp == nil {
 					healthy++
 				}
 			}
-			if p.Status.CurrentHealthy != healthy {
+			if !overlap && p.Status.CurrentHealthy != healthy {
+				behind = fmt.Sprintf("%s/%s: currentHealthy %d, %d ready pods selected", p.Namespace, p.Name, p.Status.CurrentHealthy, healthy)
 				return false, nil
 			}
 		}
 		return true, nil
 	}, "the disruption controller to count every PodDisruptionBudget's healthy pods")
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, behind)
+	}
+	return nil
 }
 
 // rolledOut reports whether a Deployment has finished rolling out: the

@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/revshift/revshift/hack/rehearse/rehearse"
+	"github.com/stretchr/testify/require"
+)
+
+// requireHeld: every production Service kept at least the running state's
+// ready endpoints at every step, and nothing was found.
+func requireHeld(t *testing.T, rep *rehearse.Report, steps int) {
+	t.Helper()
+	require.Empty(t, findings(rep))
+	require.False(t, rep.Failed())
+	require.Len(t, rep.Steps, steps)
+	require.NotEmpty(t, rep.Baseline)
+	for _, s := range rep.Steps {
+		require.False(t, s.NotRun, s.Step)
+		require.NotZero(t, s.SARs, "%s: no SubjectAccessReview asked", s.Step)
+		for _, e := range s.Endpoints {
+			require.GreaterOrEqual(t, e.Min, rep.Baseline[e.Service], "%s %s", s.Step, e.Service)
+		}
+	}
+}
+
+func TestModernHop(t *testing.T) {
+	for _, how := range []rehearse.Applier{rehearse.Flux, rehearse.Kubectl, rehearse.ArgoCD} {
+		t.Run(string(how), func(t *testing.T) {
+			rep := rehearseOn(t, plan(t, "1.29-to-1.31"), "1.34.3", how)
+			requireHeld(t, rep, 9)
+			require.Equal(t, 2, rep.Baseline["default/custom-gw"], "the running custom-gw runs its HPA's minReplicas")
+			require.Contains(t, rep.Kubernetes, "v1.34.")
+		})
+	}
+}
+
+func TestLegacyHop(t *testing.T) {
+	p := plan(t, "1.5-to-1.6")
+	rep := rehearseOn(t, p, "1.24.17", rehearse.Flux)
+	require.Contains(t, rep.Kubernetes, "v1.24.")
+	requireHeld(t, rep, len(rep.Steps))
+}
+
+// The legacy renders' policy/v1beta1 PodDisruptionBudgets are not served by
+// 1.34: the running state is reported, by API and removal version, and
+// nothing is applied.
+func TestLegacyHopOnTooNewKubernetes(t *testing.T) {
+	p := plan(t, "1.5-to-1.6")
+	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+	requireFinding(t, rep, "00-running", rehearse.RuleServed, "PodDisruptionBudget.policy/istio-system/istio-ingressgateway",
+		"policy/v1beta1 PodDisruptionBudget is not served by Kubernetes 1.34: it was removed in 1.25")
+	for _, s := range rep.Steps[1:] {
+		require.True(t, s.NotRun, s.Step)
+	}
+}
+
+// The loss issue 14 found: without the gate of 03, the shift comes while
+// the canary runs one replica (its HPA raises it to 2 only on its next
+// sync), and custom-gw falls from 2 ready endpoints to 1.
+func TestShiftWithoutGateDropsCapacity(t *testing.T) {
+	p := plan(t, "1.29-to-1.31")
+	keepUpTo(t, p, "04-shift")
+	require.NoError(t, os.Remove(filepath.Join(p, "03-canary-gateways", "gate.yaml")))
+	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+	requireFinding(t, rep, "04-shift", rehearse.RuleEndpoints, "Service/default/custom-gw", "1 ready endpoint(s) at worst")
+}
+
+// Scaling the old gateway to 0 in the apply that creates the canary leaves
+// the production Service without a ready endpoint until the canary's pods
+// are Ready.
+func TestScaleDownWithCanaryInOneApply(t *testing.T) {
+	p := plan(t, "1.29-to-1.31")
+	keepUpTo(t, p, "03-canary-gateways")
+	alter(t, p, "03-canary-gateways", nil, `patches:
+- target: {kind: Deployment, name: custom-gw, namespace: default}
+  patch: |-
+    - op: add
+      path: /spec/replicas
+      value: 0
+`)
+	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+	requireFinding(t, rep, "03-canary-gateways", rehearse.RuleEndpoints, "Service/default/custom-gw", "0 ready endpoint(s) at worst")
+}
+
+// The control-plane identity bug: the new istiod's ClusterRoleBinding names
+// the old ServiceAccount. The authorizer denies istiod-1-31-0 what its
+// render grants it.
+func TestBindingNamesOldServiceAccount(t *testing.T) {
+	p := plan(t, "1.29-to-1.31")
+	keepUpTo(t, p, "01-canary-control-plane")
+	alter(t, p, "01-canary-control-plane", nil, `patches:
+- target: {kind: ClusterRoleBinding, name: istiod-clusterrole-1-31-0-istio-system}
+  patch: |-
+    - op: replace
+      path: /subjects/0/name
+      value: istiod
+`)
+	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+	requireFinding(t, rep, "01-canary-control-plane", rehearse.RuleRBAC, "Deployment.apps/istio-system/istiod-1-31-0",
+		"the authorizer denies ServiceAccount istio-system/istiod-1-31-0")
+}
+
+// A Deployment's selector is immutable: the API server refuses the step.
+func TestChangedDeploymentSelector(t *testing.T) {
+	p := plan(t, "1.29-to-1.31")
+	keepUpTo(t, p, "04-shift")
+	alter(t, p, "04-shift", nil, `patches:
+- target: {kind: Deployment, name: custom-gw, namespace: default}
+  patch: |-
+    - op: add
+      path: /spec/selector/matchLabels/istio.io~1rev
+      value: default
+    - op: add
+      path: /spec/template/metadata/labels/istio.io~1rev
+      value: default
+`)
+	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+	requireFinding(t, rep, "04-shift", rehearse.RuleAccepted, "Deployment/default/custom-gw", "field is immutable")
+}
+
+// One PodDisruptionBudget over the old and the canary gateway: the canary's
+// pods then fall under two budgets, and the Eviction API refuses them.
+func TestPDBOverBothGateways(t *testing.T) {
+	p := plan(t, "1.29-to-1.31")
+	keepUpTo(t, p, "03-canary-gateways")
+	alter(t, p, "03-canary-gateways", []string{"both-pdb.yaml"}, "")
+	require.NoError(t, os.WriteFile(filepath.Join(p, "03-canary-gateways", "both-pdb.yaml"), []byte(`apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: custom-gw-all
+  namespace: default
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      istio: custom-gw
+`), 0o644))
+	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+	requireFinding(t, rep, "03-canary-gateways", rehearse.RuleEviction, "Deployment.apps/default/custom-gw-1-31-0", "more than one PodDisruptionBudget")
+}
