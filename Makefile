@@ -29,7 +29,7 @@ FUNCTIONS  := $(notdir $(wildcard functions/*))
 FUZZTIME   ?= 10s
 BENCHCOUNT ?= 6
 
-.PHONY: all build tools k8s k8s-1.24 test unit examples conformance demo bench fuzz fmt vet clean
+.PHONY: all build tools k8s k8s-1.24 rehearse e2e test unit examples conformance demo bench fuzz fmt vet clean
 
 all: build
 
@@ -65,6 +65,17 @@ $(K8S_124_DIR)/kube-%: hack/k8s-1.24/go.mod hack/k8s-1.24/go.sum
 $(K8S_BIN)/%/etcd: hack/k8s/go.mod hack/k8s/go.sum hack/k8s/cmd/etcd/main.go
 	@mkdir -p $(@D)
 	cd hack/k8s && go build -o $@ ./cmd/etcd
+
+## rehearse: bin/revshift-rehearse, which `revshift rehearse` runs, built from the module
+## hack/rehearse (envtest, client-go and Flux's ssa, kept out of the product's go.mod)
+rehearse: build
+	cd hack/rehearse && go build -o $(BIN)/ ./cmd/revshift-rehearse
+
+## e2e: rehearse the example hops and their broken variants on real control planes
+## (1.34 for the modern hop, 1.24 for the legacy one); builds every asset it needs first
+e2e: build tools rehearse k8s k8s-1.24
+	@test -z "$$(cd hack/rehearse && gofmt -l .)" || { (cd hack/rehearse && gofmt -l .); echo "gofmt: run make fmt"; exit 1; }
+	cd hack/rehearse && go vet ./... && go test -count=1 -timeout 60m -parallel 3 ./...
 
 $(BENCHSTAT):
 	@mkdir -p $(BIN)

@@ -23,6 +23,13 @@ var root = func() string {
 	return filepath.Clean(filepath.Join(wd, "..", "..", ".."))
 }()
 
+// TestMain puts bin/ first on PATH: kustomize runs revshift's functions as
+// `revshift fn`.
+func TestMain(m *testing.M) {
+	os.Setenv("PATH", filepath.Join(root, "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	os.Exit(m.Run())
+}
+
 // assets is the folder of a Kubernetes version's binaries: the
 // REVSHIFT_ASSETS_<major>_<minor> variable, else where `make k8s` (1.34) and
 // `make k8s-1.24` put them. Missing assets fail the test: `make e2e` builds
@@ -52,7 +59,6 @@ func plan(t *testing.T, hop string) string {
 			t.Fatalf("no bin/%s: run `make e2e`", b)
 		}
 	}
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	dir := filepath.Join(root, "kustomization-examples", hop)
 	args, err := os.ReadFile(filepath.Join(dir, "planned", "args"))
 	require.NoError(t, err)

@@ -27,8 +27,10 @@ func requireHeld(t *testing.T, rep *rehearse.Report, steps int) {
 }
 
 func TestModernHop(t *testing.T) {
+	t.Parallel()
 	for _, how := range []rehearse.Applier{rehearse.Flux, rehearse.Kubectl, rehearse.ArgoCD} {
 		t.Run(string(how), func(t *testing.T) {
+			t.Parallel()
 			rep := rehearseOn(t, plan(t, "1.29-to-1.31"), "1.34.3", how)
 			requireHeld(t, rep, 9)
 			require.Equal(t, 2, rep.Baseline["default/custom-gw"], "the running custom-gw runs its HPA's minReplicas")
@@ -38,6 +40,7 @@ func TestModernHop(t *testing.T) {
 }
 
 func TestLegacyHop(t *testing.T) {
+	t.Parallel()
 	p := plan(t, "1.5-to-1.6")
 	rep := rehearseOn(t, p, "1.24.17", rehearse.Flux)
 	require.Contains(t, rep.Kubernetes, "v1.24.")
@@ -48,6 +51,7 @@ func TestLegacyHop(t *testing.T) {
 // 1.34: the running state is reported, by API and removal version, and
 // nothing is applied.
 func TestLegacyHopOnTooNewKubernetes(t *testing.T) {
+	t.Parallel()
 	p := plan(t, "1.5-to-1.6")
 	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
 	requireFinding(t, rep, "00-running", rehearse.RuleServed, "PodDisruptionBudget.policy/istio-system/istio-ingressgateway",
@@ -61,6 +65,7 @@ func TestLegacyHopOnTooNewKubernetes(t *testing.T) {
 // the canary runs one replica (its HPA raises it to 2 only on its next
 // sync), and custom-gw falls from 2 ready endpoints to 1.
 func TestShiftWithoutGateDropsCapacity(t *testing.T) {
+	t.Parallel()
 	p := plan(t, "1.29-to-1.31")
 	keepUpTo(t, p, "04-shift")
 	require.NoError(t, os.Remove(filepath.Join(p, "03-canary-gateways", "gate.yaml")))
@@ -72,6 +77,7 @@ func TestShiftWithoutGateDropsCapacity(t *testing.T) {
 // the production Service without a ready endpoint until the canary's pods
 // are Ready.
 func TestScaleDownWithCanaryInOneApply(t *testing.T) {
+	t.Parallel()
 	p := plan(t, "1.29-to-1.31")
 	keepUpTo(t, p, "03-canary-gateways")
 	alter(t, p, "03-canary-gateways", nil, `patches:
@@ -89,6 +95,7 @@ func TestScaleDownWithCanaryInOneApply(t *testing.T) {
 // the old ServiceAccount. The authorizer denies istiod-1-31-0 what its
 // render grants it.
 func TestBindingNamesOldServiceAccount(t *testing.T) {
+	t.Parallel()
 	p := plan(t, "1.29-to-1.31")
 	keepUpTo(t, p, "01-canary-control-plane")
 	alter(t, p, "01-canary-control-plane", nil, `patches:
@@ -105,6 +112,7 @@ func TestBindingNamesOldServiceAccount(t *testing.T) {
 
 // A Deployment's selector is immutable: the API server refuses the step.
 func TestChangedDeploymentSelector(t *testing.T) {
+	t.Parallel()
 	p := plan(t, "1.29-to-1.31")
 	keepUpTo(t, p, "04-shift")
 	alter(t, p, "04-shift", nil, `patches:
@@ -124,6 +132,7 @@ func TestChangedDeploymentSelector(t *testing.T) {
 // One PodDisruptionBudget over the old and the canary gateway: the canary's
 // pods then fall under two budgets, and the Eviction API refuses them.
 func TestPDBOverBothGateways(t *testing.T) {
+	t.Parallel()
 	p := plan(t, "1.29-to-1.31")
 	keepUpTo(t, p, "03-canary-gateways")
 	alter(t, p, "03-canary-gateways", []string{"both-pdb.yaml"}, "")
