@@ -25,7 +25,7 @@ Usage:
   revshift verify DIR    build every step directory DIR/NN-name with kustomize and
                          check every state and step against the upgrade invariants
   revshift verify -rules print the rule catalogue
-  revshift rehearse [--assets DIR] [--kubernetes 1.24|1.34] [--applier flux|kubectl|argocd] DIR
+  revshift rehearse [--assets DIR] [--kubernetes 1.21|1.24|1.34] [--applier flux|kubectl|argocd] DIR
                          apply every step of DIR to a disposable local control plane
                          (etcd, kube-apiserver, kube-controller-manager) and let
                          Kubernetes judge it; runs revshift-rehearse (make rehearse)

@@ -42,14 +42,16 @@ func TestModernHop(t *testing.T) {
 func TestLegacyHop(t *testing.T) {
 	t.Parallel()
 	p := plan(t, "1.5-to-1.6")
-	rep := rehearseOn(t, p, "1.24.17", rehearse.Flux)
-	require.Contains(t, rep.Kubernetes, "v1.24.")
+	// apiextensions.k8s.io/v1beta1 CRDs and admissionregistration.k8s.io/v1beta1
+	// webhooks: removed in 1.22, so 1.21 is the newest that takes 1.5.
+	rep := rehearseOn(t, p, "1.21.14", rehearse.Flux)
+	require.Contains(t, rep.Kubernetes, "v1.21.")
 	requireHeld(t, rep, len(rep.Steps))
 }
 
-// The legacy renders' policy/v1beta1 PodDisruptionBudgets are not served by
-// 1.34: the running state is reported, by API and removal version, and
-// nothing is applied.
+// The legacy renders' policy/v1beta1 PodDisruptionBudgets (and v1beta1 CRDs
+// and webhooks) are not served by 1.34: the running state is reported, by
+// API and removal version, and nothing is applied.
 func TestLegacyHopOnTooNewKubernetes(t *testing.T) {
 	t.Parallel()
 	p := plan(t, "1.5-to-1.6")

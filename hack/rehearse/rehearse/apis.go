@@ -86,8 +86,8 @@ func unservedAPIs(objs []*unstructured.Unstructured, served func(schema.GroupVer
 			continue
 		}
 		if r, ok := removedIn[gvk]; ok && r <= minor {
-			out[keyOf(o)] = fmt.Sprintf("%s %s is not served by Kubernetes 1.%d: it was removed in 1.%d (rehearse on assets of 1.%d or older, e.g. --kubernetes 1.24)",
-				gvk.GroupVersion(), gvk.Kind, minor, r, r-1)
+			out[keyOf(o)] = fmt.Sprintf("%s %s is not served by Kubernetes 1.%d: it was removed in 1.%d (rehearse on Kubernetes 1.%d or older%s)",
+				gvk.GroupVersion(), gvk.Kind, minor, r, r-1, suggest(r-1))
 			continue
 		}
 		out[keyOf(o)] = fmt.Sprintf("%s %s is not served by this API server (Kubernetes 1.%d) and no CustomResourceDefinition in the step defines it", gvk.GroupVersion(), gvk.Kind, minor)
@@ -100,4 +100,20 @@ func joinLimit(s []string, n int) string {
 		return strings.Join(s, ", ")
 	}
 	return strings.Join(s[:n], ", ") + fmt.Sprintf(" (+%d more)", len(s)-n)
+}
+
+// suggest names the assets that serve an API removed after minor, if any.
+func suggest(minor int) string {
+	best := ""
+	for m := range versions {
+		var v int
+		fmt.Sscanf(m, "1.%d", &v)
+		if v <= minor && (best == "" || m > best) {
+			best = m
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return ", --kubernetes " + best
 }

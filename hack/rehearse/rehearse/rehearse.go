@@ -59,7 +59,7 @@ type Options struct {
 
 // versions are the Kubernetes releases whose assets `make k8s` and
 // `make k8s-1.24` build.
-var versions = map[string]string{"1.34": "1.34.3", "1.24": "1.24.17"}
+var versions = map[string]string{"1.34": "1.34.3", "1.24": "1.24.17", "1.21": "1.21.14"}
 
 type run struct {
 	opts      Options
@@ -145,14 +145,27 @@ func chooseVersion(flag string, states []*State) (string, error) {
 	if flag != "" {
 		v, ok := versions[flag]
 		if !ok {
-			return "", fmt.Errorf("--kubernetes %q: want 1.24 or 1.34", flag)
+			return "", fmt.Errorf("--kubernetes %q: want 1.21, 1.24 or 1.34", flag)
 		}
 		return v, nil
 	}
-	if need, _ := NeededMinor(states); need != 0 && need < 34 {
-		return versions["1.24"], nil
+	// The newest version that serves every API the plan uses.
+	need, _ := NeededMinor(states)
+	best, bestMinor := versions["1.34"], 34
+	if need != 0 && need < 34 {
+		best, bestMinor = "", 0
+		for m, v := range versions {
+			var minor int
+			fmt.Sscanf(m, "1.%d", &minor)
+			if minor <= need && minor > bestMinor {
+				best, bestMinor = v, minor
+			}
+		}
+		if best == "" {
+			return "", fmt.Errorf("the plan uses APIs that Kubernetes removed in 1.%d; rehearse has no assets that old", need+1)
+		}
 	}
-	return versions["1.34"], nil
+	return best, nil
 }
 
 func (r *run) progress(format string, args ...any) {

@@ -3,7 +3,7 @@
 // `revshift rehearse` runs it; it lives in this module of its own so that
 // the Kubernetes libraries stay out of revshift's go.mod.
 //
-//	revshift-rehearse [--assets DIR] [--kubernetes 1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR
+//	revshift-rehearse [--assets DIR] [--kubernetes 1.21|1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR
 package main
 
 import (
@@ -29,11 +29,11 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: revshift rehearse [--assets DIR] [--kubernetes 1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR")
+		fmt.Fprintln(fs.Output(), "usage: revshift rehearse [--assets DIR] [--kubernetes 1.21|1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR")
 		fs.PrintDefaults()
 	}
 	assets := fs.String("assets", "", "folder holding etcd, kube-apiserver and kube-controller-manager (default $KUBEBUILDER_ASSETS, else bin/k8s/<version>-<os>-<arch> beside this binary)")
-	kube := fs.String("kubernetes", "", "Kubernetes minor version to rehearse on, 1.24 or 1.34 (default: the newest that serves every API the plan uses)")
+	kube := fs.String("kubernetes", "", "Kubernetes minor version to rehearse on, 1.21, 1.24 or 1.34 (default: the newest that serves every API the plan uses)")
 	applier := fs.String("applier", "flux", "how each step is applied: flux (staged server-side apply and prune), kubectl (all at once, then delete) or argocd (sync waves)")
 	kustomize := fs.String("kustomize", "", "kustomize binary (default: beside this binary, else on PATH)")
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long a step may take to roll out and reach its gate")
