@@ -108,7 +108,10 @@ func alter(t *testing.T, planDir, step string, resources []string, fields string
 
 type logWriter struct{ t *testing.T }
 
-func (w logWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func rehearseOn(t *testing.T, planDir, version string, how rehearse.Applier) *rehearse.Report {
 	t.Helper()
