@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	policyv1beta1 "k8s.io/api/policy/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -199,9 +200,12 @@ func (r *run) evictOne(ctx context.Context, w *mesh.Workload) (string, error) {
 	if len(names) == 0 {
 		return "", fmt.Errorf("no ready pod")
 	}
-	ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: names[0], Namespace: w.ID.Namespace},
-		DeleteOptions: &metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}}
-	return names[0], r.cs.PolicyV1().Evictions(w.ID.Namespace).Evict(ctx, ev)
+	meta, dry := metav1.ObjectMeta{Name: names[0], Namespace: w.ID.Namespace}, &metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}}
+	if r.minor < 22 {
+		// policy/v1 Eviction is served from 1.22 on.
+		return names[0], r.cs.PolicyV1beta1().Evictions(w.ID.Namespace).Evict(ctx, &policyv1beta1.Eviction{ObjectMeta: meta, DeleteOptions: dry})
+	}
+	return names[0], r.cs.PolicyV1().Evictions(w.ID.Namespace).Evict(ctx, &policyv1.Eviction{ObjectMeta: meta, DeleteOptions: dry})
 }
 
 // readyPodsOf lists the ready pods a Deployment owns (through its
