@@ -75,49 +75,41 @@ func TestShiftWithoutGateDropsCapacity(t *testing.T) {
 	requireFinding(t, rep, "04-shift", rehearse.RuleEndpoints, "Service/default/custom-gw", "1 ready endpoint(s) at worst")
 }
 
-// Scaling the old gateway to 0 in the apply that creates the canary leaves
-// the production Service without a ready endpoint until the canary's pods
-// are Ready.
-func TestScaleDownWithCanaryInOneApply(t *testing.T) {
-	t.Parallel()
-	p := plan(t, "1.29-to-1.31")
-	keepUpTo(t, p, "03-canary-gateways")
-	alter(t, p, "03-canary-gateways", nil, `patches:
+// broken is a planned hop with one step edited by hand, as a user might,
+// and what the rehearsal must find there.
+type broken struct {
+	step      string            // the step edited; later steps are not rehearsed
+	files     map[string]string // files added to the step's folder
+	resources []string          // kustomization resources added
+	patches   string            // kustomization patches
+	rule      rehearse.Rule
+	object    string
+	message   string
+}
+
+var brokenSteps = map[string]broken{
+	// Scaling the old gateway to 0 in the apply that creates the canary
+	// leaves the production Service without a ready endpoint until the
+	// canary's pods are Ready.
+	"ScaleDownWithCanaryInOneApply": {step: "03-canary-gateways", patches: `
 - target: {kind: Deployment, name: custom-gw, namespace: default}
   patch: |-
     - op: add
       path: /spec/replicas
       value: 0
-`)
-	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
-	requireFinding(t, rep, "03-canary-gateways", rehearse.RuleEndpoints, "Service/default/custom-gw", "0 ready endpoint(s) at worst")
-}
-
-// The control-plane identity bug: the new istiod's ClusterRoleBinding names
-// the old ServiceAccount. The authorizer denies istiod-1-31-0 what its
-// render grants it.
-func TestBindingNamesOldServiceAccount(t *testing.T) {
-	t.Parallel()
-	p := plan(t, "1.29-to-1.31")
-	keepUpTo(t, p, "01-canary-control-plane")
-	alter(t, p, "01-canary-control-plane", nil, `patches:
+`, rule: rehearse.RuleEndpoints, object: "Service/default/custom-gw", message: "0 ready endpoint(s) at worst"},
+	// The control-plane identity bug: the new istiod's ClusterRoleBinding
+	// names the old ServiceAccount, and the authorizer denies istiod-1-31-0
+	// what its render grants it.
+	"BindingNamesOldServiceAccount": {step: "01-canary-control-plane", patches: `
 - target: {kind: ClusterRoleBinding, name: istiod-clusterrole-1-31-0-istio-system}
   patch: |-
     - op: replace
       path: /subjects/0/name
       value: istiod
-`)
-	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
-	requireFinding(t, rep, "01-canary-control-plane", rehearse.RuleRBAC, "Deployment.apps/istio-system/istiod-1-31-0",
-		"the authorizer denies ServiceAccount istio-system/istiod-1-31-0")
-}
-
-// A Deployment's selector is immutable: the API server refuses the step.
-func TestChangedDeploymentSelector(t *testing.T) {
-	t.Parallel()
-	p := plan(t, "1.29-to-1.31")
-	keepUpTo(t, p, "04-shift")
-	alter(t, p, "04-shift", nil, `patches:
+`, rule: rehearse.RuleRBAC, object: "Deployment.apps/istio-system/istiod-1-31-0", message: "the authorizer denies ServiceAccount istio-system/istiod-1-31-0"},
+	// A Deployment's selector is immutable: the API server refuses the step.
+	"ChangedDeploymentSelector": {step: "04-shift", patches: `
 - target: {kind: Deployment, name: custom-gw, namespace: default}
   patch: |-
     - op: add
@@ -126,19 +118,10 @@ func TestChangedDeploymentSelector(t *testing.T) {
     - op: add
       path: /spec/template/metadata/labels/istio.io~1rev
       value: default
-`)
-	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
-	requireFinding(t, rep, "04-shift", rehearse.RuleAccepted, "Deployment/default/custom-gw", "field is immutable")
-}
-
-// One PodDisruptionBudget over the old and the canary gateway: the canary's
-// pods then fall under two budgets, and the Eviction API refuses them.
-func TestPDBOverBothGateways(t *testing.T) {
-	t.Parallel()
-	p := plan(t, "1.29-to-1.31")
-	keepUpTo(t, p, "03-canary-gateways")
-	alter(t, p, "03-canary-gateways", []string{"both-pdb.yaml"}, "")
-	require.NoError(t, os.WriteFile(filepath.Join(p, "03-canary-gateways", "both-pdb.yaml"), []byte(`apiVersion: policy/v1
+`, rule: rehearse.RuleAccepted, object: "Deployment/default/custom-gw", message: "field is immutable"},
+	// One PodDisruptionBudget over the old and the canary gateway: the
+	// canary's pods fall under two budgets, and the Eviction API refuses them.
+	"PDBOverBothGateways": {step: "03-canary-gateways", resources: []string{"both-pdb.yaml"}, files: map[string]string{"both-pdb.yaml": `apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
   name: custom-gw-all
@@ -148,7 +131,26 @@ spec:
   selector:
     matchLabels:
       istio: custom-gw
-`), 0o644))
-	rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
-	requireFinding(t, rep, "03-canary-gateways", rehearse.RuleEviction, "Deployment.apps/default/custom-gw-1-31-0", "more than one PodDisruptionBudget")
+`}, rule: rehearse.RuleEviction, object: "Deployment.apps/default/custom-gw-1-31-0", message: "more than one PodDisruptionBudget"},
+}
+
+func TestBrokenStep(t *testing.T) {
+	t.Parallel()
+	for name, b := range brokenSteps {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := plan(t, "1.29-to-1.31")
+			keepUpTo(t, p, b.step)
+			fields := ""
+			if b.patches != "" {
+				fields = "patches:" + b.patches
+			}
+			alter(t, p, b.step, b.resources, fields)
+			for f, data := range b.files {
+				require.NoError(t, os.WriteFile(filepath.Join(p, b.step, f), []byte(data), 0o644))
+			}
+			rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+			requireFinding(t, rep, b.step, b.rule, b.object, b.message)
+		})
+	}
 }

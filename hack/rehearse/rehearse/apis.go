@@ -2,6 +2,7 @@ package rehearse
 
 import (
 	"fmt"
+	"github.com/revshift/revshift/internal/mesh"
 	"sort"
 	"strings"
 
@@ -70,7 +71,7 @@ func NeededMinor(states []*State) (int, []string) {
 
 // unservedAPIs names the APIs of the objects that the server does not serve
 // and no CRD among the objects defines.
-func unservedAPIs(objs []*unstructured.Unstructured, served func(schema.GroupVersionKind) bool, minor int) map[key]string {
+func unservedAPIs(objs []*unstructured.Unstructured, served func(schema.GroupVersionKind) bool, minor int) map[mesh.ID]string {
 	defined := map[schema.GroupKind]bool{}
 	for _, o := range objs {
 		if o.GetKind() == "CustomResourceDefinition" {
@@ -79,7 +80,7 @@ func unservedAPIs(objs []*unstructured.Unstructured, served func(schema.GroupVer
 			defined[schema.GroupKind{Group: g, Kind: k}] = true
 		}
 	}
-	out := map[key]string{}
+	out := map[mesh.ID]string{}
 	for _, o := range objs {
 		gvk := o.GroupVersionKind()
 		if defined[gvk.GroupKind()] || served(gvk) {

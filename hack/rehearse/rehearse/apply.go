@@ -3,6 +3,7 @@ package rehearse
 import (
 	"context"
 	"fmt"
+	"github.com/revshift/revshift/internal/mesh"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,7 +108,7 @@ func deepCopy(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 // removedObjects are the objects of prev that st no longer holds (by group,
 // kind, namespace and name) and that the applier prunes.
 func removedObjects(prev, st *State, how Applier) []*unstructured.Unstructured {
-	keep := map[key]bool{}
+	keep := map[mesh.ID]bool{}
 	for _, o := range st.Objects {
 		keep[keyOf(o)] = true
 	}

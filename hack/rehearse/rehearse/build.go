@@ -94,22 +94,10 @@ func Steps(planDir string) ([]string, error) {
 	return out, nil
 }
 
-// key identifies an object across states independently of its API version,
-// so that a step which moves an object to a newer version updates it.
-type key struct{ group, kind, ns, name string }
-
-func keyOf(u *unstructured.Unstructured) key {
+// keyOf identifies an object across states independently of its API
+// version (revshift's mesh.ID), so that a step which moves an object to a
+// newer version updates it.
+func keyOf(u *unstructured.Unstructured) mesh.ID {
 	gvk := u.GroupVersionKind()
-	return key{gvk.Group, gvk.Kind, u.GetNamespace(), u.GetName()}
-}
-
-func (k key) String() string {
-	kind := k.kind
-	if k.group != "" {
-		kind += "." + k.group
-	}
-	if k.ns == "" {
-		return kind + "/" + k.name
-	}
-	return kind + "/" + k.ns + "/" + k.name
+	return mesh.ID{Group: gvk.Group, Kind: gvk.Kind, Namespace: u.GetNamespace(), Name: u.GetName()}
 }
