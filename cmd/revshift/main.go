@@ -29,6 +29,8 @@ Usage:
                          apply every step of DIR to a disposable local control plane
                          (etcd, kube-apiserver, kube-controller-manager) and let
                          Kubernetes judge it; runs revshift-rehearse (make rehearse)
+  revshift wait [--kubeconfig FILE] [--context NAME] [--timeout 10m] DIR/NN-name
+                         wait until the step's gate.yaml holds on your cluster
   revshift functions     list the function kinds this binary runs
 `
 
@@ -48,6 +50,8 @@ func run(args []string) int {
 		return cli.Verify(args[1:], os.Stdout, os.Stderr)
 	case "rehearse":
 		return cli.Rehearse(args[1:], os.Stdin, os.Stdout, os.Stderr)
+	case "wait":
+		return cli.Wait(args[1:], os.Stdin, os.Stdout, os.Stderr)
 	case "functions":
 		for _, k := range step.Kinds() {
 			fmt.Println(k)

@@ -36,6 +36,12 @@ func Rehearse(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// Wait runs `revshift-rehearse wait`: a step's gate.yaml checked against
+// the cluster of the current kubeconfig context.
+func Wait(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return Rehearse(append([]string{"wait"}, args...), stdin, stdout, stderr)
+}
+
 func findRehearse() (string, error) {
 	if exe, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(exe), RehearseBinary)

@@ -8,16 +8,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/revshift/revshift/internal/gate"
 	"github.com/revshift/revshift/internal/mesh"
-	appsv1 "k8s.io/api/apps/v1"
 	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	policyv1beta1 "k8s.io/api/policy/v1beta1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -292,62 +289,3 @@ func (r *run) waitPDBs(ctx context.Context) error {
 	return nil
 }
 
-// rolledOut reports whether a Deployment has finished rolling out: the
-// controller has seen its generation and every replica is updated, ready
-// and the only one left (kubectl rollout status's test).
-func rolledOut(d *appsv1.Deployment) bool {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	s := d.Status
-	return s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == want && s.Replicas == want &&
-		s.ReadyReplicas >= want && s.AvailableReplicas >= want
-}
-
-// waitRollouts waits until the Deployments among objs have rolled out and
-// the gate's minimums hold.
-func (r *run) waitRollouts(ctx context.Context, objs []*unstructured.Unstructured, gate []gate.Rollout) error {
-	deadline := time.Now().Add(r.opts.Timeout)
-	for {
-		pending := r.pendingRollouts(ctx, objs, gate)
-		if len(pending) == 0 {
-			return nil
-		}
-		if err := r.cp.Alive(); err != nil {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w after %s waiting for %s", errTimeout, r.opts.Timeout, strings.Join(pending, "; "))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-}
-
-func (r *run) pendingRollouts(ctx context.Context, objs []*unstructured.Unstructured, gate []gate.Rollout) []string {
-	var pending []string
-	for _, o := range objs {
-		if o.GetKind() != "Deployment" {
-			continue
-		}
-		d, err := r.cs.AppsV1().Deployments(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
-		if err != nil {
-			pending = append(pending, fmt.Sprintf("Deployment %s/%s: %v", o.GetNamespace(), o.GetName(), err))
-		} else if !rolledOut(d) {
-			pending = append(pending, fmt.Sprintf("Deployment %s/%s to roll out (%d/%d ready)", d.Namespace, d.Name, d.Status.ReadyReplicas, d.Status.Replicas))
-		}
-	}
-	for _, g := range gate {
-		d, err := r.cs.AppsV1().Deployments(g.Namespace).Get(ctx, g.Name, metav1.GetOptions{})
-		if err != nil {
-			pending = append(pending, fmt.Sprintf("gate: Deployment %s/%s: %v", g.Namespace, g.Name, err))
-		} else if int64(d.Status.ReadyReplicas) < g.MinReadyReplicas {
-			pending = append(pending, fmt.Sprintf("gate: Deployment %s/%s at %d ready replicas, waiting for %d (%s)", g.Namespace, g.Name, d.Status.ReadyReplicas, g.MinReadyReplicas, g.Reason))
-		}
-	}
-	return pending
-}

@@ -4,6 +4,7 @@
 // the Kubernetes libraries stay out of revshift's go.mod.
 //
 //	revshift-rehearse [--assets DIR] [--kubernetes 1.21|1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR
+//	revshift-rehearse wait [--kubeconfig FILE] [--context NAME] [--timeout 10m] STEP_DIR
 package main
 
 import (
@@ -18,6 +19,8 @@ import (
 
 	"github.com/revshift/revshift/hack/rehearse/rehearse"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
@@ -27,6 +30,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "wait" {
+		return wait(args[1:])
+	}
 	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: revshift rehearse [--assets DIR] [--kubernetes 1.21|1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR")
@@ -78,5 +84,45 @@ func run(args []string) int {
 	if rep.Failed() {
 		return 1
 	}
+	return 0
+}
+
+// wait checks a step's gate against a real cluster (the current kubeconfig
+// context), as rehearse does between steps: `revshift wait STEP_DIR`.
+func wait(args []string) int {
+	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: revshift wait [--kubeconfig FILE] [--context NAME] [--timeout 10m] STEP_DIR")
+		fs.PrintDefaults()
+	}
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
+	kubeContext := fs.String("context", "", "kubeconfig context (default: the current one)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for the gate")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = *kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: *kubeContext}).ClientConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "revshift wait:", err)
+		return 2
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "revshift wait:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := rehearse.Wait(ctx, cs, fs.Arg(0), *timeout); err != nil {
+		fmt.Fprintln(os.Stderr, "revshift wait:", err)
+		return 1
+	}
+	fmt.Printf("%s: the gate holds\n", fs.Arg(0))
 	return 0
 }
