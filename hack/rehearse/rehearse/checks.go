@@ -288,4 +288,3 @@ func (r *run) waitPDBs(ctx context.Context) error {
 	}
 	return nil
 }
-
