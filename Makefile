@@ -90,8 +90,9 @@ rehearse: build
 	cd hack/rehearse && go build -o $(BIN)/ ./cmd/revshift-rehearse
 
 ## e2e: rehearse the example hops and their broken variants on real control planes
-## (1.34 for the modern hop, 1.24 for the legacy one); builds every asset it needs first
-e2e: build tools rehearse k8s k8s-1.24
+## (1.34 for the modern hop, 1.24 for the legacy one); builds the assets first: 1.34, 1.24
+## and 1.21 (which the legacy example's v1beta1 CRDs and webhooks need)
+e2e: build tools rehearse k8s k8s-1.24 k8s-1.21
 	@test -z "$$(cd hack/rehearse && gofmt -l .)" || { (cd hack/rehearse && gofmt -l .); echo "gofmt: run make fmt"; exit 1; }
 	cd hack/rehearse && go vet ./... && go test -count=1 -timeout 60m -parallel 3 ./...
 
