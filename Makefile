@@ -22,6 +22,12 @@ K8S_LDFLAGS := $(call k8s_ldflags,$(K8S_VERSION))
 K8S_124_VERSION := 1.24.17
 K8S_124_DIR := $(K8S_BIN)/$(K8S_124_VERSION)-$(K8S_PLATFORM)
 K8S_124_LDFLAGS := $(call k8s_ldflags,$(K8S_124_VERSION))
+K8S_121_VERSION := 1.21.14
+K8S_121_DIR := $(K8S_BIN)/$(K8S_121_VERSION)-$(K8S_PLATFORM)
+K8S_121_LDFLAGS := $(call k8s_ldflags,$(K8S_121_VERSION))
+# hack/k8s-1.21/build-tree.sh's tree (vendor/ and the generated OpenAPI file
+# that module k8s.io/kubernetes v1.21.14 lacks) the 1.21 commands build from.
+K8S_121_TREE := $(BIN)/k8s-build/$(K8S_121_VERSION)
 export GOTOOLCHAIN := local
 export PATH := $(BIN):$(PATH)
 
@@ -29,7 +35,7 @@ FUNCTIONS  := $(notdir $(wildcard functions/*))
 FUZZTIME   ?= 10s
 BENCHCOUNT ?= 6
 
-.PHONY: all build tools k8s k8s-1.24 rehearse e2e test unit examples conformance demo bench fuzz fmt vet clean
+.PHONY: all build tools k8s k8s-1.24 k8s-1.21 rehearse e2e test unit examples conformance demo bench fuzz fmt vet clean
 
 all: build
 
@@ -60,8 +66,20 @@ $(K8S_124_DIR)/kube-%: hack/k8s-1.24/go.mod hack/k8s-1.24/go.sum
 	@mkdir -p $(@D)
 	cd hack/k8s-1.24 && go build -ldflags "$(K8S_124_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-$*
 
+## k8s-1.21: kube-apiserver and kube-controller-manager v$(K8S_121_VERSION) (for legacy Istio
+## 1.5-1.7 renders: apiextensions.k8s.io/v1beta1 CRDs and admissionregistration.k8s.io/v1beta1
+## webhooks, which 1.22 removed) and etcd 3.6.4 into bin/k8s/$(K8S_121_VERSION)-<goos>-<goarch>/,
+## built from the module hack/k8s-1.21 plus the OpenAPI code it generates
+k8s-1.21: $(K8S_121_DIR)/etcd $(K8S_121_DIR)/kube-apiserver $(K8S_121_DIR)/kube-controller-manager
+$(K8S_121_TREE)/vendor/modules.txt: hack/k8s-1.21/go.mod hack/k8s-1.21/go.sum hack/k8s-1.21/tools.go hack/k8s-1.21/build-tree.sh
+	hack/k8s-1.21/build-tree.sh $(K8S_121_TREE)
+$(K8S_121_DIR)/kube-%: $(K8S_121_TREE)/vendor/modules.txt
+	@mkdir -p $(@D)
+	cd $(K8S_121_TREE) && go build -mod=vendor -ldflags "$(K8S_121_LDFLAGS)" -o $@ k8s.io/kubernetes/cmd/kube-$*
+
 # etcd is hack/k8s's 3.6.4 in every version's directory: the v3 API it serves
-# is the one the etcd 3.5 client of kube-apiserver v1.24 speaks.
+# is the one the etcd clients of kube-apiserver v1.24 (3.5) and v1.21 (3.4.13)
+# speak.
 $(K8S_BIN)/%/etcd: hack/k8s/go.mod hack/k8s/go.sum hack/k8s/cmd/etcd/main.go
 	@mkdir -p $(@D)
 	cd hack/k8s && go build -o $@ ./cmd/etcd
@@ -72,8 +90,9 @@ rehearse: build
 	cd hack/rehearse && go build -o $(BIN)/ ./cmd/revshift-rehearse
 
 ## e2e: rehearse the example hops and their broken variants on real control planes
-## (1.34 for the modern hop, 1.24 for the legacy one); builds every asset it needs first
-e2e: build tools rehearse k8s k8s-1.24
+## (1.34 for the modern hop, 1.24 for the legacy one); builds the assets first: 1.34, 1.24
+## and 1.21 (which the legacy example's v1beta1 CRDs and webhooks need)
+e2e: build tools rehearse k8s k8s-1.24 k8s-1.21
 	@test -z "$$(cd hack/rehearse && gofmt -l .)" || { (cd hack/rehearse && gofmt -l .); echo "gofmt: run make fmt"; exit 1; }
 	cd hack/rehearse && go vet ./... && go test -count=1 -timeout 60m -parallel 3 ./...
 

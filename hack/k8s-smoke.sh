@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # k8s-smoke.sh ASSET_DIR: start the control plane in ASSET_DIR (etcd,
 # kube-apiserver, kube-controller-manager, as laid out by `make k8s` and
-# `make k8s-1.24`) on loopback, print the API versions it serves (as
-# `kubectl api-versions` would), check that the controller manager wins
-# leader election and that its controllers act (a Deployment gets a
+# `make k8s-1.24` and `make k8s-1.21`) on loopback, print the API versions it
+# serves (as `kubectl api-versions` would), check that the controller manager
+# wins leader election and that its controllers act (a Deployment gets a
 # ReplicaSet and Pods), then stop everything and remove the temp dir.
 #
 # Needs curl and openssl. KEEP=1 keeps the temp dir (logs, certs) for reading.
+# LEADER_ELECT=false runs the controller manager as the rehearsal does, without
+# leader election (then only the Deployment shows that its controllers act).
 # Exit status 0 only when every check passed.
 set -euo pipefail
 
 dir=${1:?usage: $0 ASSET_DIR}
 dir=$(cd "$dir" && pwd)
 for b in etcd kube-apiserver kube-controller-manager; do
-	[[ -x $dir/$b ]] || { echo "k8s-smoke: no $dir/$b (make k8s / make k8s-1.24)" >&2; exit 2; }
+	[[ -x $dir/$b ]] || { echo "k8s-smoke: no $dir/$b (make k8s / make k8s-1.24 / make k8s-1.21)" >&2; exit 2; }
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/k8s-smoke.XXXXXX")
@@ -139,19 +141,25 @@ EOF
 "$dir/kube-controller-manager" \
 	--kubeconfig="$tmp/kubeconfig" \
 	--secure-port=0 \
-	--leader-elect=true \
+	--leader-elect="${LEADER_ELECT:-true}" \
 	--service-account-private-key-file="$tmp/sa.key" \
 	--root-ca-file="$tmp/apiserver/apiserver.crt" \
 	${KCM_EXTRA:-} \
 	>"$tmp/kube-controller-manager.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 300); do
-	grep -q 'successfully acquired lease' "$tmp/kube-controller-manager.log" && break
+if [[ ${LEADER_ELECT:-true} == false ]]; then
+	sleep 1
 	kill -0 "${pids[-1]}" 2>/dev/null || fail "kube-controller-manager exited"
-	sleep 0.1
-done
-grep -q 'successfully acquired lease' "$tmp/kube-controller-manager.log" || fail "kube-controller-manager: no leader lease"
-echo "== kube-controller-manager: $(grep -o 'successfully acquired lease [^"]*' "$tmp/kube-controller-manager.log" | head -1)"
+	echo "== kube-controller-manager: leader election off"
+else
+	for _ in $(seq 300); do
+		grep -q 'successfully acquired lease' "$tmp/kube-controller-manager.log" && break
+		kill -0 "${pids[-1]}" 2>/dev/null || fail "kube-controller-manager exited"
+		sleep 0.1
+	done
+	grep -q 'successfully acquired lease' "$tmp/kube-controller-manager.log" || fail "kube-controller-manager: no leader lease"
+	echo "== kube-controller-manager: $(grep -o 'successfully acquired lease [^"]*' "$tmp/kube-controller-manager.log" | head -1)"
+fi
 
 # A Deployment in a new namespace: the serviceaccount controller makes the
 # namespace's default ServiceAccount (which pod admission needs), the
@@ -172,15 +180,17 @@ done
 ((pods >= 2)) || fail "Deployment smoke/web: $pods pods, want 2"
 echo "== Deployment smoke/web: ReplicaSet $(k "$api/apis/apps/v1/namespaces/smoke/replicasets" | grep -o '"name": *"web-[^"]*"' | head -1 | cut -d'"' -f4), $pods pods"
 
-# The API versions legacy Istio (1.5-1.7) renders use, which Kubernetes 1.25
-# and 1.26 stopped serving: when served, an object of each is stored.
+# The API versions legacy Istio (1.5-1.7) renders use, which Kubernetes 1.22
+# (apiextensions.k8s.io/v1beta1, admissionregistration.k8s.io/v1beta1), 1.25
+# and 1.26 stopped serving: when served, an object of each is stored. The
+# webhook matches nothing the script creates, and comes last.
 post() { k -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' "$@"; }
 hpa() {
 	echo '{"apiVersion": "'"$1"'", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "'"$2"'"},
   "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
     "minReplicas": 1, "maxReplicas": 3, "metrics": [{"type": "Resource", "resource": '"$3"'}]}}'
 }
-for gv in policy/v1beta1 autoscaling/v2beta1 autoscaling/v2beta2; do
+for gv in policy/v1beta1 autoscaling/v2beta1 autoscaling/v2beta2 apiextensions.k8s.io/v1beta1 admissionregistration.k8s.io/v1beta1; do
 	if ! grep -qx "$gv" <<<"$versions"; then
 		echo "== $gv: not served"
 		continue
@@ -196,6 +206,17 @@ for gv in policy/v1beta1 autoscaling/v2beta1 autoscaling/v2beta2; do
 	autoscaling/v2beta2)
 		code=$(post "$api/apis/$gv/namespaces/smoke/horizontalpodautoscalers" \
 			-d "$(hpa "$gv" web-v2beta2 '{"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}')") ;;
+	apiextensions.k8s.io/v1beta1)
+		code=$(post "$api/apis/$gv/customresourcedefinitions" -d '{"apiVersion": "apiextensions.k8s.io/v1beta1",
+  "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.smoke.example.com"},
+  "spec": {"group": "smoke.example.com", "version": "v1alpha1", "scope": "Namespaced",
+    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"}}}') ;;
+	admissionregistration.k8s.io/v1beta1)
+		code=$(post "$api/apis/$gv/validatingwebhookconfigurations" -d '{"apiVersion": "admissionregistration.k8s.io/v1beta1",
+  "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "smoke"},
+  "webhooks": [{"name": "widgets.smoke.example.com", "failurePolicy": "Ignore",
+    "clientConfig": {"service": {"namespace": "smoke", "name": "webhook", "path": "/validate"}},
+    "rules": [{"apiGroups": ["smoke.example.com"], "apiVersions": ["*"], "operations": ["CREATE"], "resources": ["widgets"]}]}]}') ;;
 	esac
 	[[ $code == 201 ]] || fail "$gv: create returned HTTP $code"
 	echo "== $gv: served, create returned HTTP $code"
