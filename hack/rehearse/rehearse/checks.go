@@ -14,6 +14,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	policyv1beta1 "k8s.io/api/policy/v1beta1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -184,6 +185,39 @@ func isIstiodPod(m *mesh.Model, pod *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// checkEviction evicts one pod of a running gateway (dry run). Two budgets
+// over the pod, or a budget that blocks while the gateway is still short of
+// its replicas (a drain now would wait on the rollout), are errors. A budget
+// that allows no disruption with every replica ready is the render's own
+// policy (minAvailable at or above the replicas: Istio renders minAvailable
+// 1 for a one-replica gateway): it blocks node drains before, during and
+// after the upgrade alike, and is warned about.
+func (r *run) checkEviction(ctx context.Context, st *State, w *mesh.Workload) (string, *Finding) {
+	pod, err := r.evictOne(ctx, w)
+	if err == nil {
+		return pod, nil
+	}
+	f := &Finding{Step: st.Step, Rule: RuleEviction, Object: w.ID.String(), Message: fmt.Sprintf("evicting pod %s: %v", pod, err)}
+	if !apierrors.IsTooManyRequests(err) {
+		return pod, f
+	}
+	d, derr := r.cs.AppsV1().Deployments(w.ID.Namespace).Get(ctx, w.ID.Name, metav1.GetOptions{})
+	if derr != nil {
+		return pod, f
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	if d.Status.ReadyReplicas < want {
+		f.Message += fmt.Sprintf(" (%d of %d replicas ready: a node drain now waits for the rollout)", d.Status.ReadyReplicas, want)
+		return pod, f
+	}
+	f.Severity = Warning
+	f.Message += fmt.Sprintf(" (with all %d replicas ready: the budget as rendered allows no disruption, so node drains of this gateway wait; more replicas or a maxUnavailable budget would allow them)", want)
+	return pod, f
 }
 
 // evictOne asks the Eviction API, in dry-run, to evict one ready pod of a

@@ -258,7 +258,6 @@ func (r *run) add(f Finding) {
 // applied as the cluster already has it; every later one is a step.
 func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch) {
 	production := productionServices(states[0].Model)
-	evictable := map[mesh.ID]bool{}
 	for i, st := range states {
 		sr := &StepReport{Step: st.Step, Objects: len(st.Objects)}
 		r.report.Steps = append(r.report.Steps, sr)
@@ -336,27 +335,12 @@ func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch)
 			if !rw.gateway {
 				continue
 			}
-			pod, err := r.evictOne(ctx, rw.w)
-			if err == nil {
+			pod, f := r.checkEviction(ctx, st, rw.w)
+			if f != nil {
+				r.add(*f)
+			} else {
 				sr.Evicted = append(sr.Evicted, pod)
-				if i == 0 {
-					evictable[rw.w.ID] = true
-				}
-				continue
 			}
-			f := Finding{Step: st.Step, Rule: RuleEviction, Object: rw.w.ID.String(), Message: fmt.Sprintf("evicting pod %s: %v", pod, err)}
-			if apierrors.IsTooManyRequests(err) {
-				// A PDB that already blocked the running state's eviction is
-				// the mesh's own, not the plan's: warned about, not failed.
-				if ok, seen := evictable[rw.w.ID]; i == 0 || seen && !ok {
-					f.Severity = Warning
-					f.Message += " (blocked in the running state as well)"
-				}
-				if i == 0 {
-					evictable[rw.w.ID] = false
-				}
-			}
-			r.add(f)
 		}
 		r.progress("%s: applied %d objects, pruned %d, settled in %s", st.Step, sr.Objects, sr.Pruned, sr.Settle.Round(100*time.Millisecond))
 	}

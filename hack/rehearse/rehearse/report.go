@@ -138,19 +138,31 @@ func (r *Report) Write(w io.Writer) error {
 		_, err := fmt.Fprintf(w, "FAIL: %d finding(s)\n", len(r.Findings))
 		return err
 	}
+	if len(r.Findings) > 0 {
+		_, err := fmt.Fprintf(w, "OK with %d warning(s): %d steps rehearsed\n", len(r.Findings), len(r.Steps))
+		return err
+	}
 	_, err := fmt.Fprintf(w, "OK: %d steps rehearsed, every check holds\n", len(r.Steps))
 	return err
 }
 
 func (r *Report) result(step string) string {
 	var ids []string
+	warnings := 0
 	for _, f := range r.Findings {
-		if f.Step == step {
+		switch {
+		case f.Step != step:
+		case f.Severity == Warning:
+			warnings++
+		default:
 			ids = append(ids, f.Rule.ID)
 		}
 	}
-	if len(ids) == 0 {
-		return "ok"
+	switch {
+	case len(ids) > 0:
+		return strings.Join(ids, " ")
+	case warnings > 0:
+		return fmt.Sprintf("ok, %d warning(s)", warnings)
 	}
-	return strings.Join(ids, " ")
+	return "ok"
 }
