@@ -2,9 +2,10 @@ package rehearse
 
 import (
 	"fmt"
-	"github.com/revshift/revshift/internal/mesh"
 	"sort"
 	"strings"
+
+	"github.com/revshift/revshift/internal/mesh"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"

@@ -3,11 +3,12 @@ package rehearse
 import (
 	"context"
 	"fmt"
-	"github.com/revshift/revshift/internal/mesh"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/revshift/revshift/internal/mesh"
 
 	"github.com/fluxcd/pkg/ssa"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"

@@ -5,10 +5,15 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/revshift/revshift/internal/mesh"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -139,4 +144,57 @@ func (w *endpointWatch) count(svc string) int {
 	return w.ready(svc)
 }
 
+// debug (REVSHIFT_REHEARSE_DEBUG=1) prints every EndpointSlice event the
+// watch counts, with its time, to stderr.
 var debug = os.Getenv("REVSHIFT_REHEARSE_DEBUG") != ""
+
+// waitEndpoints waits until the EndpointSlice controller has caught up with
+// the pods: each Service's ready endpoints, as the watch saw them, are its
+// ready selected pods.
+func (r *run) waitEndpoints(ctx context.Context, eps *endpointWatch, svcs []string) error {
+	return waitFor(ctx, 30*time.Second, func() (bool, error) {
+		for _, key := range svcs {
+			ns, name, _ := strings.Cut(key, "/")
+			svc, err := r.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				continue
+			} else if err != nil {
+				return false, err
+			}
+			want := 0
+			if len(svc.Spec.Selector) > 0 {
+				pods, err := r.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
+				if err != nil {
+					return false, err
+				}
+				for i := range pods.Items {
+					if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
+						want++
+					}
+				}
+			}
+			if eps.count(key) != want {
+				return false, nil
+			}
+		}
+		return true, nil
+	}, "the EndpointSlices of "+strings.Join(svcs, ", ")+" to list their ready pods")
+}
+
+// productionServices are the Services that select a gateway's pods in the
+// running state, "ns/name".
+func productionServices(m *mesh.Model) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range m.Gateways {
+		for _, s := range m.ServicesSelecting(g.Workload) {
+			k := s.ID.Namespace + "/" + s.ID.Name
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -15,21 +15,16 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/revshift/revshift/internal/cli"
-	"github.com/revshift/revshift/internal/gate"
-	"github.com/revshift/revshift/internal/mesh"
 	"github.com/revshift/revshift/internal/verify"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
@@ -346,61 +341,6 @@ func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch)
 	}
 }
 
-// waitEndpoints waits until the EndpointSlice controller has caught up with
-// the pods: each Service's ready endpoints, as the watch saw them, are its
-// ready selected pods.
-func (r *run) waitEndpoints(ctx context.Context, eps *endpointWatch, svcs []string) error {
-	return waitFor(ctx, 30*time.Second, func() (bool, error) {
-		for _, key := range svcs {
-			ns, name, _ := strings.Cut(key, "/")
-			svc, err := r.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				continue
-			} else if err != nil {
-				return false, err
-			}
-			want := 0
-			if len(svc.Spec.Selector) > 0 {
-				pods, err := r.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
-				if err != nil {
-					return false, err
-				}
-				for i := range pods.Items {
-					if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
-						want++
-					}
-				}
-			}
-			if eps.count(key) != want {
-				return false, nil
-			}
-		}
-		return true, nil
-	}, "the EndpointSlices of "+strings.Join(svcs, ", ")+" to list their ready pods")
-}
-
-// hpaMinimums are the replicas the HPAs among objs keep their Deployments
-// at, at least.
-func hpaMinimums(objs []*unstructured.Unstructured) []gate.Rollout {
-	var out []gate.Rollout
-	for _, o := range objs {
-		if o.GetKind() != "HorizontalPodAutoscaler" {
-			continue
-		}
-		kind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
-		name, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
-		min, found, _ := unstructured.NestedInt64(o.Object, "spec", "minReplicas")
-		if !found {
-			min = 1
-		}
-		if kind == "Deployment" {
-			out = append(out, gate.Rollout{Kind: kind, Namespace: o.GetNamespace(), Name: name, MinReadyReplicas: min,
-				Reason: fmt.Sprintf("HPA %s minReplicas %d, acted on in the running cluster", o.GetName(), min)})
-		}
-	}
-	return out
-}
-
 func sortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Object < fs[j].Object && fs[i].Step == fs[j].Step })
 }
@@ -414,43 +354,4 @@ func (r *run) notRun(rest []*State) {
 func (r *run) served(gvk schema.GroupVersionKind) bool {
 	_, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 	return err == nil
-}
-
-// productionServices are the Services that select a gateway's pods in the
-// running state, "ns/name".
-func productionServices(m *mesh.Model) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, g := range m.Gateways {
-		for _, s := range m.ServicesSelecting(g.Workload) {
-			k := s.ID.Namespace + "/" + s.ID.Name
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func waitFor(ctx context.Context, d time.Duration, cond func() (bool, error), what string) error {
-	deadline := time.Now().Add(d)
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%w after %s waiting for %s", errTimeout, d, what)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }

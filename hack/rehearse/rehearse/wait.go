@@ -97,3 +97,46 @@ func pendingRollouts(ctx context.Context, cs kubernetes.Interface, objs []*unstr
 	}
 	return pending
 }
+
+// hpaMinimums are the replicas the HPAs among objs keep their Deployments
+// at, at least.
+func hpaMinimums(objs []*unstructured.Unstructured) []gate.Rollout {
+	var out []gate.Rollout
+	for _, o := range objs {
+		if o.GetKind() != "HorizontalPodAutoscaler" {
+			continue
+		}
+		kind, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "kind")
+		name, _, _ := unstructured.NestedString(o.Object, "spec", "scaleTargetRef", "name")
+		min, found, _ := unstructured.NestedInt64(o.Object, "spec", "minReplicas")
+		if !found {
+			min = 1
+		}
+		if kind == "Deployment" {
+			out = append(out, gate.Rollout{Kind: kind, Namespace: o.GetNamespace(), Name: name, MinReadyReplicas: min,
+				Reason: fmt.Sprintf("HPA %s minReplicas %d, acted on in the running cluster", o.GetName(), min)})
+		}
+	}
+	return out
+}
+
+func waitFor(ctx context.Context, d time.Duration, cond func() (bool, error), what string) error {
+	deadline := time.Now().Add(d)
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w after %s waiting for %s", errTimeout, d, what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
