@@ -27,7 +27,7 @@ func (p *Plan) WriteReadme(states []verify.State, report *verify.Report) error {
 	if len(p.Dirs()) > 1 {
 		example = p.Dirs()[1]
 	}
-	fmt.Fprintf(&b, "```sh\nkustomize build --enable-alpha-plugins --enable-exec %s   # revshift on PATH\nrevshift verify .   # every state and step checked\n```\n\n", example)
+	fmt.Fprintf(&b, "```sh\nkustomize build --enable-alpha-plugins --enable-exec %s   # revshift on PATH\nrevshift verify .   # every state and step checked\nrevshift rehearse . # every step applied to a disposable local Kubernetes control plane (make rehearse k8s)\n```\n\n", example)
 	b.WriteString("Apply the steps in order, one commit (or one `kubectl apply`) at a time, and move on only when what the step says to watch holds. ")
 	b.WriteString("For Argo CD, point the Application at the step folder and enable `--enable-alpha-plugins --enable-exec` in `kustomize.buildOptions`, with `revshift` on the repo-server's PATH. For Flux, pre-render each step (`revshift plan --prerender`) and point the Kustomization at `prerendered/NN-name`.\n\n")
 	if p.Opts.Rollback {
