@@ -51,7 +51,7 @@ func assets(t *testing.T, version string) string {
 
 // plan writes the plan of an example hop (kustomization-examples/<hop>,
 // flags in planned/args) with bin/revshift into a temporary folder.
-func plan(t *testing.T, hop string) string {
+func plan(t *testing.T, hop string, flags ...string) string {
 	t.Helper()
 	bin := filepath.Join(root, "bin")
 	for _, b := range []string{"revshift", "kustomize"} {
@@ -63,7 +63,7 @@ func plan(t *testing.T, hop string) string {
 	args, err := os.ReadFile(filepath.Join(dir, "planned", "args"))
 	require.NoError(t, err)
 	out := t.TempDir()
-	cmd := exec.Command(filepath.Join(bin, "revshift"), append(append([]string{"plan"}, strings.Fields(string(args))...), "--out", out)...)
+	cmd := exec.Command(filepath.Join(bin, "revshift"), append(append(append([]string{"plan"}, strings.Fields(string(args))...), flags...), "--out", out)...)
 	cmd.Dir = dir
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, "revshift plan:\n%s", b)

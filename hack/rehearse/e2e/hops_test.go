@@ -40,6 +40,18 @@ func TestModernHop(t *testing.T) {
 	}
 }
 
+// The rollback walk, from the pruned state back to the running render, under
+// the same checks: the old gateways come back to their capacity (the gate
+// of 05-canary-gateways waits for custom-gw at 2) before the canaries go.
+func TestModernRollback(t *testing.T) {
+	t.Parallel()
+	rep := rehearseOn(t, plan(t, "1.29-to-1.31", "--rollback"), "1.34.3", rehearse.Flux)
+	requireHeld(t, rep, 9)
+	require.Equal(t, "00-prune", rep.Steps[0].Step)
+	require.Equal(t, "08-running", rep.Steps[8].Step)
+	require.Equal(t, 2, rep.Baseline["default/custom-gw"])
+}
+
 func TestLegacyHop(t *testing.T) {
 	t.Parallel()
 	p := plan(t, "1.5-to-1.6")
