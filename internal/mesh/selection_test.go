@@ -117,6 +117,11 @@ apiVersion: networking.istio.io/v1beta1
 kind: Gateway
 metadata: {name: empty, namespace: default}
 spec: {}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw-and-b, namespace: default}
+spec: {selector: {app: gw, rev: b}}
 `
 
 func selNames(ws []*Workload) []string {
@@ -127,8 +132,9 @@ func selNames(ws []*Workload) []string {
 	return out
 }
 
-// The indexed answers equal the scanning ones (PDBSelected, PDBsSelecting,
-// IstioGatewaysSelecting) on every object.
+// The indexed answers equal the scanning ones (PDBSelected, PDBsSelecting;
+// for Gateway resources, a scan of all of them with labels.SelectorFromSet)
+// on every object.
 func TestIndexedSelectionMatchesScans(t *testing.T) {
 	m := build(t, selectionFixture)
 	x := NewPDBIndex(m)
@@ -139,7 +145,8 @@ func TestIndexedSelectionMatchesScans(t *testing.T) {
 	g := NewIstioGatewayIndex(m)
 	for _, w := range m.Workloads {
 		require.Equal(t, m.PDBsSelecting(w), x.Selecting(w), w.ID.String())
-		require.Equal(t, m.IstioGatewaysSelecting(w), g.Selecting(w), w.ID.String())
+		require.Equal(t, gatewaysSelectingScan(m, w), gwNames(g.Selecting(w)), w.ID.String())
+		require.Equal(t, gatewaysSelectingScan(m, w), gwNames(m.IstioGatewaysSelecting(w)), w.ID.String())
 	}
 	byName := map[string][]string{}
 	for _, p := range m.PDBs {
@@ -180,10 +187,31 @@ func TestIndexedSelectionMatchesScans(t *testing.T) {
 		gwNames = append(gwNames, gw.ID.Name)
 	}
 	require.Equal(t, []string{"both"}, gwNames, "a Gateway selector applies across namespaces")
-	require.Len(t, g.Selecting(m.Deployment("default", "new")), 2)
+	require.Len(t, g.Selecting(m.Deployment("default", "new")), 3)
 	require.Nil(t, m.WorkloadsSelectedBy("default", labels.Nothing()))
 	require.Nil(t, m.WorkloadsSelectedBy("default", nil))
 	require.Len(t, m.WorkloadsSelectedBy("default", labels.Everything()), 2)
+}
+
+// gatewaysSelectingScan names, in input order, the Gateway resources whose
+// selector is not empty and, as labels.SelectorFromSet, matches the
+// workload's pod labels: every Gateway resource of the model is tried.
+func gatewaysSelectingScan(m *Model, w *Workload) []string {
+	var out []string
+	for _, g := range m.IstioGateways {
+		if len(g.Selector) > 0 && labels.SelectorFromSet(g.Selector).Matches(labels.Set(w.PodLabels)) {
+			out = append(out, g.ID.Namespace+"/"+g.ID.Name)
+		}
+	}
+	return out
+}
+
+func gwNames(gs []*IstioGateway) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.ID.Namespace+"/"+g.ID.Name)
+	}
+	return out
 }
 
 func TestAddressService(t *testing.T) {
@@ -229,7 +257,7 @@ func TestIstioGatewayIndexFilesUnderTheRarestPair(t *testing.T) {
 		got := x.Selecting(w)
 		require.Len(t, got, 1)
 		assert.Equal(t, "g"+strings.TrimPrefix(w.ID.Name, "gw"), got[0].ID.Name)
-		assert.Equal(t, m.IstioGatewaysSelecting(w), got)
+		assert.Equal(t, gatewaysSelectingScan(m, w), gwNames(got))
 	}
 }
 
@@ -309,7 +337,7 @@ spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: new}, minRe
 	for _, gw := range g.Selecting(other.Deployment("default", "new")) {
 		got = append(got, gw.ID.Name)
 	}
-	require.Equal(t, []string{"both", "b-only"}, got)
+	require.Equal(t, []string{"both", "b-only", "gw-and-b"}, got)
 	for _, gw := range m.IstioGateways {
 		for _, w := range other.Workloads {
 			want := len(gw.Selector) > 0 && labels.SelectorFromSet(gw.Selector).Matches(labels.Set(w.PodLabels))
