@@ -281,13 +281,24 @@ func TestConformanceSeedNaivePrune(t *testing.T) {
 }
 
 // TestConformanceRunningStatesHold: the running states of both pairs, as
-// rendered, break no state rule the plan could be blamed for.
+// rendered, break no state rule the plan could be blamed for. The modern
+// pair's breaks none. The seed pair's breaks only RS009: istioctl 1.5.10
+// gives custom-gw's PDB a release=istio label in its selector that the
+// gateway's pods do not carry, so it selects no pod before any step runs.
 func TestConformanceRunningStatesHold(t *testing.T) {
-	for _, files := range [][]string{
-		{"1.29-to-1.31-modern/1.29.6/control-plane.yaml", "1.29-to-1.31-modern/1.29.6/gateways.yaml"},
+	for _, c := range []struct {
+		files []string
+		want  []string // rule and object of each finding
+	}{
+		{[]string{seed15CP, seed15GW}, []string{"RS009 PodDisruptionBudget.policy/default/custom-gw"}},
+		{[]string{"1.29-to-1.31-modern/1.29.6/control-plane.yaml", "1.29-to-1.31-modern/1.29.6/gateways.yaml"}, nil},
 	} {
-		m := model(t, union(t, krmtest.Render(t, files[0]), krmtest.Render(t, files[1])))
-		require.Empty(t, CheckState(m), "%v", files)
+		m := model(t, union(t, krmtest.Render(t, c.files[0]), krmtest.Render(t, c.files[1])))
+		var got []string
+		for _, f := range CheckState(m) {
+			got = append(got, f.Rule+" "+f.Objects[0].String())
+		}
+		require.Equal(t, c.want, got, "%v", c.files)
 	}
 }
 
