@@ -3,15 +3,19 @@ package mesh
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 )
 
 // FuzzBuild: any YAML stream either fails to parse, fails to build with an
 // error, or builds a model whose every question can be asked without a
-// panic, twice with the same answers.
+// panic, twice with the same answers; whose selections equal scans through
+// labels.SelectorFromSet (Services, Gateway resources) and each PDB's
+// selector; and whose references are found again from their targets.
 func FuzzBuild(f *testing.F) {
 	f.Add(gatewayFixture)
 	for _, dir := range []string{"../../functions/copy-configmap/copyconfigmap/testdata", "../../functions/revision-gateway/revisiongateway/testdata"} {
@@ -76,5 +80,57 @@ func FuzzBuild(f *testing.F) {
 		if a, b := ask(), ask(); a != b {
 			t.Fatalf("the same model answered differently:\n%s\n%s", a, b)
 		}
+		checkSelectionsAgainstScans(t, m)
+		checkReferencesResolve(t, m)
 	})
+}
+
+// checkSelectionsAgainstScans compares each selection with a scan of every
+// candidate through its selector.
+func checkSelectionsAgainstScans(t *testing.T, m *Model) {
+	for _, s := range m.Services {
+		var want []*Workload
+		for _, w := range m.Workloads {
+			if w.ID.Namespace == s.ID.Namespace && len(s.Selector) > 0 &&
+				labels.SelectorFromSet(s.Selector).Matches(labels.Set(w.PodLabels)) {
+				want = append(want, w)
+			}
+		}
+		if got := selNames(m.Selected(s)); !slices.Equal(got, selNames(want)) {
+			t.Fatalf("Service %s selects %v, a scan %v", s.ID, got, selNames(want))
+		}
+	}
+	for _, w := range m.Workloads {
+		var want []string
+		for _, p := range m.PDBs {
+			if p.ID.Namespace == w.ID.Namespace && p.Selector != nil && p.Selector.Matches(labels.Set(w.PodLabels)) {
+				want = append(want, p.ID.String())
+			}
+		}
+		var got []string
+		for _, p := range m.PDBsSelecting(w) {
+			got = append(got, p.ID.String())
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("PDBs selecting %s: %v, a scan %v", w.ID, got, want)
+		}
+		if got, want := gwNames(m.IstioGatewaysSelecting(w)), gatewaysSelectingScan(m, w); !slices.Equal(got, want) {
+			t.Fatalf("Gateway resources selecting %s: %v, a scan %v", w.ID, got, want)
+		}
+	}
+}
+
+// checkReferencesResolve: every reference an object makes is from that
+// object, and is among the references to its target.
+func checkReferencesResolve(t *testing.T, m *Model) {
+	for _, o := range m.Objects {
+		for _, r := range m.References(o) {
+			if r.From != o.ID {
+				t.Fatalf("a reference of %s is from %s", o.ID, r.From)
+			}
+			if !slices.Contains(m.ReferencesTo(r.To), r) {
+				t.Fatalf("%s -> %s (%s) is not among the references to %s", r.From, r.To, r.Why, r.To)
+			}
+		}
+	}
 }
