@@ -3,11 +3,11 @@ package rehearse
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/revshift/revshift/internal/cli"
 	"github.com/revshift/revshift/internal/mesh"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/kyaml/kio"
@@ -70,26 +70,19 @@ func parseState(step, dir string, data []byte) (*State, error) {
 	return st, nil
 }
 
-// Steps lists the step folders of a plan (NN-name, with a kustomization),
-// in order.
+// Steps lists the step folders of a plan (NN-name), in order, as verify
+// reads them (cli.StepDirs).
 func Steps(planDir string) ([]string, error) {
-	entries, err := os.ReadDir(planDir)
+	names, err := cli.StepDirs(planDir)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, e := range entries {
-		n := e.Name()
-		if !e.IsDir() || len(n) < 4 || n[2] != '-' || n[0] < '0' || n[0] > '9' || n[1] < '0' || n[1] > '9' {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(planDir, n, "kustomization.yaml")); err != nil {
-			continue
-		}
-		out = append(out, filepath.Join(planDir, n))
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: no step folders (NN-name); write them with `revshift plan --out %s`", planDir, planDir)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no step folders (NN-name/kustomization.yaml); write them with `revshift plan --out %s`", planDir, planDir)
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = filepath.Join(planDir, n)
 	}
 	return out, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/revshift/revshift/internal/cli"
+	"github.com/revshift/revshift/internal/mesh"
 	"github.com/revshift/revshift/internal/verify"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
@@ -187,7 +189,7 @@ func (r *run) connect(ctx context.Context) error {
 	}
 	r.report.Kubernetes = v.GitVersion
 	fmt.Sscanf(v.Minor, "%d", &r.minor)
-	httpClient, err := cfgHTTPClient(&cfg)
+	httpClient, err := rest.HTTPClientFor(&cfg)
 	if err != nil {
 		return err
 	}
@@ -261,10 +263,14 @@ func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch)
 			prev = states[i-1]
 		}
 		if bad := unservedAPIs(st.Objects, r.served, r.minor); len(bad) > 0 {
-			for k, msg := range bad {
-				r.add(Finding{Step: st.Step, Rule: RuleServed, Object: k.String(), Message: msg})
+			ids := make([]mesh.ID, 0, len(bad))
+			for id := range bad {
+				ids = append(ids, id)
 			}
-			sortFindings(r.report.Findings)
+			sort.Slice(ids, func(a, b int) bool { return ids[a].String() < ids[b].String() })
+			for _, id := range ids {
+				r.add(Finding{Step: st.Step, Rule: RuleServed, Object: id.String(), Message: bad[id]})
+			}
 			r.notRun(states[i+1:])
 			return
 		}
@@ -339,10 +345,6 @@ func (r *run) rehearse(ctx context.Context, states []*State, eps *endpointWatch)
 		}
 		r.progress("%s: applied %d objects, pruned %d, settled in %s", st.Step, sr.Objects, sr.Pruned, sr.Settle.Round(100*time.Millisecond))
 	}
-}
-
-func sortFindings(fs []Finding) {
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Object < fs[j].Object && fs[i].Step == fs[j].Step })
 }
 
 func (r *run) notRun(rest []*State) {
