@@ -416,33 +416,6 @@ func (it *Item) RemoveAnnotation(key string) error {
 	return nil
 }
 
-// withMark returns a copy of the facts with one more mark (facts are
-// shared by the items and models read from the same text: never changed in
-// place).
-func (f *facts) withMark(mark, value string) *facts {
-	marks := make(map[string]string, len(f.marks)+1)
-	for k, v := range f.marks {
-		marks[k] = v
-	}
-	marks[mark] = value
-	nf := *f
-	nf.marks = marks
-	return &nf
-}
-
-// withoutMark returns a copy of the facts without a mark.
-func (f *facts) withoutMark(mark string) *facts {
-	marks := make(map[string]string, len(f.marks))
-	for k, v := range f.marks {
-		if k != mark {
-			marks[k] = v
-		}
-	}
-	nf := *f
-	nf.marks = marks
-	return &nf
-}
-
 // removeLine removes a revshift.dev/ (or another fact) annotation that the
 // item's text holds on one line of a block mapping, with other annotations
 // left, by cutting that line out: what kyaml's ClearAnnotation gives, read

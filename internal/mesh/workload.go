@@ -44,8 +44,8 @@ type Workload struct {
 }
 
 // workloadLink is what the model a workload belongs to (own) knows of it:
-// its namespace and pod label pair numbers (sorted), its HPA, and its
-// role. It sits behind a pointer so that the facts kept for every item do
+// its namespace and pod label pair numbers (sorted), its HPA, its role, and
+// what selects it. It sits behind a pointer so that the facts kept for every item do
 // not carry it.
 type workloadLink struct {
 	own    *Model
@@ -54,6 +54,11 @@ type workloadLink struct {
 	hpa    *HPA
 	gw     *Gateway
 	istiod *Istiod
+	// The Services, PDBs and Gateway resources that select the workload
+	// (selection.go).
+	services []*Service
+	pdbs     []*PDB
+	igws     []*IstioGateway
 }
 
 // of returns the workload's link when it belongs to m, else nil.

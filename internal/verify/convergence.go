@@ -134,8 +134,8 @@ func (c *converge) droppedGatewayService(o *mesh.Object) bool {
 	if s == nil {
 		return false
 	}
-	for _, w := range c.render.Selected(s) {
-		if c.render.GatewayOf(w) != nil && len(c.canaries[w.ID]) > 0 {
+	for _, w := range s.Selected() {
+		if w.Gateway() != nil && len(c.canaries[w.ID]) > 0 {
 			return true
 		}
 	}

@@ -22,8 +22,8 @@ func WriteMermaid(w io.Writer, m *mesh.Model) error {
 
 	for _, s := range v.production {
 		sn := g.node(s.ID, fmt.Sprintf("Service %s/%s<br/>%s", s.ID.Namespace, s.ID.Name, orDefault(s.Type, "ClusterIP")), "svc")
-		for _, wl := range v.selectedBy(s) {
-			gw := m.GatewayOf(wl)
+		for _, wl := range s.Selected() {
+			gw := wl.Gateway()
 			if gw == nil {
 				continue
 			}
@@ -64,7 +64,7 @@ func WriteMermaid(w io.Writer, m *mesh.Model) error {
 		sn := g.node(svc.ID, fmt.Sprintf("Service %s/%s", svc.ID.Namespace, svc.ID.Name), "svc")
 		g.edge(hn, sn, "")
 		for _, wl := range ws {
-			if i := m.IstiodOf(wl); i != nil {
+			if i := wl.Istiod(); i != nil {
 				g.edge(sn, g.istiod(v, i), "")
 			}
 		}
@@ -98,8 +98,8 @@ func controlPlaneOf(v *view, gw *mesh.Gateway) []cpEdge {
 		if s == nil {
 			return
 		}
-		for _, w := range v.selectedBy(s) {
-			if i := m.IstiodOf(w); i != nil && !seen[i] {
+		for _, w := range s.Selected() {
+			if i := w.Istiod(); i != nil && !seen[i] {
 				seen[i] = true
 				out = append(out, cpEdge{i, label})
 			}

@@ -39,7 +39,7 @@ func ruleCapacity(t *transCtx) {
 			continue // deleted: RS017
 		}
 		want := t.base.serviceCapacity(bs)
-		ws := t.next.selectedBy(s)
+		ws := s.Selected()
 		var got, later int64
 		for _, w := range ws {
 			n, st := t.guaranteed(w)
@@ -114,7 +114,7 @@ func ruleMakeBeforeBreak(t *transCtx) {
 	}
 	for _, ps := range t.prev.production {
 		prevCap = prevCap[:0]
-		for _, w := range t.prev.selectedBy(ps) {
+		for _, w := range ps.Selected() {
 			if c := t.prev.capacityOf(w); c > 0 {
 				prevCap = append(prevCap, capOf{w, c})
 			}
@@ -125,7 +125,7 @@ func ruleMakeBeforeBreak(t *transCtx) {
 		nextCap = nextCap[:0]
 		var nextWs []*mesh.Workload
 		if s := t.next.serviceFor(t.prev, ps); s != nil {
-			nextWs = t.next.selectedBy(s)
+			nextWs = s.Selected()
 			for _, w := range nextWs {
 				nextCap = append(nextCap, capOf{w, t.next.capacityOf(w)})
 			}
@@ -367,10 +367,10 @@ func ruleNewEntryPoint(t *transCtx) {
 		if len(prod) > 0 {
 			also = "; clients keep calling " + strings.Join(prod, ", ")
 		}
-		t.add(Error, append([]mesh.ID{s.ID}, ids(t.next.selectedBy(s))...),
+		t.add(Error, append([]mesh.ID{s.ID}, ids(s.Selected())...),
 			"let the existing production Service select the new gateway's pods (give them its selector labels) and drop this Service",
 			"this step adds %s %s over gateway pods (%s): a second external entry point with its own address%s",
-			s.Type, s.ID, idList(ids(t.next.selectedBy(s))), also)
+			s.Type, s.ID, idList(ids(s.Selected())), also)
 	}
 }
 
@@ -403,5 +403,5 @@ func (t *transCtx) runningBefore(g *mesh.Gateway) *mesh.Gateway {
 	if pw == nil || !t.prev.running(pw) {
 		return nil
 	}
-	return t.prev.m.GatewayOf(pw)
+	return pw.Gateway()
 }
