@@ -19,11 +19,8 @@ func PackItems(items []*Item) {
 }
 
 // packIDs rewrites the identities of facts (nil entries skipped) as slices
-// of one string, in order: the model's lookups hash and compare identities
-// over and over, and strings left where the YAML parser allocated them are
-// scattered over the heap (on 10k objects, cache misses made every lookup
-// about twice as slow as on 1k). The facts' kinds share f.obj, so they
-// follow.
+// of one string, in order (see the package doc, Performance). The facts'
+// kinds share f.obj, so they follow.
 func packIDs(fs []*facts) {
 	total := 0
 	for _, f := range fs {

@@ -33,9 +33,8 @@ type Model struct {
 	nsID   map[string]int32
 	pairID map[labelPair]int32
 	// podIdx: (namespace, pod label pair) -> workloads whose pod labels
-	// carry that pair, in input order. Selectors are matched against the
-	// smallest candidate list, so selection is linear in the number of
-	// objects, not quadratic. podsByNS: namespace number -> workloads.
+	// carry that pair, in input order; selectors are matched against the
+	// smallest candidate list. podsByNS: namespace number -> workloads.
 	podIdx   map[uint64][]*Workload
 	podsByNS [][]*Workload
 	// rel guards the selection relations (selection.go).

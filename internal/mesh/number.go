@@ -11,7 +11,8 @@ import (
 // Numbering: the namespaces and pod label pairs of a model get small
 // numbers as its workloads are added, and the selectors of its Services,
 // PDBs and Gateway resources are written in those numbers once every
-// workload is in (see the package doc, Performance).
+// workload is in (see the package doc, Performance). The numbers belong to
+// the model: they are never compared across models.
 
 // number gives the selectors of the model's Services, PDBs and Gateway
 // resources the numbers of their namespace and pairs, once every workload

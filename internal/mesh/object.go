@@ -1,22 +1,3 @@
-// Package mesh is revshift's one domain model of a rendered Istio mesh.
-//
-// It reads a list of rendered objects (Items: a ResourceList's entries kept
-// as their text with the facts the model needs, or kyaml RNodes) and answers
-// the questions an upgrade step asks:
-// which istiods run which revision, which Deployments are gateways and which
-// istiod they talk to, which Services and Istio Gateway resources select which
-// pods, which webhooks call which Services, which PDBs and HPAs govern which
-// Deployments, and which objects reference which.
-//
-// Nothing else in revshift parses selectors, ports or webhooks: functions ask
-// the model. The model never mutates the nodes it was built from; functions
-// that edit a node rebuild the model when they need fresh answers.
-//
-// Memory: an item's facts are read once, when its text is parsed, and its
-// YAML tree is dropped (a tree takes about 20 times its text). Object.Node
-// parses the text again and keeps the tree: call it only for objects a
-// function edits or must read beyond the facts. Items never materialized
-// are written back byte for byte.
 package mesh
 
 import (

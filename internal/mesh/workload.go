@@ -138,10 +138,8 @@ func (w *Workload) ServesPort(target IntOrString) (int64, bool) {
 }
 
 // SelectorText is w.Selector.String(): how the verifier tells a changed
-// spec.selector between two states (RS011). It is written when the object
-// is read, while its selector is in the CPU cache: comparing two states'
-// selectors requirement by requirement read both from memory on 10k
-// objects.
+// spec.selector between two states (RS011), written when the object is
+// read.
 func (w *Workload) SelectorText() string {
 	if w.selText == "" && w.Selector != nil {
 		return w.Selector.String() // a Workload made up by a caller

@@ -156,10 +156,7 @@ func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) 
 	}
 	// Each state's view is built when the walk reaches it, and checked
 	// while it is still in the CPU cache: its state rules, then the step
-	// from the previous state (whose view was built just before). Building
-	// every view first and checking afterwards read each state from memory
-	// three times over when the states do not fit in the cache together
-	// (10k objects).
+	// from the previous state (whose view was built just before).
 	size := 0
 	for _, s := range states {
 		size = max(size, len(s.Model.Objects))

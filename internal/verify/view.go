@@ -17,11 +17,8 @@ import (
 // Views checked together (a sequence, or a transition) also share an
 // idTable: each object then carries a small number for its identity, and
 // the rules find an object's counterpart in another state by indexing
-// arrays, not by hashing its identity (four strings) again. At 10k objects
-// the states no longer fit in the CPU cache, and every such hash costs
-// cache misses on the identity's strings: looking identities up in maps,
-// rule after rule and state after state, made the verifier grow about 19x
-// from 1k to 10k objects.
+// arrays, not by hashing its identity (four strings) again (see the mesh
+// package doc, Performance).
 type view struct {
 	m *mesh.Model
 	// production are the Services selecting at least one gateway's pods
@@ -84,8 +81,7 @@ func (t *idTable) view(m *mesh.Model) *view {
 	// Consecutive states list their objects mostly in the same order: each
 	// object is first compared with the one after the previous match in
 	// the view built before this one, and looked up in the map only when
-	// that is another identity. The map's look-ups are cache misses on 10k
-	// objects; the guess reads both states in order.
+	// that is another identity, so both states are read in order.
 	last, guess := t.last, 0
 	for k, o := range v.objAt {
 		v.gid[k] = -1
