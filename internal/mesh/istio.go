@@ -251,16 +251,6 @@ func (m *Model) serviceRevision(s *Service, name string) (rev string, ok bool) {
 	return "", false
 }
 
-// AddressRevision resolves a control-plane address such as
-// "istiod-1-6-14.istio-system.svc:15012" to a revision.
-func (m *Model) AddressRevision(addr, fromNS string) (string, bool) {
-	ns, name, ok := hostService(addr, fromNS)
-	if !ok {
-		return "", false
-	}
-	return m.ServiceRevision(ns, name)
-}
-
 // GatewayRevision is the revision a gateway is rendered for, and how it
 // was read. In order: an injected gateway's istio.io/rev label; the
 // config-volume ConfigMap (istio-<rev>); CA_ADDR; --discoveryAddress; the

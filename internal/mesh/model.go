@@ -3,7 +3,6 @@ package mesh
 import (
 	"errors"
 	"fmt"
-	"sort"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -203,16 +202,6 @@ func (m *Model) MinReplicas(w *Workload) int64 {
 	return w.DesiredReplicas()
 }
 
-// NamespaceLabels returns the labels of a Namespace object in the input, and
-// whether it is present.
-func (m *Model) NamespaceLabels(name string) (map[string]string, bool) {
-	n, ok := m.nsByName[name]
-	if !ok {
-		return nil, false
-	}
-	return n.Labels, true
-}
-
 // WebhookTarget resolves the Service a webhook calls and the workloads that
 // Service selects. svc is nil when the Service is not in the input.
 func (m *Model) WebhookTarget(h *Webhook) (*Service, []*Workload) {
@@ -224,16 +213,6 @@ func (m *Model) WebhookTarget(h *Webhook) (*Service, []*Workload) {
 		return nil, nil
 	}
 	return s, s.Selected()
-}
-
-// SortedIDs returns the identities of all objects in deterministic order.
-func (m *Model) SortedIDs() []ID {
-	ids := make([]ID, 0, len(m.Objects))
-	for _, o := range m.Objects {
-		ids = append(ids, o.ID)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i].Less(ids[j]) })
-	return ids
 }
 
 // ByKind returns the objects of a kind (any group) in input order.

@@ -278,17 +278,17 @@ spec:
   ports: [{port: 15012}]
 `)
 	assert.Equal(t, []string{"1-6-14"}, m.Revisions())
-	rev, ok := m.AddressRevision("istiod-1-6-14.istio-system.svc:15012", "default")
+	rev, ok := m.ServiceRevision("istio-system", "istiod-1-6-14")
 	assert.True(t, ok)
 	assert.Equal(t, "1-6-14", rev)
 	rev, ok = m.ServiceRevision("istio-system", "istiod")
 	assert.True(t, ok)
 	assert.Equal(t, "1-6-14", rev, "an istiod alias resolves to the revision it selects, not to its name")
-	rev, ok = m.AddressRevision("istiod-9-9.istio-system.svc:15012", "default")
+	rev, ok = m.ServiceRevision("istio-system", "istiod-9-9")
 	assert.True(t, ok, "a Service absent from the input is resolved by its name")
 	assert.Equal(t, "9-9", rev)
-	_, ok = m.AddressRevision("zipkin.example.com:9411", "default")
-	assert.False(t, ok)
+	_, ok = m.ServiceRevision("tracing", "zipkin")
+	assert.False(t, ok, "a name that tells no revision")
 }
 
 func TestWebhooks(t *testing.T) {

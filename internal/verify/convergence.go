@@ -375,16 +375,6 @@ func (c *converge) rewrites() []Rewrite {
 	return out
 }
 
-// RewriteDoc describes a planned rewrite of RS022 ("" for an unknown name).
-func RewriteDoc(name string) string {
-	for _, r := range rewriteDocs {
-		if r.name == name {
-			return r.doc
-		}
-	}
-	return ""
-}
-
 // describeDiff renders the two sides of a difference, shortened.
 func describeDiff(d mesh.Difference) string {
 	side := func(v any) string {
