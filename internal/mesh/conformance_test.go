@@ -150,7 +150,7 @@ func TestConformanceModern(t *testing.T) {
 	rev, _ = neu.GatewayRevision(ng)
 	assert.Equal(t, "1-31-0", rev)
 	assert.False(t, ng.RunsAsRoot, "modern gateways run as 1337")
-	pdbs := ng.Workload.PDBs()
+	pdbs := ng.PDBs()
 	require.Len(t, pdbs, 1)
 	// The 1.31 PDB's selector also matches the 1.29 pods.
 	assert.True(t, pdbs[0].Selector.Matches(set(g.PodLabels)))

@@ -170,14 +170,19 @@ func IndentEntry(w Writer, doc []byte) error {
 		} else {
 			doc = nil
 		}
+		indent := ""
 		switch {
 		case first:
-			w.WriteString("- ")
-			first = false
+			indent, first = "- ", false
 		case len(line) > 0:
-			w.WriteString("  ")
+			indent = "  "
 		}
-		w.Write(line)
+		if _, err := w.WriteString(indent); err != nil {
+			return err
+		}
+		if _, err := w.Write(line); err != nil {
+			return err
+		}
 		if err := w.WriteByte('\n'); err != nil {
 			return err
 		}

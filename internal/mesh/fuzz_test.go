@@ -49,10 +49,10 @@ func FuzzBuild(f *testing.F) {
 			for _, g := range m.Gateways {
 				rev, src := m.GatewayRevision(g)
 				b.WriteString(rev + src)
-				for _, p := range g.Workload.PDBs() {
+				for _, p := range g.PDBs() {
 					b.WriteString(p.ID.String())
 				}
-				for _, ig := range g.Workload.IstioGateways() {
+				for _, ig := range g.IstioGateways() {
 					b.WriteString(ig.ID.String())
 				}
 				_ = m.HPAFor(g.Workload)

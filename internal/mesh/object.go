@@ -151,6 +151,11 @@ func stringField(n *yaml.RNode, path ...string) string {
 	return v.Value
 }
 
+// absent reports whether a field is missing or null.
+func absent(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
 // lookup walks mapping keys without allocating RNodes (the model is built on
 // every function call, over thousands of objects).
 func lookup(n *yaml.Node, path ...string) *yaml.Node {
@@ -182,7 +187,7 @@ func lookup(n *yaml.Node, path ...string) *yaml.Node {
 // stringMap reads a mapping of scalars (labels, selectors). A value that is
 // not a scalar is an error naming the field.
 func stringMap(n *yaml.Node, field string) (map[string]string, error) {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) {
 		return nil, nil
 	}
 	if n.Kind != yaml.MappingNode {

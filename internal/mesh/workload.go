@@ -157,13 +157,12 @@ func (w *Workload) ConfigMapVolume(volume string) (Volume, bool) {
 	return Volume{}, false
 }
 
+// isWorkloadKind reports whether id is a Deployment, StatefulSet or
+// DaemonSet of apps or of the legacy extensions group.
 func isWorkloadKind(id ID) bool {
-	if id.Group != "apps" && !(id.Group == "extensions" && id.Kind != "Ingress") {
-		return false
-	}
 	switch id.Kind {
 	case "Deployment", "StatefulSet", "DaemonSet":
-		return true
+		return id.Group == "apps" || id.Group == "extensions"
 	}
 	return false
 }
@@ -192,10 +191,7 @@ func parseWorkload(o *Object, y *yaml.Node) (*Workload, error) {
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = scalar(lookup(podSpec, "serviceAccount"))
 	}
-	root := true
-	if nonRoot(lookup(podSpec, "securityContext")) {
-		root = false
-	}
+	root := !nonRoot(lookup(podSpec, "securityContext"))
 	for i, c := range seq(lookup(podSpec, "containers")) {
 		field := fmt.Sprintf("spec.template.spec.containers[%d]", i)
 		ct := Container{Name: scalar(lookup(c, "name")), Image: scalar(lookup(c, "image")), Index: i, Env: map[string]string{}}
@@ -271,7 +267,7 @@ func scalar(n *yaml.Node) string {
 }
 
 func optInt(n *yaml.Node, field string) (*int64, error) {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) {
 		return nil, nil
 	}
 	v, err := intValue(n, field)
@@ -326,7 +322,7 @@ func parseIntOrString(n *yaml.Node, field string) (IntOrString, bool, error) {
 // labels.Selector with apimachinery's semantics: an absent selector selects
 // nothing, an empty one selects everything.
 func parseLabelSelector(n *yaml.Node, field string) (labels.Selector, error) {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) {
 		return labels.Nothing(), nil
 	}
 	if n.Kind != yaml.MappingNode {

@@ -18,7 +18,8 @@ func WriteMermaid(w io.Writer, m *mesh.Model) error {
 	v := newView(m)
 	g := &graph{ids: map[mesh.ID]string{}}
 	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "flowchart LR")
+	p := &printer{}
+	p.println(bw, "flowchart LR")
 
 	for _, s := range v.production {
 		sn := g.node(s.ID, fmt.Sprintf("Service %s/%s<br/>%s", s.ID.Namespace, s.ID.Name, orDefault(s.Type, "ClusterIP")), "svc")
@@ -70,15 +71,15 @@ func WriteMermaid(w io.Writer, m *mesh.Model) error {
 		}
 	}
 	for _, l := range g.lines {
-		fmt.Fprintln(bw, "  "+l)
+		p.println(bw, "  "+l)
 	}
-	fmt.Fprintln(bw, "  classDef svc fill:#e3f2fd,stroke:#1565c0")
-	fmt.Fprintln(bw, "  classDef gw fill:#e8f5e9,stroke:#2e7d32")
-	fmt.Fprintln(bw, "  classDef off fill:#f5f5f5,stroke:#9e9e9e,stroke-dasharray:4 3")
-	fmt.Fprintln(bw, "  classDef istiod fill:#fff3e0,stroke:#ef6c00")
-	fmt.Fprintln(bw, "  classDef hook fill:#f3e5f5,stroke:#6a1b9a")
-	fmt.Fprintln(bw, "  classDef missing fill:#ffebee,stroke:#c62828,stroke-dasharray:4 3")
-	return bw.Flush()
+	p.println(bw, "  classDef svc fill:#e3f2fd,stroke:#1565c0")
+	p.println(bw, "  classDef gw fill:#e8f5e9,stroke:#2e7d32")
+	p.println(bw, "  classDef off fill:#f5f5f5,stroke:#9e9e9e,stroke-dasharray:4 3")
+	p.println(bw, "  classDef istiod fill:#fff3e0,stroke:#ef6c00")
+	p.println(bw, "  classDef hook fill:#f3e5f5,stroke:#6a1b9a")
+	p.println(bw, "  classDef missing fill:#ffebee,stroke:#c62828,stroke-dasharray:4 3")
+	return p.flush(bw)
 }
 
 type cpEdge struct {
