@@ -3,6 +3,7 @@ package mesh
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -36,9 +37,9 @@ type Model struct {
 	// smallest candidate list. podsByNS: namespace number -> workloads.
 	podIdx   map[uint64][]*Workload
 	podsByNS [][]*Workload
-	// rel guards the selection relations (selection.go).
-	rel    relations
-	refsTo map[ID][]Reference
+	// related guards the selection relations (selection.go).
+	related sync.Once
+	refsTo  map[ID][]Reference
 	// Per-object and per-namespace indexes, so every lookup is O(1) or
 	// O(objects in the namespace).
 	bindingOf   map[ID]*Binding

@@ -72,42 +72,14 @@ func (m *Model) add(rec *records, o *Object, kind any) {
 	id := o.ID
 	switch k := kind.(type) {
 	case *Workload:
-		w := rec.workloads.add(*k)
-		w.Object = o
-		m.Workloads = append(m.Workloads, w)
+		w := keep(&rec.workloads, &m.Workloads, k, o)
 		m.workloadsBy[id] = w
-		l := rec.links.add(workloadLink{own: m})
-		w.link = l
-		ns, ok := m.nsID[id.Namespace]
-		if !ok {
-			ns = int32(len(m.podsByNS))
-			m.nsID[id.Namespace] = ns
-			m.podsByNS = append(m.podsByNS, nil)
-		}
-		l.ns = ns
-		m.podsByNS[ns] = append(m.podsByNS[ns], w)
-		// Pairs are numbered in key order, so the numbers do not depend
-		// on map iteration.
-		l.pairs = rec.ids(len(w.PodLabels))
-		for _, p := range sortedPairs(w.PodLabels) {
-			n, ok := m.pairID[p]
-			if !ok {
-				n = int32(len(m.pairID))
-				m.pairID[p] = n
-			}
-			l.pairs = append(l.pairs, n)
-			m.podIdx[nsPair(ns, n)] = append(m.podIdx[nsPair(ns, n)], w)
-		}
-		slices.Sort(l.pairs)
+		w.link = rec.links.add(workloadLink{own: m})
+		m.numberPods(rec, w)
 	case *Service:
-		s := rec.services.add(*k)
-		s.Object = o
-		m.Services = append(m.Services, s)
-		m.servicesBy[id] = s
+		m.servicesBy[id] = keep(&rec.services, &m.Services, k, o)
 	case *IstioGateway:
-		g := rec.igws.add(*k)
-		g.Object = o
-		m.IstioGateways = append(m.IstioGateways, g)
+		keep(&rec.igws, &m.IstioGateways, k, o)
 	case []*Webhook:
 		hs := make([]*Webhook, len(k))
 		for i, h := range k {
@@ -118,29 +90,67 @@ func (m *Model) add(rec *records, o *Object, kind any) {
 		m.Webhooks = append(m.Webhooks, hs...)
 		m.webhooksOf[id] = hs
 	case *PDB:
-		p := rec.pdbs.add(*k)
-		p.Object = o
-		m.PDBs = append(m.PDBs, p)
+		keep(&rec.pdbs, &m.PDBs, k, o)
 	case *HPA:
-		h := rec.hpas.add(*k)
-		h.Object = o
-		m.HPAs = append(m.HPAs, h)
+		h := keep(&rec.hpas, &m.HPAs, k, o)
 		m.hpaOf[id] = h
 		m.hpaByTarget[hpaTarget(ID{Kind: h.TargetKind, Namespace: id.Namespace, Name: h.TargetName})] = h
 	case *Binding:
-		b := rec.bindings.add(*k)
-		b.Object = o
-		m.Bindings = append(m.Bindings, b)
-		m.bindingOf[id] = b
+		m.bindingOf[id] = keep(&rec.bindings, &m.Bindings, k, o)
 	case *Role:
-		r := rec.roles.add(*k)
-		r.Object = o
-		m.Roles = append(m.Roles, r)
-		m.roleOf[id] = r
+		m.roleOf[id] = keep(&rec.roles, &m.Roles, k, o)
 	case *Namespace:
-		n := rec.namespaces.add(*k)
-		n.Object = o
-		m.Namespaces = append(m.Namespaces, n)
-		m.nsByName[id.Name] = n
+		m.nsByName[id.Name] = keep(&rec.namespaces, &m.Namespaces, k, o)
 	}
 }
+
+// numberPods numbers the namespace and pod label pairs of a workload just
+// added, and files it in the pod-label index.
+func (m *Model) numberPods(rec *records, w *Workload) {
+	l := w.link
+	ns, ok := m.nsID[w.ID.Namespace]
+	if !ok {
+		ns = int32(len(m.podsByNS))
+		m.nsID[w.ID.Namespace] = ns
+		m.podsByNS = append(m.podsByNS, nil)
+	}
+	l.ns = ns
+	m.podsByNS[ns] = append(m.podsByNS[ns], w)
+	// Pairs are numbered in key order, so the numbers do not depend on map
+	// iteration.
+	l.pairs = rec.ids(len(w.PodLabels))
+	for _, p := range sortedPairs(w.PodLabels) {
+		n, ok := m.pairID[p]
+		if !ok {
+			n = int32(len(m.pairID))
+			m.pairID[p] = n
+		}
+		l.pairs = append(l.pairs, n)
+		m.podIdx[nsPair(ns, n)] = append(m.podIdx[nsPair(ns, n)], w)
+	}
+	slices.Sort(l.pairs)
+}
+
+// record is a model record: a kind's facts bound to the model's Object.
+type record[T any] interface {
+	*T
+	bind(*Object)
+}
+
+// keep copies the facts' record k into the slab, binds the copy to o and
+// appends it to list; it returns the copy.
+func keep[T any, P record[T]](s *slab[T], list *[]P, k P, o *Object) P {
+	r := P(s.add(*k))
+	r.bind(o)
+	*list = append(*list, r)
+	return r
+}
+
+func (r *Workload) bind(o *Object)     { r.Object = o }
+func (r *Service) bind(o *Object)      { r.Object = o }
+func (r *IstioGateway) bind(o *Object) { r.Object = o }
+func (r *PDB) bind(o *Object)          { r.Object = o }
+func (r *HPA) bind(o *Object)          { r.Object = o }
+func (r *Binding) bind(o *Object)      { r.Object = o }
+func (r *Role) bind(o *Object)         { r.Object = o }
+func (r *Namespace) bind(o *Object)    { r.Object = o }

@@ -2,15 +2,14 @@ package mesh
 
 import (
 	"sort"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
 )
 
 // Selection: which Services, PodDisruptionBudgets and Istio Gateway
-// resources select which workloads. Each relation is computed once per
-// model, the first time it is asked, in both directions, and kept on the
+// resources select which workloads. The relations are computed once per
+// model, the first time one is asked, in both directions, and kept on the
 // records' links: a record answers for the model it belongs to, so a
 // question about another model's record cannot be asked. To ask a model
 // about a selector from elsewhere (another model's Service, a PDB, a
@@ -19,61 +18,59 @@ import (
 //
 // The slices returned are the model's: read them, do not change them.
 
-// relations guards the computation of each relation of a model.
-type relations struct {
-	services, pdbs, igws sync.Once
-}
-
 // Selected returns the workloads of the Service's model whose pods it
 // selects, in input order. A Service's selector is a set of key=value
 // pairs, which a pod matches when its labels carry every one
 // (labels.SelectorFromSet(s.Selector).Matches).
-func (s *Service) Selected() []*Workload {
-	if s.link == nil {
-		return nil
-	}
-	s.link.own.relateServices()
-	return s.link.selected
-}
-
-// Services returns the Services of the workload's model that select its
-// pods, in input order: for a gateway, its production Services.
-func (w *Workload) Services() []*Service {
-	if w.link == nil {
-		return nil
-	}
-	w.link.own.relateServices()
-	return w.link.services
-}
+func (s *Service) Selected() []*Workload { return s.link.related().selected }
 
 // Selected returns the workloads of the PDB's model whose pods it selects,
 // in input order.
-func (p *PDB) Selected() []*Workload {
-	if p.link == nil {
-		return nil
-	}
-	p.link.own.relatePDBs()
-	return p.link.selected
-}
+func (p *PDB) Selected() []*Workload { return p.link.related().selected }
+
+// Services returns the Services of the workload's model that select its
+// pods, in input order: for a gateway, its production Services.
+func (w *Workload) Services() []*Service { return w.related().services }
 
 // PDBs returns the PDBs of the workload's model that select its pods, in
 // input order.
-func (w *Workload) PDBs() []*PDB {
-	if w.link == nil {
-		return nil
-	}
-	w.link.own.relatePDBs()
-	return w.link.pdbs
-}
+func (w *Workload) PDBs() []*PDB { return w.related().pdbs }
 
 // IstioGateways returns the Gateway resources of the workload's model that
 // program its pods, in input order (see IstioGateway.Selects).
-func (w *Workload) IstioGateways() []*IstioGateway {
-	if w.link == nil {
-		return nil
+func (w *Workload) IstioGateways() []*IstioGateway { return w.related().igws }
+
+// unlinked is the link of a record no model built: it selects, and is
+// selected by, nothing.
+var (
+	unlinkedSel      selLink
+	unlinkedWorkload workloadLink
+)
+
+// related returns the link once its model's relations are computed.
+func (l *selLink) related() *selLink {
+	if l == nil {
+		return &unlinkedSel
 	}
-	w.link.own.relateIstioGateways()
-	return w.link.igws
+	l.own.relate()
+	return l
+}
+
+func (w *Workload) related() *workloadLink {
+	if w.link == nil {
+		return &unlinkedWorkload
+	}
+	w.link.own.relate()
+	return w.link
+}
+
+// relate computes the model's selection relations, once.
+func (m *Model) relate() {
+	m.related.Do(func() {
+		m.relateServices()
+		m.relatePDBs()
+		m.relateIstioGateways()
+	})
 }
 
 // Gateway returns the workload's Gateway record (nil when it is not a
@@ -125,46 +122,42 @@ func (m *Model) ProductionServices() []*Service {
 
 // relateServices links every Service to the workloads it selects, and back.
 func (m *Model) relateServices() {
-	m.rel.services.Do(func() {
-		for _, s := range m.Services {
-			l := s.link
-			if len(s.Selector) == 0 || l.none {
-				continue
-			}
-			l.selected = clip(m.carrying(l.ns, l.ids))
-			for _, w := range l.selected {
-				w.link.services = append(w.link.services, s)
-			}
+	for _, s := range m.Services {
+		l := s.link
+		if len(s.Selector) == 0 || l.none {
+			continue
 		}
-		for _, w := range m.Workloads {
-			w.link.services = clip(w.link.services)
+		l.selected = clip(m.carrying(l.ns, l.ids))
+		for _, w := range l.selected {
+			w.link.services = append(w.link.services, s)
 		}
-	})
+	}
+	for _, w := range m.Workloads {
+		w.link.services = clip(w.link.services)
+	}
 }
 
 // relatePDBs links every PDB to the workloads it selects, and back.
 func (m *Model) relatePDBs() {
-	m.rel.pdbs.Do(func() {
-		for _, p := range m.PDBs {
-			l := p.link
-			if p.Selector == nil || !p.selectable || l.none {
-				continue
-			}
-			var ws []*Workload
-			for _, w := range m.candidatesOf(l.ns, l.ids) {
-				if hasAll(w.link.pairs, l.ids) && (p.exact || l.rest.matches(w, p.Selector)) {
-					ws = append(ws, w)
-				}
-			}
-			l.selected = clip(ws)
-			for _, w := range ws {
-				w.link.pdbs = append(w.link.pdbs, p)
+	for _, p := range m.PDBs {
+		l := p.link
+		if p.Selector == nil || !p.selectable || l.none {
+			continue
+		}
+		var ws []*Workload
+		for _, w := range m.candidatesOf(l.ns, l.ids) {
+			if hasAll(w.link.pairs, l.ids) && (p.exact || l.rest.matches(w, p.Selector)) {
+				ws = append(ws, w)
 			}
 		}
-		for _, w := range m.Workloads {
-			w.link.pdbs = clip(w.link.pdbs)
+		l.selected = clip(ws)
+		for _, w := range ws {
+			w.link.pdbs = append(w.link.pdbs, p)
 		}
-	})
+	}
+	for _, w := range m.Workloads {
+		w.link.pdbs = clip(w.link.pdbs)
+	}
 }
 
 // relateIstioGateways links every workload to the Gateway resources that
@@ -175,24 +168,22 @@ func (m *Model) relatePDBs() {
 // with an empty selector, or with a pair no pod of the model carries,
 // selects no workload and is not filed.
 func (m *Model) relateIstioGateways() {
-	m.rel.igws.Do(func() {
-		byPair := m.fileIstioGateways()
-		for _, w := range m.Workloads {
-			l := w.link
-			var gs []*IstioGateway
-			for _, p := range l.pairs {
-				for _, g := range byPair[p] {
-					if hasAll(l.pairs, g.link.ids) {
-						gs = append(gs, g)
-					}
+	byPair := m.fileIstioGateways()
+	for _, w := range m.Workloads {
+		l := w.link
+		var gs []*IstioGateway
+		for _, p := range l.pairs {
+			for _, g := range byPair[p] {
+				if hasAll(l.pairs, g.link.ids) {
+					gs = append(gs, g)
 				}
 			}
-			if len(gs) > 1 {
-				sort.Slice(gs, func(i, j int) bool { return gs[i].Index < gs[j].Index })
-			}
-			l.igws = clip(gs)
 		}
-	})
+		if len(gs) > 1 {
+			sort.Slice(gs, func(i, j int) bool { return gs[i].Index < gs[j].Index })
+		}
+		l.igws = clip(gs)
+	}
 }
 
 // fileIstioGateways files each Gateway resource under the rarest pair of
