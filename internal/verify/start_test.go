@@ -133,7 +133,7 @@ func TestCapacityStartInItsOwnStep(t *testing.T) {
 	assert.True(t, rep.OK())
 }
 
-// CheckTransition, without gates, counts a Deployment the step creates at
+// A step checked on its own, without gates, counts a Deployment the step creates at
 // its spec.replicas.
 func TestCheckTransitionCountsStart(t *testing.T) {
 	waved := hpaCanary

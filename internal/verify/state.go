@@ -283,35 +283,12 @@ func rulePDBEmpty(c *stateCtx) {
 	}
 }
 
-// RS010 (invariant 7).
+// RS010 (invariant 7): a running gateway behind a production Service has
+// a PodDisruptionBudget when it should (shouldHavePDB).
 func rulePDBCoverage(c *stateCtx) {
 	for _, s := range c.productionServices() {
-		// Within a sequence, S0 decides: a gateway that had a PDB keeps
-		// one, and a new gateway gets one when the Service's gateways had
-		// one. A running gateway that never had a PDB is not a regression.
-		had := c.v.pdbCovered(s)
-		if c.base != nil {
-			had = false
-			if bs := c.base.serviceFor(c.v, s); bs != nil {
-				had = c.base.pdbCovered(bs)
-			}
-		}
 		for _, w := range s.Selected() {
-			if !c.v.running(w) || w.Gateway() == nil || len(w.PDBs()) > 0 {
-				continue
-			}
-			if c.originallyUncovered(w) {
-				continue
-			}
-			if c.base != nil {
-				if bw := c.base.workloadFor(c.v, w.Object); bw != nil {
-					if len(bw.PDBs()) == 0 {
-						continue
-					}
-				} else if !had {
-					continue
-				}
-			} else if !had {
+			if !c.v.running(w) || w.Gateway() == nil || len(w.PDBs()) > 0 || !c.shouldHavePDB(s, w) {
 				continue
 			}
 			c.add(Error, []mesh.ID{w.ID, s.ID},
@@ -320,6 +297,25 @@ func rulePDBCoverage(c *stateCtx) {
 				w.ID, s.ID)
 		}
 	}
+}
+
+// shouldHavePDB reports whether the gateway w behind s had a PDB to keep.
+// Within a sequence S0 decides: a gateway that ran in S0 keeps what it had
+// there, a new one gets one when the Service's gateways had one; on its own
+// a state asks the Service's gateways now. A gateway the original running
+// state (the end of a rollback walk) ran without a PDB never needs one.
+func (c *stateCtx) shouldHavePDB(s *mesh.Service, w *mesh.Workload) bool {
+	switch {
+	case c.originallyUncovered(w):
+		return false
+	case c.base == nil:
+		return c.v.pdbCovered(s)
+	}
+	if bw := c.base.workloadFor(c.v, w.Object); bw != nil {
+		return len(bw.PDBs()) > 0
+	}
+	bs := c.base.serviceFor(c.v, s)
+	return bs != nil && c.base.pdbCovered(bs)
 }
 
 // RS013 (invariant 10). istiod flips its validating webhook from Ignore to
