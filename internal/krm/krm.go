@@ -255,11 +255,12 @@ func WriteList(l *List) ([]byte, error) {
 // writeList writes l to buf; release drops each item from l once written
 // (its text and node become garbage while the rest is written).
 func writeList(buf mesh.Writer, l *List, release bool) error {
-	buf.WriteString("apiVersion: " + kio.ResourceListAPIVersion + "\nkind: " + kio.ResourceListKind + "\n")
+	head := "apiVersion: " + kio.ResourceListAPIVersion + "\nkind: " + kio.ResourceListKind + "\nitems:\n"
 	if len(l.Items) == 0 {
-		buf.WriteString("items: []\n")
-	} else {
-		buf.WriteString("items:\n")
+		head = "apiVersion: " + kio.ResourceListAPIVersion + "\nkind: " + kio.ResourceListKind + "\nitems: []\n"
+	}
+	if _, err := buf.WriteString(head); err != nil {
+		return err
 	}
 	for i, it := range l.Items {
 		if err := it.WriteEntry(buf); err != nil {
@@ -413,7 +414,7 @@ func parseWhole(input []byte) (*List, error) {
 	// first would drop the rest without a word.
 	var next yaml.Node
 	if err := dec.Decode(&next); err == nil {
-		if next.Kind != 0 && !(len(next.Content) == 1 && next.Content[0].Tag == yaml.NodeTagNull) {
+		if next.Kind != 0 && (len(next.Content) != 1 || next.Content[0].Tag != yaml.NodeTagNull) {
 			return nil, fmt.Errorf("line %d: a second YAML document; a ResourceList is exactly one document", next.Line)
 		}
 	} else if !errors.Is(err, io.EOF) {

@@ -127,7 +127,7 @@ func ReadDir(dir string) ([]File, error) {
 	}
 	var out []File
 	for _, e := range entries {
-		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) || e.Name() == "kustomization.yaml" {
+		if e.IsDir() || !isRender(e.Name()) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
@@ -151,6 +151,12 @@ func ReadDir(dir string) ([]File, error) {
 		return nil, fmt.Errorf("%s: no YAML files", dir)
 	}
 	return out, nil
+}
+
+// isRender reports whether a file of a renders' folder is a render: YAML,
+// and not a kustomization.
+func isRender(name string) bool {
+	return (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) && name != "kustomization.yaml"
 }
 
 func allNodes(fs []File) []*yaml.RNode {

@@ -58,7 +58,7 @@ func (p *Plan) Write() error {
 	}
 	var ours []string
 	for _, e := range entries {
-		if !e.IsDir() || !(stepDirName(e.Name()) || e.Name() == "inputs" || e.Name() == "prerendered") {
+		if !e.IsDir() || !planFolder(e.Name()) {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(out, e.Name(), Marker)); err != nil {
@@ -132,6 +132,12 @@ func (p *Plan) Write() error {
 		w.kustomization(dir, fmt.Sprintf("%s\n#   kustomize build --enable-alpha-plugins --enable-exec .", s.Title), k)
 	}
 	return w.err
+}
+
+// planFolder reports whether a folder of --out has a name revshift plan
+// writes: a step (NN-name), inputs or prerendered.
+func planFolder(n string) bool {
+	return stepDirName(n) || n == "inputs" || n == "prerendered"
 }
 
 func stepDirName(n string) bool {

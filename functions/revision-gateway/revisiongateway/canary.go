@@ -396,9 +396,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range pdbs.created {
-		added = append(added, p)
-	}
+	added = append(added, pdbs.created...)
 	canaryObjs = append(canaryObjs, pdbs.canary...)
 	hpa, err := fixScale(m, w, o, n, res)
 	if err != nil {

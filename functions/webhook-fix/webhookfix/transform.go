@@ -100,6 +100,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	ns := istiods[0].ID.Namespace
 	revSvc := m.Service(ns, mesh.IstiodServiceName(rev))
 	if revSvc == nil || !selectsRev(m, revSvc, rev) {
+		//nolint:staticcheck // ST1005: the message starts with the kind, as every result does
 		return nil, fmt.Errorf("Service %s/%s is not in the input or does not select the pods of istiod %s: the webhooks need it", ns, mesh.IstiodServiceName(rev), istiods[0].ID)
 	}
 	era := spec.Era
