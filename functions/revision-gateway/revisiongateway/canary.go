@@ -389,7 +389,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 			w.failed = true
 		}
 	}
-	if err := servePorts(m, w, o, n, g, prod, render, res); err != nil {
+	if err := servePorts(w, o, n, g, prod, render, res); err != nil {
 		return nil, err
 	}
 	pdbs, err := fixPDBs(m, w, o, n, res)
@@ -398,7 +398,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 	}
 	added = append(added, pdbs.created...)
 	canaryObjs = append(canaryObjs, pdbs.canary...)
-	hpa, err := fixScale(m, w, o, n, res)
+	hpa, err := fixScale(m, o, n, res)
 	if err != nil {
 		return nil, err
 	}
