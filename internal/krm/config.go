@@ -62,3 +62,15 @@ var (
 	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
 	badType      = regexp.MustCompile(`line (\d+): cannot unmarshal (\S+)(?: .+?)? into (\S+)`)
 )
+
+// CheckRevision checks the revision in a functionConfig's spec field; ""
+// (unset) is valid.
+func CheckRevision(field, rev string) error {
+	if rev == "" {
+		return nil
+	}
+	if err := mesh.ValidRevision(rev); err != nil {
+		return fmt.Errorf("functionConfig spec.%s: %v", field, err)
+	}
+	return nil
+}

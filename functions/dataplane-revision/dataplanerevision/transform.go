@@ -61,10 +61,8 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
 	}
-	if spec.Revision != "" {
-		if err := mesh.ValidRevision(spec.Revision); err != nil {
-			return nil, fmt.Errorf("functionConfig spec.revision: %v", err)
-		}
+	if err := krm.CheckRevision("revision", spec.Revision); err != nil {
+		return nil, err
 	}
 	if spec.Tag != "" {
 		if err := mesh.ValidRevision(spec.Tag); err != nil {

@@ -111,10 +111,8 @@ func decode(config *yaml.RNode) (Spec, error) {
 	default:
 		return spec, fmt.Errorf("functionConfig spec.mode: %q is not %q or %q", spec.Mode, ModeCanary, ModeShift)
 	}
-	if spec.Revision != "" {
-		if err := mesh.ValidRevision(spec.Revision); err != nil {
-			return spec, fmt.Errorf("functionConfig spec.revision: %v", err)
-		}
+	if err := krm.CheckRevision("revision", spec.Revision); err != nil {
+		return spec, err
 	}
 	for i, p := range spec.Pairs {
 		if p.Namespace == "" || p.Old == "" || p.New == "" {

@@ -83,10 +83,8 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	default:
 		return nil, fmt.Errorf("functionConfig spec.era: %q is not one of auto, legacy, modern", spec.Era)
 	}
-	if spec.Revision != "" {
-		if err := mesh.ValidRevision(spec.Revision); err != nil {
-			return nil, fmt.Errorf("functionConfig spec.revision: %v", err)
-		}
+	if err := krm.CheckRevision("revision", spec.Revision); err != nil {
+		return nil, err
 	}
 	m, err := mesh.BuildItems(items)
 	if err != nil {
