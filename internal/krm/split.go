@@ -44,9 +44,9 @@ func splitItems(in []byte) (skeleton []byte, entries []entry, ok bool) {
 
 // Where splitItems is in the input.
 const (
-	atTop    = iota // at a top-level key, or in its value
+	atTop   = iota // at a top-level key, or in its value
 	atItems        // after "items:", before its first entry
-	inEntry         // in an entry of items
+	inEntry        // in an entry of items
 )
 
 // splitter is splitItems' state: the skeleton and entries so far, the
