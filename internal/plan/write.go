@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/revshift/revshift/internal/mesh"
+	"github.com/revshift/revshift/internal/step"
+	"sigs.k8s.io/kustomize/kyaml/fn/runtime/runtimeutil"
 	"sigs.k8s.io/kustomize/kyaml/kio"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // StepName is the directory name of step i.
@@ -127,7 +128,11 @@ func (p *Plan) Write() error {
 		k := kust{resources: res}
 		if len(s.Functions) > 0 {
 			k.transformers = []string{"revshift.yaml"}
-			w.file(filepath.Join(dir, "revshift.yaml"), p.stepConfig(s))
+			cfg, err := p.stepConfig(s)
+			if err != nil {
+				return err
+			}
+			w.file(filepath.Join(dir, "revshift.yaml"), cfg)
 		}
 		w.kustomization(dir, fmt.Sprintf("%s\n#   kustomize build --enable-alpha-plugins --enable-exec .", s.Title), k)
 	}
@@ -163,33 +168,20 @@ func names(fs []File) []string {
 }
 
 // stepConfig is the Step functionConfig of a step.
-func (p *Plan) stepConfig(s Step) []byte {
+func (p *Plan) stepConfig(s Step) ([]byte, error) {
 	path := "revshift"
 	if p.Opts.ExecDir != "" {
 		path = filepath.Join(p.Opts.ExecDir, "revshift")
 	}
-	var fns []any
-	for _, c := range s.Functions {
-		fns = append(fns, map[string]any{"kind": c.Kind, "spec": c.Spec})
-	}
-	doc := map[string]any{
-		"apiVersion": "revshift.dev/v1alpha1",
-		"kind":       "Step",
-		"metadata": map[string]any{
-			"name": s.Slug,
-			"annotations": map[string]any{
-				"config.kubernetes.io/function": fmt.Sprintf("exec:\n  path: %s\n  args: [fn]\n", path),
-			},
-		},
+	n, err := step.NewConfig(s.Slug,
+		map[string]string{runtimeutil.FunctionAnnotationKey: fmt.Sprintf("exec:\n  path: %s\n  args: [fn]\n", path)},
 		// Info results: kustomize parses and discards them; the plan's
 		// README says what each step changes, and verify checks it.
-		"spec": map[string]any{"functions": fns, "results": "warnings"},
-	}
-	n, err := yaml.FromMap(doc)
+		step.Spec{Functions: s.Functions, Results: step.ResultsWarnings})
 	if err != nil {
-		panic(err) // a map of strings, slices and maps always converts
+		return nil, err
 	}
-	return []byte("# The functions of this state, run in one exec call (`revshift fn`): each step's list is the\n# previous step's plus its own, so this state is the previous one plus this step's change.\n" + n.MustString())
+	return []byte("# The functions of this state, run in one exec call (`revshift fn`): each step's list is the\n# previous step's plus its own, so this state is the previous one plus this step's change.\n" + n.MustString()), nil
 }
 
 type kust struct {

@@ -60,13 +60,13 @@ const Kind = "CanaryControlPlane"
 //	  revision: 1-6-14   # the new revision; default: the one revision whose
 //	                     # istiod is in the items and not in the running render
 type Spec struct {
-	Revision string `yaml:"revision"`
+	Revision string `yaml:"revision,omitempty"`
 	// IncludeRunning also emits the running render's objects (those the
 	// new revision does not supersede: a newer CRD, a role union), marked
 	// revshift.dev/state: old, so that the output is the complete desired
 	// state of S1 and later steps can edit the running objects (the shift
 	// scales the old gateways). revshift plan's steps use it.
-	IncludeRunning bool `yaml:"includeRunning"`
+	IncludeRunning bool `yaml:"includeRunning,omitempty"`
 }
 
 // Transform emits the canary control plane. See the package doc.

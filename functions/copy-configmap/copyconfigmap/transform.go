@@ -47,14 +47,14 @@ const (
 //	    argocdSyncWave: "-1"  # sync-wave annotation on each copy
 //	    kptDependsOn: true    # depends-on annotation on each gateway
 type Spec struct {
-	Revisions  []string `yaml:"revisions"`
-	Namespaces []string `yaml:"namespaces"`
-	Overwrite  bool     `yaml:"overwrite"`
+	Revisions  []string `yaml:"revisions,omitempty"`
+	Namespaces []string `yaml:"namespaces,omitempty"`
+	Overwrite  bool     `yaml:"overwrite,omitempty"`
 	// TargetNamespaces pre-stages the ConfigMaps of Revisions in these
 	// namespaces, for gateways that a later step adds (revshift plan's
 	// gateway-config step, which precedes the canary gateways).
-	TargetNamespaces []string `yaml:"targetNamespaces"`
-	Ordering         Ordering `yaml:"ordering"`
+	TargetNamespaces []string `yaml:"targetNamespaces,omitempty"`
+	Ordering         Ordering `yaml:"ordering,omitempty"`
 }
 
 // want is one ConfigMap that must exist in a namespace, and why.
@@ -65,8 +65,8 @@ type want struct {
 
 // Ordering makes the copy land before the gateway pods that mount it.
 type Ordering struct {
-	ArgoCDSyncWave string `yaml:"argocdSyncWave"`
-	KptDependsOn   bool   `yaml:"kptDependsOn"`
+	ArgoCDSyncWave string `yaml:"argocdSyncWave,omitempty"`
+	KptDependsOn   bool   `yaml:"kptDependsOn,omitempty"`
 }
 
 // Transform adds the missing ConfigMap copies. See the package doc.

@@ -49,9 +49,9 @@ const ControlPlaneNamespace = "istio-system"
 //	  namespaceSelector:      # metav1.LabelSelector over the namespaces' labels
 //	    matchLabels: {team: payments}
 type Spec struct {
-	Revision          string    `yaml:"revision"`
-	Tag               string    `yaml:"tag"`
-	NamespaceSelector yaml.Node `yaml:"namespaceSelector"`
+	Revision          string    `yaml:"revision,omitempty"`
+	Tag               string    `yaml:"tag,omitempty"`
+	NamespaceSelector yaml.Node `yaml:"namespaceSelector,omitempty"`
 }
 
 // Transform relabels the selected namespaces and annotates their workloads.

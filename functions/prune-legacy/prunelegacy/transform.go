@@ -79,16 +79,16 @@ var carrierHint = "carry the old render as the data of a local-config ConfigMap 
 //	    argocd: true
 //	    flux: true
 type Spec struct {
-	Mode            string     `yaml:"mode"`
-	OldPaths        []string   `yaml:"oldPaths"`
-	PruneProtection Protection `yaml:"pruneProtection"`
+	Mode            string     `yaml:"mode,omitempty"`
+	OldPaths        []string   `yaml:"oldPaths,omitempty"`
+	PruneProtection Protection `yaml:"pruneProtection,omitempty"`
 }
 
 // Protection selects the GitOps prune-protection annotations (both on by
 // default).
 type Protection struct {
-	ArgoCD *bool `yaml:"argocd"`
-	Flux   *bool `yaml:"flux"`
+	ArgoCD *bool `yaml:"argocd,omitempty"`
+	Flux   *bool `yaml:"flux,omitempty"`
 }
 
 func (p Protection) argocd() bool { return p.ArgoCD == nil || *p.ArgoCD }

@@ -77,13 +77,13 @@ const (
 //	    argocdSyncWave: "1"   # sync-wave on the canary's objects (canary) or the retired Deployments (shift)
 //	    kptDependsOn: true    # depends-on: canary -> its SA, RoleBindings, mesh ConfigMap; retired -> canary
 type Spec struct {
-	Mode           string   `yaml:"mode"`
-	Revision       string   `yaml:"revision"`
-	Render         string   `yaml:"render"`
-	Pairs          []Pair   `yaml:"pairs"`
-	PreviewService bool     `yaml:"previewService"`
-	DrainSeconds   *int64   `yaml:"drainSeconds"`
-	Ordering       Ordering `yaml:"ordering"`
+	Mode           string   `yaml:"mode,omitempty"`
+	Revision       string   `yaml:"revision,omitempty"`
+	Render         string   `yaml:"render,omitempty"`
+	Pairs          []Pair   `yaml:"pairs,omitempty"`
+	PreviewService bool     `yaml:"previewService,omitempty"`
+	DrainSeconds   *int64   `yaml:"drainSeconds,omitempty"`
+	Ordering       Ordering `yaml:"ordering,omitempty"`
 }
 
 // Pair names a running gateway and its replacement explicitly.
@@ -95,8 +95,8 @@ type Pair struct {
 
 // Ordering makes the canary land before what depends on it.
 type Ordering struct {
-	ArgoCDSyncWave string `yaml:"argocdSyncWave"`
-	KptDependsOn   bool   `yaml:"kptDependsOn"`
+	ArgoCDSyncWave string `yaml:"argocdSyncWave,omitempty"`
+	KptDependsOn   bool   `yaml:"kptDependsOn,omitempty"`
 }
 
 func decode(config *yaml.RNode) (Spec, error) {

@@ -64,10 +64,10 @@ const (
 //	  repointWebhooks: false  # also point webhooks that call Service istiod at istiod-<rev>
 //	  fluxIfNotPresent: false # annotate webhook configurations kustomize.toolkit.fluxcd.io/ssa: IfNotPresent
 type Spec struct {
-	Revision         string `yaml:"revision"`
-	Era              string `yaml:"era"`
-	RepointWebhooks  bool   `yaml:"repointWebhooks"`
-	FluxIfNotPresent bool   `yaml:"fluxIfNotPresent"`
+	Revision         string `yaml:"revision,omitempty"`
+	Era              string `yaml:"era,omitempty"`
+	RepointWebhooks  bool   `yaml:"repointWebhooks,omitempty"`
+	FluxIfNotPresent bool   `yaml:"fluxIfNotPresent,omitempty"`
 }
 
 // Transform fixes the webhooks. See the package doc.
