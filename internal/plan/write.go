@@ -12,6 +12,7 @@ import (
 	"github.com/revshift/revshift/internal/step"
 	"sigs.k8s.io/kustomize/kyaml/fn/runtime/runtimeutil"
 	"sigs.k8s.io/kustomize/kyaml/kio"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // StepName is the directory name of step i.
@@ -50,68 +51,12 @@ const Marker = ".revshift-plan"
 // Write writes the inputs and the step directories into Opts.Out.
 func (p *Plan) Write() error {
 	out := p.Opts.Out
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	if err := clearOut(out); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(out)
-	if err != nil {
+	w := &writer{}
+	if err := p.writeInputs(w, filepath.Join(out, "inputs")); err != nil {
 		return err
-	}
-	var ours []string
-	for _, e := range entries {
-		if !e.IsDir() || !planFolder(e.Name()) {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(out, e.Name(), Marker)); err != nil {
-			return fmt.Errorf("--out %s: %s exists and was not written by revshift plan (no %s in it): choose another --out, or remove it", out, e.Name(), Marker)
-		}
-		ours = append(ours, e.Name())
-	}
-	for _, d := range ours {
-		if err := os.RemoveAll(filepath.Join(out, d)); err != nil {
-			return err
-		}
-	}
-	in := filepath.Join(out, "inputs")
-	w := &writer{err: nil}
-	// inputs/running: the running renders as resources (S0).
-	w.files(filepath.Join(in, "running"), p.Running)
-	w.kustomization(filepath.Join(in, "running"), "The running renders (--from), as they are: the state S0.", kust{resources: names(p.Running)})
-	// inputs/kustomization.yaml: the same files as the data of a
-	// local-config ConfigMap, for every later state.
-	var carried []string
-	for _, f := range p.Running {
-		carried = append(carried, "running/"+f.Name)
-	}
-	w.kustomization(in, "The running renders (--from) carried as the data of a ConfigMap: they collide with the\n# target's names (CRDs, ClusterRoles, the default gateway), so later states read them through\n# canary-control-plane (spec.includeRunning). local-config: never applied.", kust{carrier: &carrier{name: "running-render", annotation: mesh.AnnotationRunningRender, files: carried}})
-	w.files(filepath.Join(in, "target"), p.TargetCP)
-	w.kustomization(filepath.Join(in, "target"), "The target control plane (--to), rendered with --revision "+p.Revision+".", kust{resources: names(p.TargetCP)})
-	if len(p.TargetGW) > 0 {
-		w.files(filepath.Join(in, "target-gateways"), p.TargetGW)
-		w.kustomization(filepath.Join(in, "target-gateways"), "The target gateways (--to), rendered from the UNCHANGED gateway IstioOperator with -r "+p.Revision+".\n# Their names are the running ones, so they travel as data: revision-gateway gives each object its\n# canary name (<name>-"+p.Revision+") and makes the render's references follow. local-config: never applied.", kust{carrier: &carrier{name: TargetGatewaysCarrier, annotation: mesh.AnnotationCanaryRender, files: names(p.TargetGW)}})
-	}
-	if len(p.DefaultGateway) > 0 {
-		var buf bytes.Buffer
-		buf.WriteString("# The target control plane's default gateway (non-revisioned, same names as the running one),\n# extracted from the --to render by revshift plan. canary-control-plane holds it back; it is\n# migrated as a canary of its own.\n")
-		if err := (kio.ByteWriter{Writer: &buf}).Write(p.DefaultGateway); err != nil {
-			return err
-		}
-		name := "default-gateway.rev-" + p.Revision + ".yaml"
-		w.file(filepath.Join(in, "target-default-gateway", name), buf.Bytes())
-		w.kustomization(filepath.Join(in, "target-default-gateway"), "The target's default gateway, carried like the user gateways: revision-gateway names its canary.", kust{carrier: &carrier{name: DefaultGatewayCarrier, annotation: mesh.AnnotationCanaryRender, files: []string{name}}})
-	}
-	if p.Opts.Rollback && len(p.NewCRDs) > 0 {
-		var buf bytes.Buffer
-		buf.WriteString("# The target's CustomResourceDefinitions that the running render lacks, extracted from the --to\n# render by revshift plan: the rollback keeps them, since deleting a CRD deletes every resource\n# of its kind.\n")
-		if err := (kio.ByteWriter{Writer: &buf}).Write(p.NewCRDs); err != nil {
-			return err
-		}
-		w.file(filepath.Join(in, "target-crds", "crds.rev-"+p.Revision+".yaml"), buf.Bytes())
-		w.kustomization(filepath.Join(in, "target-crds"), "CRDs the rollback keeps.", kust{resources: []string{"crds.rev-" + p.Revision + ".yaml"}})
-	}
-	if len(p.Include) > 0 {
-		w.files(filepath.Join(in, "include"), p.Include)
-		w.kustomization(filepath.Join(in, "include"), "The user's other objects (--include), part of every state.", kust{resources: names(p.Include)})
 	}
 	for i, s := range p.Order() {
 		dir := filepath.Join(out, fmt.Sprintf("%02d-%s", i, s.Slug))
@@ -137,6 +82,87 @@ func (p *Plan) Write() error {
 		w.kustomization(dir, fmt.Sprintf("%s\n#   kustomize build --enable-alpha-plugins --enable-exec .", s.Title), k)
 	}
 	return w.err
+}
+
+// clearOut makes --out and removes the folders an earlier plan wrote into
+// it; a folder of such a name without the Marker is an error.
+func clearOut(out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	var ours []string
+	for _, e := range entries {
+		if !e.IsDir() || !planFolder(e.Name()) {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(out, e.Name(), Marker)); err != nil {
+			return fmt.Errorf("--out %s: %s exists and was not written by revshift plan (no %s in it): choose another --out, or remove it", out, e.Name(), Marker)
+		}
+		ours = append(ours, e.Name())
+	}
+	for _, d := range ours {
+		if err := os.RemoveAll(filepath.Join(out, d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeInputs writes inputs/: the renders, and the kustomizations that
+// carry them.
+func (p *Plan) writeInputs(w *writer, in string) error {
+	// inputs/running: the running renders as resources (S0).
+	w.files(filepath.Join(in, "running"), p.Running)
+	w.kustomization(filepath.Join(in, "running"), "The running renders (--from), as they are: the state S0.", kust{resources: names(p.Running)})
+	// inputs/kustomization.yaml: the same files as the data of a
+	// local-config ConfigMap, for every later state.
+	var carried []string
+	for _, f := range p.Running {
+		carried = append(carried, "running/"+f.Name)
+	}
+	w.kustomization(in, "The running renders (--from) carried as the data of a ConfigMap: they collide with the\n# target's names (CRDs, ClusterRoles, the default gateway), so later states read them through\n# canary-control-plane (spec.includeRunning). local-config: never applied.", kust{carrier: &carrier{name: "running-render", annotation: mesh.AnnotationRunningRender, files: carried}})
+	w.files(filepath.Join(in, "target"), p.TargetCP)
+	w.kustomization(filepath.Join(in, "target"), "The target control plane (--to), rendered with --revision "+p.Revision+".", kust{resources: names(p.TargetCP)})
+	if len(p.TargetGW) > 0 {
+		w.files(filepath.Join(in, "target-gateways"), p.TargetGW)
+		w.kustomization(filepath.Join(in, "target-gateways"), "The target gateways (--to), rendered from the UNCHANGED gateway IstioOperator with -r "+p.Revision+".\n# Their names are the running ones, so they travel as data: revision-gateway gives each object its\n# canary name (<name>-"+p.Revision+") and makes the render's references follow. local-config: never applied.", kust{carrier: &carrier{name: TargetGatewaysCarrier, annotation: mesh.AnnotationCanaryRender, files: names(p.TargetGW)}})
+	}
+	if len(p.DefaultGateway) > 0 {
+		data, err := extracted("# The target control plane's default gateway (non-revisioned, same names as the running one),\n# extracted from the --to render by revshift plan. canary-control-plane holds it back; it is\n# migrated as a canary of its own.\n", p.DefaultGateway)
+		if err != nil {
+			return err
+		}
+		name := "default-gateway.rev-" + p.Revision + ".yaml"
+		w.file(filepath.Join(in, "target-default-gateway", name), data)
+		w.kustomization(filepath.Join(in, "target-default-gateway"), "The target's default gateway, carried like the user gateways: revision-gateway names its canary.", kust{carrier: &carrier{name: DefaultGatewayCarrier, annotation: mesh.AnnotationCanaryRender, files: []string{name}}})
+	}
+	if p.Opts.Rollback && len(p.NewCRDs) > 0 {
+		data, err := extracted("# The target's CustomResourceDefinitions that the running render lacks, extracted from the --to\n# render by revshift plan: the rollback keeps them, since deleting a CRD deletes every resource\n# of its kind.\n", p.NewCRDs)
+		if err != nil {
+			return err
+		}
+		w.file(filepath.Join(in, "target-crds", "crds.rev-"+p.Revision+".yaml"), data)
+		w.kustomization(filepath.Join(in, "target-crds"), "CRDs the rollback keeps.", kust{resources: []string{"crds.rev-" + p.Revision + ".yaml"}})
+	}
+	if len(p.Include) > 0 {
+		w.files(filepath.Join(in, "include"), p.Include)
+		w.kustomization(filepath.Join(in, "include"), "The user's other objects (--include), part of every state.", kust{resources: names(p.Include)})
+	}
+	return nil
+}
+
+// extracted is a file of objects revshift plan extracted from a render,
+// headed by a comment that says so.
+func extracted(comment string, nodes []*yaml.RNode) ([]byte, error) {
+	buf := bytes.NewBufferString(comment)
+	if err := (kio.ByteWriter{Writer: buf}).Write(nodes); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // planFolder reports whether a folder of --out has a name revshift plan
