@@ -27,9 +27,6 @@ const (
 	LabelCopyOf = "revshift.dev/copy-of"
 	// AnnotationCopiedFrom names the source as namespace/name.
 	AnnotationCopiedFrom = "revshift.dev/copied-from"
-
-	annotationSyncWave  = "argocd.argoproj.io/sync-wave"
-	annotationDependsOn = "config.kubernetes.io/depends-on"
 )
 
 // Spec is the optional functionConfig:
@@ -166,7 +163,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 		for _, g := range m.Gateways {
 			target := mesh.ID{Kind: "ConfigMap", Namespace: g.ID.Namespace, Name: g.ConfigMap}
 			if done[target] {
-				if err := addDependsOn(g.Node(), "/namespaces/"+target.Namespace+"/ConfigMap/"+target.Name); err != nil {
+				if err := addDependsOn(g.Node(), target); err != nil {
 					return nil, err
 				}
 			}
@@ -297,7 +294,7 @@ func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
 		}
 	}
 	if syncWave != "" {
-		ann[annotationSyncWave] = syncWave
+		ann[mesh.AnnotationSyncWave] = syncWave
 	}
 	if err := n.SetAnnotations(ann); err != nil {
 		return nil, err
@@ -324,17 +321,11 @@ func keepAnnotation(k string) bool {
 	return true
 }
 
-// addDependsOn adds ref to the gateway's kpt depends-on annotation (a
-// comma-separated list), once.
-func addDependsOn(n *yaml.RNode, ref string) error {
-	cur := n.GetAnnotations()[annotationDependsOn]
-	for _, r := range strings.Split(cur, ",") {
-		if strings.TrimSpace(r) == ref {
-			return nil
-		}
+// addDependsOn adds id to n's kpt depends-on annotation (mesh.DependsOn).
+func addDependsOn(n *yaml.RNode, id mesh.ID) error {
+	v, changed := mesh.WithDependsOn(n.GetAnnotations()[mesh.AnnotationDependsOn], id)
+	if !changed {
+		return nil
 	}
-	if cur != "" {
-		ref = cur + "," + ref
-	}
-	return n.PipeE(yaml.SetAnnotation(annotationDependsOn, ref))
+	return n.PipeE(yaml.SetAnnotation(mesh.AnnotationDependsOn, v))
 }
