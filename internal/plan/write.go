@@ -15,11 +15,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// StepName is the directory name of step i.
-func (p *Plan) StepName(i int) string {
-	return fmt.Sprintf("%02d-%s", i, p.Steps[i].Slug)
-}
-
 // Order is the order in which the steps are written: forward, or reversed
 // for --rollback.
 func (p *Plan) Order() []Step {
