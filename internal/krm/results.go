@@ -13,7 +13,7 @@ import (
 
 // resultsNode builds the results list as YAML nodes, as yaml.Node.Encode
 // does from the SDK's structs but without reflection: a function may report
-// a result per object, and on a 10k-object input reflecting over them took
+// a result per object, and on a 10k-object input reflecting over them takes
 // a quarter of the run. Results with fields the builder does not know
 // (field, file, tags) or invalid UTF-8 go through Encode.
 func resultsNode(rs fn.Results) (*yaml.Node, error) {

@@ -41,8 +41,9 @@ func WriteResourceList(items []*yaml.RNode, config, results *yaml.RNode) ([]byte
 
 // WriteList encodes a ResourceList. Each item is written on its own, as a
 // list entry: an item no function materialized is its input text, byte for
-// byte; another is encoded alone (on a 40 MB input, encoding the list whole
-// took most of the run time and memory in the emitter's growing buffer).
+// byte; another is encoded alone (encoding the list whole would hold the
+// whole output in the emitter's growing buffer: on a 40 MB input, most of
+// the run time and memory).
 func WriteList(l *List) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := writeList(&buf, l, false); err != nil {
@@ -72,7 +73,7 @@ func writeList(buf mesh.Writer, l *List, release bool) error {
 	var results *yaml.RNode
 	if len(l.Results) > 0 {
 		// Encoded straight into a node: a function may report a result per
-		// object, and a text round trip doubled the serialization time.
+		// object, and a text round trip would serialize them twice.
 		n, err := resultsNode(l.Results)
 		if err != nil {
 			return err

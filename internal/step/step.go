@@ -1,7 +1,8 @@
 // Package step runs several revshift functions in one process, from one
 // functionConfig, so that a step of the upgrade costs kustomize a single
 // exec call (kustomize's round trip per exec function is about 0.85 s on the
-// seed renders and grows with the input; see the hardening issue's figures).
+// seed renders and grows with the input; see the README's performance
+// table).
 //
 //	apiVersion: revshift.dev/v1alpha1
 //	kind: Step
@@ -65,8 +66,8 @@ type Spec struct {
 	// Results is which results the step reports: "all" (the default) or
 	// "warnings" (warnings and errors only). kustomize discards a
 	// successful function's results but still parses them: on a planned
-	// prune step of 600 objects the info results were half of the
-	// output, and parsing them a sixth of the build.
+	// prune step of 600 objects the info results are half of the output,
+	// and parsing them a sixth of the build.
 	Results string `yaml:"results,omitempty"`
 }
 
