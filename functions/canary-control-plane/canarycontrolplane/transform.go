@@ -69,13 +69,13 @@ type Spec struct {
 	IncludeRunning bool `yaml:"includeRunning,omitempty"`
 }
 
+// Validate checks spec.revision (krm.DecodeConfig calls it).
+func (s Spec) Validate() error { return krm.CheckRevision("revision", s.Revision) }
+
 // Transform emits the canary control plane. See the package doc.
 func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
-		return nil, err
-	}
-	if err := krm.CheckRevision("revision", spec.Revision); err != nil {
 		return nil, err
 	}
 	items, err := restoreRender(items, spec.IncludeRunning)

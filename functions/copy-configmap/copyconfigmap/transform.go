@@ -66,16 +66,21 @@ type Ordering struct {
 	KptDependsOn   bool   `yaml:"kptDependsOn,omitempty"`
 }
 
+// Validate checks spec.revisions (krm.DecodeConfig calls it).
+func (s Spec) Validate() error {
+	for _, r := range s.Revisions {
+		if err := mesh.ValidRevision(r); err != nil {
+			return fmt.Errorf("functionConfig spec.revisions: %v", err)
+		}
+	}
+	return nil
+}
+
 // Transform adds the missing ConfigMap copies. See the package doc.
 func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
-	}
-	for _, r := range spec.Revisions {
-		if err := mesh.ValidRevision(r); err != nil {
-			return nil, fmt.Errorf("functionConfig spec.revisions: %v", err)
-		}
 	}
 	m, err := mesh.BuildItems(items)
 	if err != nil {

@@ -54,20 +54,25 @@ type Spec struct {
 	NamespaceSelector yaml.Node `yaml:"namespaceSelector,omitempty"`
 }
 
+// Validate checks spec.revision and spec.tag (krm.DecodeConfig calls it).
+func (s Spec) Validate() error {
+	if err := krm.CheckRevision("revision", s.Revision); err != nil {
+		return err
+	}
+	if s.Tag != "" {
+		if err := mesh.ValidRevision(s.Tag); err != nil {
+			return fmt.Errorf("functionConfig spec.tag: %v", strings.Replace(err.Error(), "revision", "tag", 1))
+		}
+	}
+	return nil
+}
+
 // Transform relabels the selected namespaces and annotates their workloads.
 // See the package doc.
 func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
-	}
-	if err := krm.CheckRevision("revision", spec.Revision); err != nil {
-		return nil, err
-	}
-	if spec.Tag != "" {
-		if err := mesh.ValidRevision(spec.Tag); err != nil {
-			return nil, fmt.Errorf("functionConfig spec.tag: %v", strings.Replace(err.Error(), "revision", "tag", 1))
-		}
 	}
 	sel, err := mesh.ParseLabelSelector(&spec.NamespaceSelector, "spec.namespaceSelector")
 	if err != nil {

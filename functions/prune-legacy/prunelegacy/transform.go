@@ -94,23 +94,28 @@ type Protection struct {
 func (p Protection) argocd() bool { return p.ArgoCD == nil || *p.ArgoCD }
 func (p Protection) flux() bool   { return p.Flux == nil || *p.Flux }
 
+// Validate checks spec.mode and spec.oldPaths (krm.DecodeConfig calls it).
+func (s Spec) Validate() error {
+	switch s.Mode {
+	case ModeDeleteList, ModeDesiredState:
+	case removedModeMarkOld:
+		return fmt.Errorf("functionConfig spec.mode: %q was removed, and with it the OldObject carrier: %s", s.Mode, carrierHint)
+	default:
+		return fmt.Errorf("functionConfig spec.mode: %q is not one of %s, %s", s.Mode, ModeDeleteList, ModeDesiredState)
+	}
+	for i, p := range s.OldPaths {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			return fmt.Errorf("functionConfig spec.oldPaths[%d]: %q is not a path pattern (path.Match syntax, or a directory ending in /)", i, p)
+		}
+	}
+	return nil
+}
+
 // Transform classifies the old objects and writes the output of the mode.
 func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	spec := Spec{Mode: ModeDeleteList}
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
-	}
-	switch spec.Mode {
-	case ModeDeleteList, ModeDesiredState:
-	case removedModeMarkOld:
-		return nil, fmt.Errorf("functionConfig spec.mode: %q was removed, and with it the OldObject carrier: %s", spec.Mode, carrierHint)
-	default:
-		return nil, fmt.Errorf("functionConfig spec.mode: %q is not one of %s, %s", spec.Mode, ModeDeleteList, ModeDesiredState)
-	}
-	for i, p := range spec.OldPaths {
-		if _, err := path.Match(p, ""); err != nil || p == "" {
-			return nil, fmt.Errorf("functionConfig spec.oldPaths[%d]: %q is not a path pattern (path.Match syntax, or a directory ending in /)", i, p)
-		}
 	}
 	its, err := readItems(items, spec.OldPaths)
 	if err != nil {

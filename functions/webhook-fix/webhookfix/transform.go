@@ -70,21 +70,24 @@ type Spec struct {
 	FluxIfNotPresent bool   `yaml:"fluxIfNotPresent,omitempty"`
 }
 
+// Validate checks spec.era and spec.revision (krm.DecodeConfig calls it).
+func (s Spec) Validate() error {
+	switch s.Era {
+	case "", EraAuto, EraLegacy, EraModern:
+	default:
+		return fmt.Errorf("functionConfig spec.era: %q is not one of auto, legacy, modern", s.Era)
+	}
+	return krm.CheckRevision("revision", s.Revision)
+}
+
 // Transform fixes the webhooks. See the package doc.
 func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	spec := Spec{Era: EraAuto}
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
 	}
-	switch spec.Era {
-	case "":
+	if spec.Era == "" {
 		spec.Era = EraAuto
-	case EraAuto, EraLegacy, EraModern:
-	default:
-		return nil, fmt.Errorf("functionConfig spec.era: %q is not one of auto, legacy, modern", spec.Era)
-	}
-	if err := krm.CheckRevision("revision", spec.Revision); err != nil {
-		return nil, err
 	}
 	m, err := mesh.BuildItems(items)
 	if err != nil {
