@@ -2,6 +2,8 @@ package revisiongateway
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/revshift/revshift/internal/mesh"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -57,7 +59,7 @@ func preview(m *mesh.Model, w *work, p *mesh.Service, n *mesh.Workload) (*previe
 	if err := setString(node, []string{"spec"}, "type", "ClusterIP"); err != nil {
 		return nil, false, err
 	}
-	for _, k := range sortedKeys(ml) {
+	for _, k := range slices.Sorted(maps.Keys(ml)) {
 		if err := setString(node, []string{"spec", "selector"}, k, ml[k]); err != nil {
 			return nil, false, err
 		}

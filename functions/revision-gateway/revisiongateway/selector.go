@@ -1,7 +1,8 @@
 package revisiongateway
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/revshift/revshift/internal/krm"
@@ -24,7 +25,7 @@ func ownSelector(m *mesh.Model, w *work, res *krm.Results) error {
 	}
 	if !n.SelectsPodsOf(o) {
 		// Already its own; remember a label that tells the pods apart.
-		keys := sortedKeys(n.MatchLabels())
+		keys := slices.Sorted(maps.Keys(n.MatchLabels()))
 		for _, k := range keys {
 			if v := n.MatchLabels()[k]; o.PodLabels[k] != v {
 				w.discKey, w.discValue = k, v
@@ -55,13 +56,4 @@ func ownSelector(m *mesh.Model, w *work, res *krm.Results) error {
 	}
 	res.Infof(n.Object, "spec.selector.matchLabels %s=%s added: the canary's selector no longer selects the pods of %s", w.discKey, w.discValue, o.ID)
 	return nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

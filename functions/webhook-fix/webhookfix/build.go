@@ -1,6 +1,9 @@
 package webhookfix
 
 import (
+	"maps"
+	"slices"
+
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -57,7 +60,7 @@ func (b *builder) object(apiVersion, kind, name string, labels, annotations map[
 
 func (b *builder) sortedMap(m map[string]string) *yaml.RNode {
 	fs := make([]field, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		fs = append(fs, field{k, yaml.NewStringRNode(m[k])})
 	}
 	return b.mapping(fs...)

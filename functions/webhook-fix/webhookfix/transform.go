@@ -26,7 +26,6 @@ package webhookfix
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/revshift/revshift/internal/krm"
@@ -387,14 +386,4 @@ func setEnv(n *yaml.RNode, container, name, value string) error {
 		return err
 	}
 	return env.PipeE(yaml.ElementSetter{Keys: []string{"name"}, Values: []string{name}, Element: entry.YNode()})
-}
-
-// sortedKeys returns map keys in order.
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
