@@ -61,7 +61,7 @@ func canary(items []*mesh.Item, pairs []mesh.GatewayPair, spec Spec, res *krm.Re
 		if w.failed {
 			continue
 		}
-		o, n := m.Workload(w.oldID), m.Workload(w.newID)
+		o, n := w.workloads(m)
 		if n.SelectsPodsOf(o) || !n.SelectsPodsOf(n) {
 			res.Errorf(n.Object, "spec.selector %s of canary %s must select its own pods and not those of %s; give it a selector of its own", flow(n.SelectorNode()), n.ID, o.ID)
 			w.failed = true
@@ -111,6 +111,12 @@ func idList(xs []mesh.ID) string {
 		s[i] = x.String()
 	}
 	return strings.Join(s, ", ")
+}
+
+// workloads are the pair's running gateway and canary in m: each pass
+// rebuilds the model, so the pair is kept by identity.
+func (w *work) workloads(m *mesh.Model) (o, n *mesh.Workload) {
+	return m.Workload(w.oldID), m.Workload(w.newID)
 }
 
 // fromRender reports whether an object is the new render's copy of

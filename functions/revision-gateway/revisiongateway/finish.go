@@ -13,7 +13,7 @@ import (
 // drain, ordering. It returns the objects it creates and records the ones
 // to remove.
 func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *krm.Results) ([]*yaml.RNode, error) {
-	o, n := m.Workload(w.oldID), m.Workload(w.newID)
+	o, n := w.workloads(m)
 	g := m.GatewayOf(n)
 	prod := make([]*mesh.Service, len(w.prod))
 	for i, id := range w.prod {

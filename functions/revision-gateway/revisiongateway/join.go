@@ -13,7 +13,7 @@ import (
 // selector that selects the old pods, and keeps the canary's matchLabels
 // in step.
 func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
-	o, n := m.Workload(w.oldID), m.Workload(w.newID)
+	o, n := w.workloads(m)
 	prod, gws := w.production(m, o, n)
 	if len(prod) == 0 {
 		res.Errorf(o.Object, "no production Service selects the pods of running gateway %s (only the new render's %s): a canary would have nothing to join", o.ID, orNone(idList(w.renderSvcs)))

@@ -16,7 +16,7 @@ import (
 // overlap is harmless, but the reverse would make the canary count the old
 // pods as its own).
 func ownSelector(m *mesh.Model, w *work, res *krm.Results) error {
-	o, n := m.Workload(w.oldID), m.Workload(w.newID)
+	o, n := w.workloads(m)
 	prodKeys := map[string]bool{}
 	for _, id := range w.prod {
 		for k := range m.Service(id.Namespace, id.Name).Selector {
