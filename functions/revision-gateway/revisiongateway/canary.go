@@ -8,11 +8,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Labels that tell a canary's pods from the running ones, in order of
-// preference: the modern revision label, then the canonical revision every
-// gateway chart since 1.6 sets to the revision (1.5 sets it to "1.5").
-var discriminators = []string{mesh.LabelRev, "service.istio.io/canonical-revision"}
-
 // work is one pair being turned into a canary.
 type work struct {
 	mesh.GatewayPair
