@@ -7,6 +7,8 @@ BIN        := $(CURDIR)/bin
 KUSTOMIZE  := $(BIN)/kustomize
 KUSTOMIZE_VERSION := v5.7.1
 BENCHSTAT  := $(BIN)/benchstat
+GOLANGCI_LINT := $(BIN)/golangci-lint
+GOLANGCI_LINT_VERSION := v2.15.0
 # Control-plane assets, one directory per version in setup-envtest's layout:
 # bin/k8s/<version>-<goos>-<goarch>/{etcd,kube-apiserver,kube-controller-manager}.
 K8S_BIN    := $(BIN)/k8s
@@ -35,7 +37,7 @@ FUNCTIONS  := $(notdir $(wildcard functions/*))
 FUZZTIME   ?= 10s
 BENCHCOUNT ?= 6
 
-.PHONY: all build tools k8s k8s-1.24 k8s-1.21 rehearse e2e test unit examples conformance demo bench fuzz fmt vet clean
+.PHONY: all build tools k8s k8s-1.24 k8s-1.21 rehearse e2e test unit examples conformance demo bench fuzz fmt vet lint clean
 
 all: build
 
@@ -92,16 +94,17 @@ rehearse: build
 ## e2e: rehearse the example hops and their broken variants on real control planes
 ## (1.34 for the modern hop, 1.24 for the legacy one); builds the assets first: 1.34, 1.24
 ## and 1.21 (which the legacy example's v1beta1 CRDs and webhooks need)
-e2e: build tools rehearse k8s k8s-1.24 k8s-1.21
+e2e: build tools rehearse k8s k8s-1.24 k8s-1.21 $(GOLANGCI_LINT)
 	@test -z "$$(cd hack/rehearse && gofmt -l .)" || { (cd hack/rehearse && gofmt -l .); echo "gofmt: run make fmt"; exit 1; }
-	cd hack/rehearse && go vet ./... && go test -count=1 -timeout 60m -parallel 3 ./...
+	cd hack/rehearse && go vet ./... && $(GOLANGCI_LINT) run ./...
+	cd hack/rehearse && go test -count=1 -timeout 60m -parallel 3 ./...
 
 $(BENCHSTAT):
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) go install golang.org/x/perf/cmd/benchstat@v0.0.0-20250813145418-2f7363a06fe1
 
-## test: unit, golden, conformance (skipped without ../shared), fuzz seeds, examples
-test: build tools vet
+## test: lint, unit, golden, conformance (skipped without ../shared), fuzz seeds, examples
+test: build tools vet lint
 	go test ./...
 	$(MAKE) --no-print-directory examples
 
@@ -132,6 +135,14 @@ fmt:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run make fmt"; exit 1; }
 	go vet ./...
+
+## lint: golangci-lint $(GOLANGCI_LINT_VERSION) with .golangci.yml (errcheck, govet, ineffassign,
+## staticcheck, unused; goimports)
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+$(GOLANGCI_LINT):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 clean:
 	rm -rf $(BIN)

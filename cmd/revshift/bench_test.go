@@ -165,8 +165,9 @@ func BenchmarkPeakMemory(b *testing.B) {
 					for _, line := range strings.Split(string(data), "\n") {
 						if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 							var kb int64
-							fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
-							hwm = max(hwm, kb)
+							if _, err := fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb); err == nil {
+								hwm = max(hwm, kb)
+							}
 						}
 					}
 				}

@@ -34,29 +34,19 @@ type pipelineInput struct {
 	kinds []string
 }
 
-// pipelineInputs plans generated upgrades of 1k and 10k objects (the
-// scaling goal compares them) and records, for each function of the prune
-// step's pipeline, the ResourceList it receives (the previous function's
-// output), and every state of the plan. The items are what the steps'
-// kustomizations hand their function (the running render carried by a
-// ConfigMap, the target control plane, the target gateways suffixed), put
-// together in-process: kustomize's own bookkeeping is O(n^2)
-// (kustomize#5673) and would take minutes per build at 10k objects.
-func pipelineInputs(b *testing.B) []pipelineInput {
-	b.Helper()
-	var out []pipelineInput
-	for _, n := range upgradeSizes {
-		out = append(out, pipelineInputOf(b, n.name, n.objects))
-	}
-	return out
-}
-
 var upgradeSizes = []struct {
 	name    string
 	objects int
 }{{"up-1k", 1000}, {"up-10k", 10000}}
 
-// pipelineInputOf builds one generated upgrade's pipeline inputs and states.
+// pipelineInputOf plans a generated upgrade of the given number of objects
+// (the scaling goal compares 1k and 10k) and records, for each function of
+// the prune step's pipeline, the ResourceList it receives (the previous
+// function's output), and every state of the plan. The items are what the
+// steps' kustomizations hand their function (the running render carried by
+// a ConfigMap, the target control plane, the target gateways suffixed), put
+// together in-process: kustomize's own bookkeeping is O(n^2)
+// (kustomize#5673) and would take minutes per build at 10k objects.
 func pipelineInputOf(b *testing.B, name string, objects int) pipelineInput {
 	b.Helper()
 	tmp := b.TempDir()

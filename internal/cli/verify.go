@@ -100,13 +100,8 @@ func Verify(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	var ord verify.Ordering
-	switch *applier {
-	case "argocd", "kpt":
-		ord = verify.DefaultOrdering
-	case "kubectl", "flux":
-		ord = verify.NoOrdering
-	default:
+	ord, ok := applierOrdering(*applier)
+	if !ok {
 		fmt.Fprintf(stderr, "revshift verify: -applier %q: expected argocd, kpt, kubectl or flux\n", *applier)
 		return 2
 	}
@@ -117,27 +112,9 @@ func Verify(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *graph != "" {
-		for _, s := range states {
-			if s.Name == *graph {
-				if err := verify.WriteMermaid(stdout, s.Model); err != nil {
-					fmt.Fprintln(stderr, "revshift verify:", err)
-					return 1
-				}
-				return 0
-			}
-		}
-		fmt.Fprintf(stderr, "revshift verify: -graph %q: no such step in %s\n", *graph, dir)
-		return 2
+		return writeGraph(states, *graph, dir, stdout, stderr)
 	}
-	var ungated []string
-	for _, s := range states[1:] {
-		if s.Gate == nil {
-			ungated = append(ungated, s.Name)
-		}
-	}
-	if len(ungated) > 0 {
-		fmt.Fprintf(stderr, "revshift verify: note: no %s in %s (a plan written before gates, or by hand): RS002 counts a Deployment such a step creates at its spec.replicas, not its HPA's minReplicas\n", gate.FileName, strings.Join(ungated, ", "))
-	}
+	noteUngated(states, stderr)
 	renders, err := ReadRenders(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "revshift verify:", err)
@@ -173,4 +150,46 @@ func ExecPath(dir string) []string {
 		return nil
 	}
 	return []string{filepath.Dir(exe)}
+}
+
+// applierOrdering is the ordering an applier honours: argocd and kpt
+// order a step's objects (sync waves, depends-on), kubectl and flux apply
+// it at once.
+func applierOrdering(applier string) (verify.Ordering, bool) {
+	switch applier {
+	case "argocd", "kpt":
+		return verify.DefaultOrdering, true
+	case "kubectl", "flux":
+		return verify.NoOrdering, true
+	}
+	return verify.Ordering{}, false
+}
+
+// writeGraph is -graph: the Mermaid traffic-path graph of one step.
+func writeGraph(states []verify.State, step, dir string, stdout, stderr io.Writer) int {
+	for _, s := range states {
+		if s.Name == step {
+			if err := verify.WriteMermaid(stdout, s.Model); err != nil {
+				fmt.Fprintln(stderr, "revshift verify:", err)
+				return 1
+			}
+			return 0
+		}
+	}
+	fmt.Fprintf(stderr, "revshift verify: -graph %q: no such step in %s\n", step, dir)
+	return 2
+}
+
+// noteUngated notes the steps after S0 without a gate: RS002 then counts
+// what they create at spec.replicas.
+func noteUngated(states []verify.State, stderr io.Writer) {
+	var ungated []string
+	for _, s := range states[1:] {
+		if s.Gate == nil {
+			ungated = append(ungated, s.Name)
+		}
+	}
+	if len(ungated) > 0 {
+		fmt.Fprintf(stderr, "revshift verify: note: no %s in %s (a plan written before gates, or by hand): RS002 counts a Deployment such a step creates at its spec.replicas, not its HPA's minReplicas\n", gate.FileName, strings.Join(ungated, ", "))
+	}
 }

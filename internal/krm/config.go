@@ -20,10 +20,27 @@ type envelope[T any] struct {
 	Spec       T              `yaml:"spec"`
 }
 
-// DecodeConfig decodes a functionConfig of the given kind into spec. A nil
-// config leaves spec as it is (the function's defaults). A wrong apiVersion
-// or kind, or an unknown field, is an error naming it.
+// Validator is a function's spec with rules of its own beyond its fields'
+// types: DecodeConfig checks them once it has decoded the spec.
+type Validator interface {
+	Validate() error
+}
+
+// DecodeConfig decodes a functionConfig of the given kind into spec, then
+// checks it when it is a Validator. A nil config leaves spec as it is (the
+// function's defaults). A wrong apiVersion or kind, or an unknown field, is
+// an error naming it.
 func DecodeConfig[T any](config *yaml.RNode, kind string, spec *T) error {
+	if err := decodeConfig(config, kind, spec); err != nil {
+		return err
+	}
+	if v, ok := any(spec).(Validator); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
+func decodeConfig[T any](config *yaml.RNode, kind string, spec *T) error {
 	if config == nil {
 		return nil
 	}
@@ -62,3 +79,15 @@ var (
 	unknownField = regexp.MustCompile(`line (\d+): field (\S+) not found in type \S+`)
 	badType      = regexp.MustCompile(`line (\d+): cannot unmarshal (\S+)(?: .+?)? into (\S+)`)
 )
+
+// CheckRevision checks the revision in a functionConfig's spec field; ""
+// (unset) is valid.
+func CheckRevision(field, rev string) error {
+	if rev == "" {
+		return nil
+	}
+	if err := mesh.ValidRevision(rev); err != nil {
+		return fmt.Errorf("functionConfig spec.%s: %v", field, err)
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package krm
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -34,4 +35,24 @@ func TestDecodeConfig(t *testing.T) {
 	require.NoError(t, DecodeConfig(yaml.MustParse("apiVersion: revshift.dev/v1alpha1\nkind: T\nspec:\n  names: [a, b]\n"), "T", &s), "metadata.name is optional")
 	assert.Equal(t, testSpec{Names: []string{"a", "b"}, Count: 7}, s, "unset fields keep their defaults")
 	require.NoError(t, DecodeConfig[testSpec](nil, "T", &s))
+}
+
+type checkedSpec struct {
+	Count int `yaml:"count"`
+}
+
+func (s checkedSpec) Validate() error {
+	if s.Count < 0 {
+		return fmt.Errorf("functionConfig spec.count: %d is negative", s.Count)
+	}
+	return nil
+}
+
+// A spec that is a Validator is checked once decoded.
+func TestDecodeConfigValidates(t *testing.T) {
+	var s checkedSpec
+	err := DecodeConfig(yaml.MustParse("apiVersion: revshift.dev/v1alpha1\nkind: T\nspec:\n  count: -1\n"), "T", &s)
+	require.EqualError(t, err, "functionConfig spec.count: -1 is negative")
+	require.NoError(t, DecodeConfig(yaml.MustParse("apiVersion: revshift.dev/v1alpha1\nkind: T\nspec:\n  count: 2\n"), "T", &s))
+	assert.Equal(t, 2, s.Count)
 }

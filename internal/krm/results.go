@@ -1,17 +1,19 @@
 package krm
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
+	"github.com/revshift/revshift/internal/mesh"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // resultsNode builds the results list as YAML nodes, as yaml.Node.Encode
 // does from the SDK's structs but without reflection: a function may report
-// a result per object, and on a 10k-object input reflecting over them took
+// a result per object, and on a 10k-object input reflecting over them takes
 // a quarter of the run. Results with fields the builder does not know
 // (field, file, tags) or invalid UTF-8 go through Encode.
 func resultsNode(rs fn.Results) (*yaml.Node, error) {
@@ -89,8 +91,47 @@ func isBase60Float(s string) bool {
 		return false
 	}
 	c := s[0]
-	if !(c == '+' || c == '-' || c >= '0' && c <= '9') || strings.IndexByte(s, ':') < 0 {
+	if (c != '+' && c != '-' && (c < '0' || c > '9')) || strings.IndexByte(s, ':') < 0 {
 		return false
 	}
 	return base60float.MatchString(s)
+}
+
+// Results collects a function's results.
+type Results struct{ fn.Results }
+
+func ref(o *mesh.Object) *fn.ResourceRef {
+	if o == nil {
+		return nil
+	}
+	return &fn.ResourceRef{APIVersion: o.APIVersion, Kind: o.ID.Kind, Namespace: o.ID.Namespace, Name: o.ID.Name}
+}
+
+func (r *Results) add(sev fn.Severity, o *mesh.Object, format string, args ...any) {
+	r.Results = append(r.Results, &fn.Result{Severity: sev, Message: fmt.Sprintf(format, args...), ResourceRef: ref(o)})
+}
+
+// Infof records a decision about o (o may be nil).
+func (r *Results) Infof(o *mesh.Object, format string, args ...any) {
+	r.add(fn.Info, o, format, args...)
+}
+
+// Warnf records a problem the function worked around.
+func (r *Results) Warnf(o *mesh.Object, format string, args ...any) {
+	r.add(fn.Warning, o, format, args...)
+}
+
+// Errorf records a failure; the function exits non-zero.
+func (r *Results) Errorf(o *mesh.Object, format string, args ...any) {
+	r.add(fn.Error, o, format, args...)
+}
+
+// Failed reports whether an error result was recorded.
+func (r *Results) Failed() bool {
+	for _, x := range r.Results {
+		if x.Severity == fn.Error {
+			return true
+		}
+	}
+	return false
 }

@@ -23,26 +23,7 @@ type entry struct {
 // entry is never split inside a value; a quoted scalar or flow collection
 // left open at a cut makes that entry fail to parse, which is reported.
 func splitItems(in []byte) (skeleton []byte, entries []entry, ok bool) {
-	const (
-		top = iota
-		itemsKey
-		inEntry
-	)
-	state := top
-	skel := make([]byte, 0, 1024)
-	start, startLine := -1, 0
-	// pending is where a run of column-0 comment lines (and blank lines
-	// after them) began inside an entry: YAML hangs such comments on the
-	// next entry when one follows, so they start it.
-	pending, pendingLine := -1, 0
-	seenItems := false
-	closeEntry := func(end int) {
-		if start >= 0 {
-			entries = append(entries, entry{text: in[start:end], line: startLine})
-			start = -1
-		}
-		pending = -1
-	}
+	s := &splitter{skel: make([]byte, 0, 1024), start: -1, pending: -1}
 	line := 0
 	for pos := 0; pos < len(in); {
 		line++
@@ -52,66 +33,114 @@ func splitItems(in []byte) (skeleton []byte, entries []entry, ok bool) {
 		} else {
 			end += pos + 1
 		}
-		l := in[pos:end]
-		switch {
-		case isMarker(l) || (len(l) > 0 && l[0] == '\t'):
+		if !s.take(in, in[pos:end], pos, line) {
 			return nil, nil, false
-		case state != top && (hasPrefix(l, "- ") || isDashOnly(l)):
-			if pending >= 0 {
-				s, sl := pending, pendingLine
-				closeEntry(s)
-				start, startLine = s, sl
-			} else {
-				closeEntry(pos)
-				start, startLine = pos, line
-			}
-			state = inEntry
-			skel = append(skel, '\n')
-		case state != top && (len(l) > 0 && l[0] == ' ' || isBlank(l)):
-			if state != inEntry {
-				if !isBlank(l) {
-					return nil, nil, false // entries indented under items
-				}
-				skel = append(skel, '\n')
-				break
-			}
-			if !isBlank(l) {
-				pending = -1 // the entry goes on after the comments
-			}
-			skel = append(skel, '\n')
-		case state != top && l[0] == '#':
-			if state != inEntry {
-				return nil, nil, false
-			}
-			if pending < 0 {
-				pending, pendingLine = pos, line
-			}
-			skel = append(skel, '\n')
-		default:
-			// A line at column 0 that is neither an entry nor part of one:
-			// the next top-level key (or a line of another key's value,
-			// which the skeleton's parse reads).
-			closeEntry(pos)
-			state = top
-			if v, isItems := cutKey(l, "items"); isItems {
-				if seenItems {
-					return nil, nil, false
-				}
-				seenItems = true
-				switch v {
-				case "":
-					state = itemsKey
-				case "[]":
-				default:
-					return nil, nil, false
-				}
-			}
-			skel = append(skel, l...)
 		}
 		pos = end
 	}
-	closeEntry(len(in))
-	return skel, entries, true
+	s.closeEntry(in, len(in))
+	return s.skel, s.entries, true
+}
+
+// Where splitItems is in the input.
+const (
+	atTop   = iota // at a top-level key, or in its value
+	atItems        // after "items:", before its first entry
+	inEntry        // in an entry of items
+)
+
+// splitter is splitItems' state: the skeleton and entries so far, the
+// entry being read (start, at line startLine, or -1) and pending: where a
+// run of column-0 comment lines (and blank lines after them) began inside
+// an entry, or -1. YAML hangs such comments on the next entry when one
+// follows, so they start it.
+type splitter struct {
+	state                int
+	skel                 []byte
+	entries              []entry
+	start, startLine     int
+	pending, pendingLine int
+	seenItems            bool
+}
+
+// take reads line l of the input, at offset pos; false is a layout
+// splitItems does not read.
+func (s *splitter) take(in, l []byte, pos, line int) bool {
+	switch {
+	case isMarker(l) || (len(l) > 0 && l[0] == '\t'):
+		return false
+	case s.state != atTop && (hasPrefix(l, "- ") || isDashOnly(l)):
+		s.openEntry(in, pos, line)
+	case s.state != atTop && (len(l) > 0 && l[0] == ' ' || isBlank(l)):
+		if s.state != inEntry {
+			if !isBlank(l) {
+				return false // entries indented under items
+			}
+		} else if !isBlank(l) {
+			s.pending = -1 // the entry goes on after the comments
+		}
+		s.skel = append(s.skel, '\n')
+	case s.state != atTop && l[0] == '#':
+		if s.state != inEntry {
+			return false
+		}
+		if s.pending < 0 {
+			s.pending, s.pendingLine = pos, line
+		}
+		s.skel = append(s.skel, '\n')
+	default:
+		// A line at column 0 that is neither an entry nor part of one:
+		// the next top-level key (or a line of another key's value,
+		// which the skeleton's parse reads).
+		return s.topLevel(in, l, pos)
+	}
+	return true
+}
+
+// openEntry starts an entry at its "- " line, or at the comments just
+// before it.
+func (s *splitter) openEntry(in []byte, pos, line int) {
+	if s.pending >= 0 {
+		p, pl := s.pending, s.pendingLine
+		s.closeEntry(in, p)
+		s.start, s.startLine = p, pl
+	} else {
+		s.closeEntry(in, pos)
+		s.start, s.startLine = pos, line
+	}
+	s.state = inEntry
+	s.skel = append(s.skel, '\n')
+}
+
+// closeEntry ends the entry being read, if any, at offset end.
+func (s *splitter) closeEntry(in []byte, end int) {
+	if s.start >= 0 {
+		s.entries = append(s.entries, entry{text: in[s.start:end], line: s.startLine})
+		s.start = -1
+	}
+	s.pending = -1
+}
+
+// topLevel reads a top-level key: items opens the list (once, and only as
+// a block list or []), any other goes to the skeleton.
+func (s *splitter) topLevel(in, l []byte, pos int) bool {
+	s.closeEntry(in, pos)
+	s.state = atTop
+	if v, isItems := cutKey(l, "items"); isItems {
+		if s.seenItems {
+			return false
+		}
+		s.seenItems = true
+		switch v {
+		case "":
+			s.state = atItems
+		case "[]":
+		default:
+			return false
+		}
+	}
+	s.skel = append(s.skel, l...)
+	return true
 }
 
 func hasPrefix(l []byte, p string) bool { return bytes.HasPrefix(l, []byte(p)) }

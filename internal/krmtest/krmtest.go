@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,6 +80,25 @@ func Run(t testing.TB, p fn.ResourceListProcessor, input []byte) Output {
 		o.Items = append(o.Items, it.MoveToResourceNode())
 	}
 	return o
+}
+
+// RunTwice runs p on the items and config and requires success, then runs
+// it again on its own output and requires success and the same items: a
+// function is idempotent. It returns the first run's output.
+func RunTwice(t testing.TB, p fn.ResourceListProcessor, items []*yaml.RNode, config *yaml.RNode) Output {
+	t.Helper()
+	out := Run(t, p, ResourceList(t, items, config))
+	if !out.OK {
+		t.Fatalf("the function failed: %v", out.Results)
+	}
+	again := Run(t, p, ResourceList(t, out.Items, config))
+	if !again.OK {
+		t.Fatalf("the second run, on the first run's output, failed: %v", again.Results)
+	}
+	if a, b := string(ItemsYAML(t, out.Items)), string(ItemsYAML(t, again.Items)); a != b {
+		t.Fatalf("the second run, on the first run's output, changed the items:\n%s", diff(a, b))
+	}
+	return out
 }
 
 // Find returns the item with kind, namespace and name, or nil.
@@ -244,22 +262,15 @@ func sharedDirNoSkip() string {
 		}
 		return d
 	}
-	wd, err := os.Getwd()
-	if err != nil {
+	root := repoRoot()
+	if root == "" {
 		return ""
 	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			r := filepath.Join(filepath.Dir(d), "shared", "istio-renders")
-			if _, err := os.Stat(r); err != nil {
-				return ""
-			}
-			return r
-		}
-		if filepath.Dir(d) == d {
-			return ""
-		}
+	r := filepath.Join(filepath.Dir(root), "shared", "istio-renders")
+	if _, err := os.Stat(r); err != nil {
+		return ""
 	}
+	return r
 }
 
 // Render reads render files relative to SharedDir.
@@ -271,22 +282,4 @@ func Render(t testing.TB, rel ...string) []*yaml.RNode {
 		paths[i] = filepath.Join(dir, r)
 	}
 	return ReadYAMLFiles(t, paths...)
-}
-
-// Program builds the function program in the current package (go build .)
-// and returns a runner: ResourceList on stdin, stdout, stderr, exit error.
-func Program(t testing.TB, name string) func(input []byte) ([]byte, string, error) {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return func(input []byte) ([]byte, string, error) {
-		cmd := exec.Command(bin)
-		cmd.Stdin = bytes.NewReader(input)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		return stdout.Bytes(), stderr.String(), err
-	}
 }

@@ -39,7 +39,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/revshift/revshift/functions/revision-gateway/revisiongateway"
 	"github.com/revshift/revshift/internal/mesh"
+	"github.com/revshift/revshift/internal/step"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
@@ -75,16 +77,12 @@ type Step struct {
 	// Resources are folders under inputs/ (relative to inputs/).
 	Resources []string
 	// Carrier is true when the running render travels as data.
-	Carrier   bool
-	Functions []Call
+	Carrier bool
+	// Functions are the calls of the step's Step functionConfig, each with
+	// its function's own Spec.
+	Functions []step.Call
 	// Changes, Watch and Rollback are the README's paragraphs.
 	Changes, Watch, Rollback string
-}
-
-// Call is one function of a Step functionConfig.
-type Call struct {
-	Kind string
-	Spec map[string]any
 }
 
 // Plan is what plan computed from the renders.
@@ -101,22 +99,16 @@ type Plan struct {
 	// NewCRDs are the target's CRDs that the running render lacks: a
 	// rollback keeps them (deleting a CRD deletes every resource of its
 	// kind).
-	NewCRDs      []*yaml.RNode
-	UserPairs    []Pair
-	DefaultPairs []Pair
+	NewCRDs []*yaml.RNode
+	// UserPairs and DefaultPairs are the running gateways and their
+	// canaries: the user gateways, and those rendered with the control
+	// plane.
+	UserPairs    []revisiongateway.Pair
+	DefaultPairs []revisiongateway.Pair
 	// GatewayNamespaces are where the target's user gateways run, outside
 	// the control-plane namespace.
 	GatewayNamespaces []string
 	Steps             []Step
-}
-
-// Pair is a running gateway and its canary.
-type Pair struct {
-	Namespace, Old, New string
-}
-
-func (p Pair) spec() map[string]any {
-	return map[string]any{"namespace": p.Namespace, "old": p.Old, "new": p.New}
 }
 
 // ReadDir reads the YAML files of a folder (not recursive), in name order.
@@ -127,7 +119,7 @@ func ReadDir(dir string) ([]File, error) {
 	}
 	var out []File
 	for _, e := range entries {
-		if e.IsDir() || !(strings.HasSuffix(e.Name(), ".yaml") || strings.HasSuffix(e.Name(), ".yml")) || e.Name() == "kustomization.yaml" {
+		if e.IsDir() || !isRender(e.Name()) {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
@@ -151,6 +143,12 @@ func ReadDir(dir string) ([]File, error) {
 		return nil, fmt.Errorf("%s: no YAML files", dir)
 	}
 	return out, nil
+}
+
+// isRender reports whether a file of a renders' folder is a render: YAML,
+// and not a kustomization.
+func isRender(name string) bool {
+	return (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) && name != "kustomization.yaml"
 }
 
 func allNodes(fs []File) []*yaml.RNode {
@@ -278,7 +276,7 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 				unpaired = append(unpaired, g.ID.Namespace+"/"+g.ID.Name)
 				continue
 			}
-			p.UserPairs = append(p.UserPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
+			p.UserPairs = append(p.UserPairs, revisiongateway.Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
 			if !cpNS[g.ID.Namespace] {
 				nsSet[g.ID.Namespace] = true
 			}
@@ -304,7 +302,7 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 			if rev := f.Model.RevisionOfGateway(g); rev != p.Revision {
 				continue
 			}
-			p.DefaultPairs = append(p.DefaultPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
+			p.DefaultPairs = append(p.DefaultPairs, revisiongateway.Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
 			for _, o := range f.Model.GatewayParts(g) {
 				p.DefaultGateway = append(p.DefaultGateway, o.Node())
 			}

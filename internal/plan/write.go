@@ -9,14 +9,11 @@ import (
 	"strings"
 
 	"github.com/revshift/revshift/internal/mesh"
+	"github.com/revshift/revshift/internal/step"
+	"sigs.k8s.io/kustomize/kyaml/fn/runtime/runtimeutil"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
-
-// StepName is the directory name of step i.
-func (p *Plan) StepName(i int) string {
-	return fmt.Sprintf("%02d-%s", i, p.Steps[i].Slug)
-}
 
 // Order is the order in which the steps are written: forward, or reversed
 // for --rollback.
@@ -49,6 +46,42 @@ const Marker = ".revshift-plan"
 // Write writes the inputs and the step directories into Opts.Out.
 func (p *Plan) Write() error {
 	out := p.Opts.Out
+	if err := clearOut(out); err != nil {
+		return err
+	}
+	w := &writer{}
+	if err := p.writeInputs(w, filepath.Join(out, "inputs")); err != nil {
+		return err
+	}
+	for i, s := range p.Order() {
+		dir := filepath.Join(out, fmt.Sprintf("%02d-%s", i, s.Slug))
+		var res []string
+		if s.Carrier {
+			res = append(res, "../inputs")
+		}
+		for _, r := range s.Resources {
+			res = append(res, "../inputs/"+r)
+		}
+		if p.Opts.Rollback && s.Slug == "running" && len(p.NewCRDs) > 0 {
+			res = append(res, "../inputs/target-crds")
+		}
+		k := kust{resources: res}
+		if len(s.Functions) > 0 {
+			k.transformers = []string{"revshift.yaml"}
+			cfg, err := p.stepConfig(s)
+			if err != nil {
+				return err
+			}
+			w.file(filepath.Join(dir, "revshift.yaml"), cfg)
+		}
+		w.kustomization(dir, fmt.Sprintf("%s\n#   kustomize build --enable-alpha-plugins --enable-exec .", s.Title), k)
+	}
+	return w.err
+}
+
+// clearOut makes --out and removes the folders an earlier plan wrote into
+// it; a folder of such a name without the Marker is an error.
+func clearOut(out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
@@ -58,7 +91,7 @@ func (p *Plan) Write() error {
 	}
 	var ours []string
 	for _, e := range entries {
-		if !e.IsDir() || !(stepDirName(e.Name()) || e.Name() == "inputs" || e.Name() == "prerendered") {
+		if !e.IsDir() || !planFolder(e.Name()) {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(out, e.Name(), Marker)); err != nil {
@@ -71,8 +104,12 @@ func (p *Plan) Write() error {
 			return err
 		}
 	}
-	in := filepath.Join(out, "inputs")
-	w := &writer{err: nil}
+	return nil
+}
+
+// writeInputs writes inputs/: the renders, and the kustomizations that
+// carry them.
+func (p *Plan) writeInputs(w *writer, in string) error {
 	// inputs/running: the running renders as resources (S0).
 	w.files(filepath.Join(in, "running"), p.Running)
 	w.kustomization(filepath.Join(in, "running"), "The running renders (--from), as they are: the state S0.", kust{resources: names(p.Running)})
@@ -90,48 +127,43 @@ func (p *Plan) Write() error {
 		w.kustomization(filepath.Join(in, "target-gateways"), "The target gateways (--to), rendered from the UNCHANGED gateway IstioOperator with -r "+p.Revision+".\n# Their names are the running ones, so they travel as data: revision-gateway gives each object its\n# canary name (<name>-"+p.Revision+") and makes the render's references follow. local-config: never applied.", kust{carrier: &carrier{name: TargetGatewaysCarrier, annotation: mesh.AnnotationCanaryRender, files: names(p.TargetGW)}})
 	}
 	if len(p.DefaultGateway) > 0 {
-		var buf bytes.Buffer
-		buf.WriteString("# The target control plane's default gateway (non-revisioned, same names as the running one),\n# extracted from the --to render by revshift plan. canary-control-plane holds it back; it is\n# migrated as a canary of its own.\n")
-		if err := (kio.ByteWriter{Writer: &buf}).Write(p.DefaultGateway); err != nil {
+		data, err := extracted("# The target control plane's default gateway (non-revisioned, same names as the running one),\n# extracted from the --to render by revshift plan. canary-control-plane holds it back; it is\n# migrated as a canary of its own.\n", p.DefaultGateway)
+		if err != nil {
 			return err
 		}
 		name := "default-gateway.rev-" + p.Revision + ".yaml"
-		w.file(filepath.Join(in, "target-default-gateway", name), buf.Bytes())
+		w.file(filepath.Join(in, "target-default-gateway", name), data)
 		w.kustomization(filepath.Join(in, "target-default-gateway"), "The target's default gateway, carried like the user gateways: revision-gateway names its canary.", kust{carrier: &carrier{name: DefaultGatewayCarrier, annotation: mesh.AnnotationCanaryRender, files: []string{name}}})
 	}
 	if p.Opts.Rollback && len(p.NewCRDs) > 0 {
-		var buf bytes.Buffer
-		buf.WriteString("# The target's CustomResourceDefinitions that the running render lacks, extracted from the --to\n# render by revshift plan: the rollback keeps them, since deleting a CRD deletes every resource\n# of its kind.\n")
-		if err := (kio.ByteWriter{Writer: &buf}).Write(p.NewCRDs); err != nil {
+		data, err := extracted("# The target's CustomResourceDefinitions that the running render lacks, extracted from the --to\n# render by revshift plan: the rollback keeps them, since deleting a CRD deletes every resource\n# of its kind.\n", p.NewCRDs)
+		if err != nil {
 			return err
 		}
-		w.file(filepath.Join(in, "target-crds", "crds.rev-"+p.Revision+".yaml"), buf.Bytes())
+		w.file(filepath.Join(in, "target-crds", "crds.rev-"+p.Revision+".yaml"), data)
 		w.kustomization(filepath.Join(in, "target-crds"), "CRDs the rollback keeps.", kust{resources: []string{"crds.rev-" + p.Revision + ".yaml"}})
 	}
 	if len(p.Include) > 0 {
 		w.files(filepath.Join(in, "include"), p.Include)
 		w.kustomization(filepath.Join(in, "include"), "The user's other objects (--include), part of every state.", kust{resources: names(p.Include)})
 	}
-	for i, s := range p.Order() {
-		dir := filepath.Join(out, fmt.Sprintf("%02d-%s", i, s.Slug))
-		var res []string
-		if s.Carrier {
-			res = append(res, "../inputs")
-		}
-		for _, r := range s.Resources {
-			res = append(res, "../inputs/"+r)
-		}
-		if p.Opts.Rollback && s.Slug == "running" && len(p.NewCRDs) > 0 {
-			res = append(res, "../inputs/target-crds")
-		}
-		k := kust{resources: res}
-		if len(s.Functions) > 0 {
-			k.transformers = []string{"revshift.yaml"}
-			w.file(filepath.Join(dir, "revshift.yaml"), p.stepConfig(s))
-		}
-		w.kustomization(dir, fmt.Sprintf("%s\n#   kustomize build --enable-alpha-plugins --enable-exec .", s.Title), k)
+	return nil
+}
+
+// extracted is a file of objects revshift plan extracted from a render,
+// headed by a comment that says so.
+func extracted(comment string, nodes []*yaml.RNode) ([]byte, error) {
+	buf := bytes.NewBufferString(comment)
+	if err := (kio.ByteWriter{Writer: buf}).Write(nodes); err != nil {
+		return nil, err
 	}
-	return w.err
+	return buf.Bytes(), nil
+}
+
+// planFolder reports whether a folder of --out has a name revshift plan
+// writes: a step (NN-name), inputs or prerendered.
+func planFolder(n string) bool {
+	return stepDirName(n) || n == "inputs" || n == "prerendered"
 }
 
 func stepDirName(n string) bool {
@@ -157,33 +189,20 @@ func names(fs []File) []string {
 }
 
 // stepConfig is the Step functionConfig of a step.
-func (p *Plan) stepConfig(s Step) []byte {
+func (p *Plan) stepConfig(s Step) ([]byte, error) {
 	path := "revshift"
 	if p.Opts.ExecDir != "" {
 		path = filepath.Join(p.Opts.ExecDir, "revshift")
 	}
-	var fns []any
-	for _, c := range s.Functions {
-		fns = append(fns, map[string]any{"kind": c.Kind, "spec": c.Spec})
-	}
-	doc := map[string]any{
-		"apiVersion": "revshift.dev/v1alpha1",
-		"kind":       "Step",
-		"metadata": map[string]any{
-			"name": s.Slug,
-			"annotations": map[string]any{
-				"config.kubernetes.io/function": fmt.Sprintf("exec:\n  path: %s\n  args: [fn]\n", path),
-			},
-		},
+	n, err := step.NewConfig(s.Slug,
+		map[string]string{runtimeutil.FunctionAnnotationKey: fmt.Sprintf("exec:\n  path: %s\n  args: [fn]\n", path)},
 		// Info results: kustomize parses and discards them; the plan's
 		// README says what each step changes, and verify checks it.
-		"spec": map[string]any{"functions": fns, "results": "warnings"},
-	}
-	n, err := yaml.FromMap(doc)
+		step.Spec{Functions: s.Functions, Results: step.ResultsWarnings})
 	if err != nil {
-		panic(err) // a map of strings, slices and maps always converts
+		return nil, err
 	}
-	return []byte("# The functions of this state, run in one exec call (`revshift fn`): each step's list is the\n# previous step's plus its own, so this state is the previous one plus this step's change.\n" + n.MustString())
+	return []byte("# The functions of this state, run in one exec call (`revshift fn`): each step's list is the\n# previous step's plus its own, so this state is the previous one plus this step's change.\n" + n.MustString()), nil
 }
 
 type kust struct {

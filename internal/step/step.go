@@ -1,7 +1,8 @@
 // Package step runs several revshift functions in one process, from one
 // functionConfig, so that a step of the upgrade costs kustomize a single
 // exec call (kustomize's round trip per exec function is about 0.85 s on the
-// seed renders and grows with the input; see the hardening issue's figures).
+// seed renders and grows with the input; see the README's performance
+// table).
 //
 //	apiVersion: revshift.dev/v1alpha1
 //	kind: Step
@@ -61,21 +62,23 @@ type Spec struct {
 	// KeepStateMarkers keeps the revshift.dev/state annotations that
 	// functions use among themselves to tell old objects from desired ones;
 	// by default a step strips them, so that the cluster never sees them.
-	KeepStateMarkers bool `yaml:"keepStateMarkers"`
+	KeepStateMarkers bool `yaml:"keepStateMarkers,omitempty"`
 	// Results is which results the step reports: "all" (the default) or
 	// "warnings" (warnings and errors only). kustomize discards a
 	// successful function's results but still parses them: on a planned
-	// prune step of 600 objects the info results were half of the
-	// output, and parsing them a sixth of the build.
-	Results string `yaml:"results"`
+	// prune step of 600 objects the info results are half of the output,
+	// and parsing them a sixth of the build.
+	Results string `yaml:"results,omitempty"`
 }
 
 // Call is one function of a step: its kind and its spec (as it would appear
-// under spec: in that function's own functionConfig).
+// under spec: in that function's own functionConfig). A Step read from YAML
+// holds each spec as a map; one written (NewConfig) holds the function's
+// own typed Spec.
 type Call struct {
-	Kind string         `yaml:"kind"`
-	Name string         `yaml:"name,omitempty"`
-	Spec map[string]any `yaml:"spec,omitempty"`
+	Kind string `yaml:"kind"`
+	Name string `yaml:"name,omitempty"`
+	Spec any    `yaml:"spec,omitempty"`
 }
 
 // Transform runs a Step, or a single function's own functionConfig.
@@ -160,6 +163,30 @@ func stripStateMarkers(items []*mesh.Item) error {
 		}
 	}
 	return nil
+}
+
+// NewConfig is the Step functionConfig of the given name, annotations and
+// spec. Its mappings are written in key order, as those of a Step read
+// back and written again are.
+func NewConfig(name string, annotations map[string]string, spec Spec) (*yaml.RNode, error) {
+	data, err := yaml.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	meta := map[string]any{"name": name}
+	if len(annotations) > 0 {
+		meta["annotations"] = annotations
+	}
+	return yaml.FromMap(map[string]any{
+		"apiVersion": krm.APIVersion,
+		"kind":       Kind,
+		"metadata":   meta,
+		"spec":       m,
+	})
 }
 
 // subConfig builds the function's own functionConfig from a Call.

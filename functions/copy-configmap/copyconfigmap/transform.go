@@ -27,9 +27,6 @@ const (
 	LabelCopyOf = "revshift.dev/copy-of"
 	// AnnotationCopiedFrom names the source as namespace/name.
 	AnnotationCopiedFrom = "revshift.dev/copied-from"
-
-	annotationSyncWave  = "argocd.argoproj.io/sync-wave"
-	annotationDependsOn = "config.kubernetes.io/depends-on"
 )
 
 // Spec is the optional functionConfig:
@@ -47,14 +44,14 @@ const (
 //	    argocdSyncWave: "-1"  # sync-wave annotation on each copy
 //	    kptDependsOn: true    # depends-on annotation on each gateway
 type Spec struct {
-	Revisions  []string `yaml:"revisions"`
-	Namespaces []string `yaml:"namespaces"`
-	Overwrite  bool     `yaml:"overwrite"`
+	Revisions  []string `yaml:"revisions,omitempty"`
+	Namespaces []string `yaml:"namespaces,omitempty"`
+	Overwrite  bool     `yaml:"overwrite,omitempty"`
 	// TargetNamespaces pre-stages the ConfigMaps of Revisions in these
 	// namespaces, for gateways that a later step adds (revshift plan's
 	// gateway-config step, which precedes the canary gateways).
-	TargetNamespaces []string `yaml:"targetNamespaces"`
-	Ordering         Ordering `yaml:"ordering"`
+	TargetNamespaces []string `yaml:"targetNamespaces,omitempty"`
+	Ordering         Ordering `yaml:"ordering,omitempty"`
 }
 
 // want is one ConfigMap that must exist in a namespace, and why.
@@ -65,8 +62,18 @@ type want struct {
 
 // Ordering makes the copy land before the gateway pods that mount it.
 type Ordering struct {
-	ArgoCDSyncWave string `yaml:"argocdSyncWave"`
-	KptDependsOn   bool   `yaml:"kptDependsOn"`
+	ArgoCDSyncWave string `yaml:"argocdSyncWave,omitempty"`
+	KptDependsOn   bool   `yaml:"kptDependsOn,omitempty"`
+}
+
+// Validate checks spec.revisions (krm.DecodeConfig calls it).
+func (s Spec) Validate() error {
+	for _, r := range s.Revisions {
+		if err := mesh.ValidRevision(r); err != nil {
+			return fmt.Errorf("functionConfig spec.revisions: %v", err)
+		}
+	}
+	return nil
 }
 
 // Transform adds the missing ConfigMap copies. See the package doc.
@@ -75,11 +82,6 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
 	}
-	for _, r := range spec.Revisions {
-		if err := mesh.ValidRevision(r); err != nil {
-			return nil, fmt.Errorf("functionConfig spec.revisions: %v", err)
-		}
-	}
 	m, err := mesh.BuildItems(items)
 	if err != nil {
 		return nil, err
@@ -87,7 +89,29 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if len(spec.TargetNamespaces) > 0 && len(spec.Revisions) == 0 {
 		return nil, fmt.Errorf("functionConfig spec.targetNamespaces: needs spec.revisions (which revisions' ConfigMaps to copy)")
 	}
-	var wants []want
+	c := &copier{m: m, spec: spec, res: res, out: items, done: map[mesh.ID]bool{}}
+	for _, w := range wants(m, spec) {
+		if err := c.ensure(w); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Ordering.KptDependsOn {
+		for _, g := range m.Gateways {
+			target := mesh.ID{Kind: "ConfigMap", Namespace: g.ID.Namespace, Name: g.ConfigMap}
+			if c.done[target] {
+				if err := addDependsOn(g.Node(), target); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return c.out, nil
+}
+
+// wants are the ConfigMaps the selected gateways mount, then those
+// pre-staged in spec.targetNamespaces.
+func wants(m *mesh.Model, spec Spec) []want {
+	var out []want
 	for _, g := range m.Gateways {
 		if g.ConfigMap == "" || g.Injected {
 			continue
@@ -100,79 +124,87 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 			(len(spec.Namespaces) > 0 && !slices.Contains(spec.Namespaces, g.ID.Namespace)) {
 			continue
 		}
-		wants = append(wants, want{ns: g.ID.Namespace, name: g.ConfigMap, rev: rev, gateway: g})
+		out = append(out, want{ns: g.ID.Namespace, name: g.ConfigMap, rev: rev, gateway: g})
 	}
 	for _, ns := range spec.TargetNamespaces {
 		for _, rev := range spec.Revisions {
-			wants = append(wants, want{ns: ns, name: mesh.MeshConfigMapName(rev), rev: rev})
+			out = append(out, want{ns: ns, name: mesh.MeshConfigMapName(rev), rev: rev})
 		}
 	}
-	out := items
-	done := map[mesh.ID]bool{}
-	for _, w := range wants {
-		ns := w.ns
-		target := mesh.ID{Kind: "ConfigMap", Namespace: ns, Name: w.name}
-		for_, user := "pre-staged for the gateways of a later step", "the gateways of a later step will mount"
-		if w.gateway != nil {
-			for_, user = "for gateway "+w.gateway.ID.String(), "gateway "+w.gateway.ID.String()+" mounts"
-		}
-		src := source(m, w.rev, w.name, ns)
-		if existing, ok := m.Get(target); ok {
-			if src == nil || src == existing || done[target] {
-				continue
-			}
-			if same, diff := sameData(src.Node(), existing.Node()); !same {
-				if !spec.Overwrite {
-					res.Errorf(existing, "%s already exists with different data than %s (%s); it is the one %s. Remove it, or set spec.overwrite: true to replace its data", target, src.ID, diff, user)
-					continue
-				}
-				if err := replaceData(existing.Node(), src.Node()); err != nil {
-					return nil, err
-				}
-				res.Infof(existing, "overwrote the data of %s with %s's (spec.overwrite) %s", target, src.ID, for_)
-			}
-			done[target] = true
-			continue
-		}
-		if done[target] {
-			continue
-		}
-		if src == nil {
-			if w.gateway == nil {
-				if _, inNS := m.ConfigMap(ns, w.name); !inNS {
-					res.Errorf(nil, "spec.targetNamespaces: ConfigMap %s of revision %s exists nowhere in the input (render the revision's control plane into the same input)", w.name, w.rev)
-				}
-				continue
-			}
-			res.Warnf(w.gateway.Object, "gateway %s mounts ConfigMap %s (revision %s), which exists nowhere in the input; the volume is optional, so the gateway will start and silently connect to the default istiod (%s) instead of revision %s", w.gateway.ID, w.name, w.rev, mesh.FallbackDiscoveryAddress, w.rev)
-			continue
-		}
-		if src.ID.Namespace == ns {
-			continue
-		}
-		cp, err := copyOf(src, ns, spec.Ordering.ArgoCDSyncWave)
-		if err != nil {
-			return nil, err
-		}
-		it, err := mesh.NewTextItem(cp)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-		done[target] = true
-		res.Infof(&mesh.Object{APIVersion: "v1", ID: target}, "copied %s into namespace %s %s (revision %s)", src.ID, ns, for_, w.rev)
+	return out
+}
+
+// copier adds the copies to out; done are the ConfigMaps in place (copied,
+// or overwritten or found equal).
+type copier struct {
+	m    *mesh.Model
+	spec Spec
+	res  *krm.Results
+	out  []*mesh.Item
+	done map[mesh.ID]bool
+}
+
+// ensure makes the ConfigMap w wants exist in its namespace, with its
+// source's data: copied there, or an existing one checked (or overwritten,
+// spec.overwrite).
+func (c *copier) ensure(w want) error {
+	ns := w.ns
+	target := mesh.ID{Kind: "ConfigMap", Namespace: ns, Name: w.name}
+	for_, user := "pre-staged for the gateways of a later step", "the gateways of a later step will mount"
+	if w.gateway != nil {
+		for_, user = "for gateway "+w.gateway.ID.String(), "gateway "+w.gateway.ID.String()+" mounts"
 	}
-	if spec.Ordering.KptDependsOn {
-		for _, g := range m.Gateways {
-			target := mesh.ID{Kind: "ConfigMap", Namespace: g.ID.Namespace, Name: g.ConfigMap}
-			if done[target] {
-				if err := addDependsOn(g.Node(), "/namespaces/"+target.Namespace+"/ConfigMap/"+target.Name); err != nil {
-					return nil, err
-				}
-			}
+	src := source(c.m, w.rev, w.name, ns)
+	if existing, ok := c.m.Get(target); ok {
+		if src == nil || src == existing || c.done[target] {
+			return nil
 		}
+		if same, diff := sameData(src.Node(), existing.Node()); !same {
+			if !c.spec.Overwrite {
+				c.res.Errorf(existing, "%s already exists with different data than %s (%s); it is the one %s. Remove it, or set spec.overwrite: true to replace its data", target, src.ID, diff, user)
+				return nil
+			}
+			if err := replaceData(existing.Node(), src.Node()); err != nil {
+				return err
+			}
+			c.res.Infof(existing, "overwrote the data of %s with %s's (spec.overwrite) %s", target, src.ID, for_)
+		}
+		c.done[target] = true
+		return nil
 	}
-	return out, nil
+	if c.done[target] {
+		return nil
+	}
+	if src == nil {
+		c.missing(w)
+		return nil
+	}
+	if src.ID.Namespace == ns {
+		return nil
+	}
+	cp, err := copyOf(src, ns, c.spec.Ordering.ArgoCDSyncWave)
+	if err != nil {
+		return err
+	}
+	it, err := mesh.NewTextItem(cp)
+	if err != nil {
+		return err
+	}
+	c.out = append(c.out, it)
+	c.done[target] = true
+	c.res.Infof(&mesh.Object{APIVersion: "v1", ID: target}, "copied %s into namespace %s %s (revision %s)", src.ID, ns, for_, w.rev)
+	return nil
+}
+
+// missing reports a wanted ConfigMap that exists nowhere in the input.
+func (c *copier) missing(w want) {
+	if w.gateway == nil {
+		if _, inNS := c.m.ConfigMap(w.ns, w.name); !inNS {
+			c.res.Errorf(nil, "spec.targetNamespaces: ConfigMap %s of revision %s exists nowhere in the input (render the revision's control plane into the same input)", w.name, w.rev)
+		}
+		return
+	}
+	c.res.Warnf(w.gateway.Object, "gateway %s mounts ConfigMap %s (revision %s), which exists nowhere in the input; the volume is optional, so the gateway will start and silently connect to the default istiod (%s) instead of revision %s", w.gateway.ID, w.name, w.rev, mesh.FallbackDiscoveryAddress, w.rev)
 }
 
 // source finds the ConfigMap to copy: the one in the namespace of the
@@ -297,7 +329,7 @@ func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
 		}
 	}
 	if syncWave != "" {
-		ann[annotationSyncWave] = syncWave
+		ann[mesh.AnnotationSyncWave] = syncWave
 	}
 	if err := n.SetAnnotations(ann); err != nil {
 		return nil, err
@@ -324,17 +356,11 @@ func keepAnnotation(k string) bool {
 	return true
 }
 
-// addDependsOn adds ref to the gateway's kpt depends-on annotation (a
-// comma-separated list), once.
-func addDependsOn(n *yaml.RNode, ref string) error {
-	cur := n.GetAnnotations()[annotationDependsOn]
-	for _, r := range strings.Split(cur, ",") {
-		if strings.TrimSpace(r) == ref {
-			return nil
-		}
+// addDependsOn adds id to n's kpt depends-on annotation (mesh.DependsOn).
+func addDependsOn(n *yaml.RNode, id mesh.ID) error {
+	v, changed := mesh.WithDependsOn(n.GetAnnotations()[mesh.AnnotationDependsOn], id)
+	if !changed {
+		return nil
 	}
-	if cur != "" {
-		ref = cur + "," + ref
-	}
-	return n.PipeE(yaml.SetAnnotation(annotationDependsOn, ref))
+	return n.PipeE(yaml.SetAnnotation(mesh.AnnotationDependsOn, v))
 }

@@ -49,9 +49,22 @@ const ControlPlaneNamespace = "istio-system"
 //	  namespaceSelector:      # metav1.LabelSelector over the namespaces' labels
 //	    matchLabels: {team: payments}
 type Spec struct {
-	Revision          string    `yaml:"revision"`
-	Tag               string    `yaml:"tag"`
-	NamespaceSelector yaml.Node `yaml:"namespaceSelector"`
+	Revision          string    `yaml:"revision,omitempty"`
+	Tag               string    `yaml:"tag,omitempty"`
+	NamespaceSelector yaml.Node `yaml:"namespaceSelector,omitempty"`
+}
+
+// Validate checks spec.revision and spec.tag (krm.DecodeConfig calls it).
+func (s Spec) Validate() error {
+	if err := krm.CheckRevision("revision", s.Revision); err != nil {
+		return err
+	}
+	if s.Tag != "" {
+		if err := mesh.ValidRevision(s.Tag); err != nil {
+			return fmt.Errorf("functionConfig spec.tag: %v", strings.Replace(err.Error(), "revision", "tag", 1))
+		}
+	}
+	return nil
 }
 
 // Transform relabels the selected namespaces and annotates their workloads.
@@ -60,16 +73,6 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
-	}
-	if spec.Revision != "" {
-		if err := mesh.ValidRevision(spec.Revision); err != nil {
-			return nil, fmt.Errorf("functionConfig spec.revision: %v", err)
-		}
-	}
-	if spec.Tag != "" {
-		if err := mesh.ValidRevision(spec.Tag); err != nil {
-			return nil, fmt.Errorf("functionConfig spec.tag: %v", strings.Replace(err.Error(), "revision", "tag", 1))
-		}
 	}
 	sel, err := mesh.ParseLabelSelector(&spec.NamespaceSelector, "spec.namespaceSelector")
 	if err != nil {

@@ -15,29 +15,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// kustomizeBin finds the kustomize that `make tools` installs (bin/ at the
-// repository root), else one on PATH; the test skips without one.
-func kustomizeBin(t *testing.T) string {
-	t.Helper()
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	for d := wd; filepath.Dir(d) != d; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			if p := filepath.Join(d, "bin", "kustomize"); fileExists(p) {
-				return p
-			}
-			break
-		}
-	}
-	if p, err := exec.LookPath("kustomize"); err == nil {
-		return p
-	}
-	t.Skip("kustomize not found: run `make tools`")
-	return ""
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
 // canaryRender carries a file of ../shared as revshift plan does: the data
 // of a local-config ConfigMap annotated mesh.AnnotationCanaryRender.
 func canaryRender(t *testing.T, rel string) *yaml.RNode {
@@ -53,12 +30,7 @@ func config(t *testing.T, spec string) *yaml.RNode {
 
 func run(t *testing.T, items []*yaml.RNode, cfg *yaml.RNode) krmtest.Output {
 	t.Helper()
-	out := krmtest.Run(t, krm.Processor(Transform), krmtest.ResourceList(t, items, cfg))
-	require.True(t, out.OK, "%v", out.Results)
-	again := krmtest.Run(t, krm.Processor(Transform), krmtest.ResourceList(t, out.Items, cfg))
-	require.True(t, again.OK, "%v", again.Results)
-	assert.Equal(t, string(krmtest.ItemsYAML(t, out.Items)), string(krmtest.ItemsYAML(t, again.Items)), "second run changed the items")
-	return out
+	return krmtest.RunTwice(t, krm.Processor(Transform), items, cfg)
 }
 
 // checkCanary asserts the gateway invariants 1-4 and 7 for the pair, and
@@ -234,7 +206,7 @@ func TestConformanceSeedSiblingSuffixRefused(t *testing.T) {
 func seedKustomization(t *testing.T) (string, string) {
 	t.Helper()
 	shared := krmtest.SharedDir(t)
-	kz := kustomizeBin(t)
+	kz := krmtest.KustomizeBin(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "revision-gateway")
 	build := exec.Command("go", "build", "-o", bin, "..")

@@ -144,38 +144,13 @@ func addAnnotation(n *yaml.RNode, k, v string) error {
 	return n.PipeE(yaml.LookupCreate(yaml.MappingNode, "metadata", "annotations"), yaml.SetField(k, yaml.NewStringRNode(v)))
 }
 
-// dependsOnRef is kpt's reference to an object.
-func dependsOnRef(id mesh.ID) string {
-	if id.Namespace == "" {
-		return id.Group + "/" + id.Kind + "/" + id.Name
-	}
-	return id.Group + "/namespaces/" + id.Namespace + "/" + id.Kind + "/" + id.Name
-}
-
-// addDependsOn adds refs to an object's depends-on annotation, once each,
-// keeping what is there.
+// addDependsOn adds ids to n's kpt depends-on annotation (mesh.DependsOn).
 func addDependsOn(n *yaml.RNode, ids ...mesh.ID) error {
-	cur := n.GetAnnotations()[mesh.AnnotationDependsOn]
-	have := map[string]bool{}
-	var list []string
-	for _, r := range strings.Split(cur, ",") {
-		if r = strings.TrimSpace(r); r != "" && !have[r] {
-			have[r] = true
-			list = append(list, r)
-		}
-	}
-	changed := false
-	for _, id := range ids {
-		if r := dependsOnRef(id); !have[r] {
-			have[r] = true
-			list = append(list, r)
-			changed = true
-		}
-	}
+	v, changed := mesh.WithDependsOn(n.GetAnnotations()[mesh.AnnotationDependsOn], ids...)
 	if !changed {
 		return nil
 	}
-	return addAnnotation(n, mesh.AnnotationDependsOn, strings.Join(list, ","))
+	return addAnnotation(n, mesh.AnnotationDependsOn, v)
 }
 
 // flow renders a node on one line for messages.

@@ -77,13 +77,13 @@ const (
 //	    argocdSyncWave: "1"   # sync-wave on the canary's objects (canary) or the retired Deployments (shift)
 //	    kptDependsOn: true    # depends-on: canary -> its SA, RoleBindings, mesh ConfigMap; retired -> canary
 type Spec struct {
-	Mode           string   `yaml:"mode"`
-	Revision       string   `yaml:"revision"`
-	Render         string   `yaml:"render"`
-	Pairs          []Pair   `yaml:"pairs"`
-	PreviewService bool     `yaml:"previewService"`
-	DrainSeconds   *int64   `yaml:"drainSeconds"`
-	Ordering       Ordering `yaml:"ordering"`
+	Mode           string   `yaml:"mode,omitempty"`
+	Revision       string   `yaml:"revision,omitempty"`
+	Render         string   `yaml:"render,omitempty"`
+	Pairs          []Pair   `yaml:"pairs,omitempty"`
+	PreviewService bool     `yaml:"previewService,omitempty"`
+	DrainSeconds   *int64   `yaml:"drainSeconds,omitempty"`
+	Ordering       Ordering `yaml:"ordering,omitempty"`
 }
 
 // Pair names a running gateway and its replacement explicitly.
@@ -95,43 +95,48 @@ type Pair struct {
 
 // Ordering makes the canary land before what depends on it.
 type Ordering struct {
-	ArgoCDSyncWave string `yaml:"argocdSyncWave"`
-	KptDependsOn   bool   `yaml:"kptDependsOn"`
+	ArgoCDSyncWave string `yaml:"argocdSyncWave,omitempty"`
+	KptDependsOn   bool   `yaml:"kptDependsOn,omitempty"`
 }
 
+// Validate checks the spec (krm.DecodeConfig calls it).
+func (s Spec) Validate() error {
+	switch s.Mode {
+	case "", ModeCanary, ModeShift:
+	default:
+		return fmt.Errorf("functionConfig spec.mode: %q is not %q or %q", s.Mode, ModeCanary, ModeShift)
+	}
+	if err := krm.CheckRevision("revision", s.Revision); err != nil {
+		return err
+	}
+	for i, p := range s.Pairs {
+		if p.Namespace == "" || p.Old == "" || p.New == "" {
+			return fmt.Errorf("functionConfig spec.pairs[%d]: namespace, old and new are all required", i)
+		}
+	}
+	if d := s.DrainSeconds; d != nil && (*d < 0 || *d > maxDrainSeconds) {
+		return fmt.Errorf("functionConfig spec.drainSeconds: %d is not between 0 and %d", *d, maxDrainSeconds)
+	}
+	if w := s.Ordering.ArgoCDSyncWave; w != "" {
+		if _, err := strconv.Atoi(w); err != nil {
+			return fmt.Errorf("functionConfig spec.ordering.argocdSyncWave: %q is not an integer", w)
+		}
+	}
+	return nil
+}
+
+// decode reads the functionConfig and fills in the defaults.
 func decode(config *yaml.RNode) (Spec, error) {
 	var spec Spec
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return spec, err
 	}
-	switch spec.Mode {
-	case "":
+	if spec.Mode == "" {
 		spec.Mode = ModeCanary
-	case ModeCanary, ModeShift:
-	default:
-		return spec, fmt.Errorf("functionConfig spec.mode: %q is not %q or %q", spec.Mode, ModeCanary, ModeShift)
-	}
-	if spec.Revision != "" {
-		if err := mesh.ValidRevision(spec.Revision); err != nil {
-			return spec, fmt.Errorf("functionConfig spec.revision: %v", err)
-		}
-	}
-	for i, p := range spec.Pairs {
-		if p.Namespace == "" || p.Old == "" || p.New == "" {
-			return spec, fmt.Errorf("functionConfig spec.pairs[%d]: namespace, old and new are all required", i)
-		}
 	}
 	if spec.DrainSeconds == nil {
 		d := int64(DefaultDrainSeconds)
 		spec.DrainSeconds = &d
-	}
-	if d := *spec.DrainSeconds; d < 0 || d > maxDrainSeconds {
-		return spec, fmt.Errorf("functionConfig spec.drainSeconds: %d is not between 0 and %d", d, maxDrainSeconds)
-	}
-	if w := spec.Ordering.ArgoCDSyncWave; w != "" {
-		if _, err := strconv.Atoi(w); err != nil {
-			return spec, fmt.Errorf("functionConfig spec.ordering.argocdSyncWave: %q is not an integer", w)
-		}
 	}
 	return spec, nil
 }

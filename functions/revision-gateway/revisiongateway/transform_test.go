@@ -4,15 +4,14 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"github.com/revshift/revshift/internal/mesh"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 	"testing"
 
 	"github.com/revshift/revshift/internal/krm"
 	"github.com/revshift/revshift/internal/krmtest"
+	"github.com/revshift/revshift/internal/mesh"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 func TestGolden(t *testing.T) {

@@ -29,8 +29,8 @@ const Kind = "VerifyState"
 //	  disable: [RS009]         # state rules not to check
 //	  warningsAsErrors: false  # fail on warning findings too
 type Spec struct {
-	Disable          []string `yaml:"disable"`
-	WarningsAsErrors bool     `yaml:"warningsAsErrors"`
+	Disable          []string `yaml:"disable,omitempty"`
+	WarningsAsErrors bool     `yaml:"warningsAsErrors,omitempty"`
 }
 
 // Transform checks the state; it never changes the items.

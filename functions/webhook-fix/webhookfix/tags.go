@@ -88,10 +88,18 @@ func (f *fixer) tags() error {
 		}
 		c.url = h.URL
 		r := yaml.NewRNode(node)
-		if cb, _ := r.Pipe(yaml.Lookup("clientConfig", "caBundle")); cb != nil && cb.YNode().Value != "" {
+		cb, err := r.Pipe(yaml.Lookup("clientConfig", "caBundle"))
+		if err != nil {
+			return fmt.Errorf("%s: webhook %s: clientConfig: %v", inj.ID, h.Name, err)
+		}
+		if cb != nil && cb.YNode().Value != "" {
 			c.caBundle = cb.YNode()
 		}
-		if rp, _ := r.Pipe(yaml.Lookup("reinvocationPolicy")); rp != nil {
+		rp, err := r.Pipe(yaml.Lookup("reinvocationPolicy"))
+		if err != nil {
+			return fmt.Errorf("%s: webhook %s: %v", inj.ID, h.Name, err)
+		}
+		if rp != nil {
 			c.reinvocationPolicy = rp.YNode().Value
 		}
 	}
@@ -169,61 +177,57 @@ func (f *fixer) tagMWC(c canonical) (*yaml.RNode, error) {
 	for k, v := range c.labels {
 		labels[k] = v
 	}
-	n := newObject("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", name, labels, c.annotations)
-	hooks := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	b := &builder{}
 	tag := mesh.DefaultTag
-	// Case 1 and 2 of the template: the tag's own namespace and object
-	// selectors.
-	hooks.Content = append(hooks.Content,
-		f.core(c, "rev.namespace.", retag(c.revNamespace, "namespaceSelector", f.rev, tag, exprs(in(mesh.LabelRev, tag), notExists("istio-injection"))),
-			retag(c.revNamespace, "objectSelector", f.rev, tag, exprs(notIn("sidecar.istio.io/inject", "false")))),
-		f.core(c, "rev.object.", retag(c.revObject, "namespaceSelector", f.rev, tag, exprs(notExists(mesh.LabelRev), notExists("istio-injection"))),
-			retag(c.revObject, "objectSelector", f.rev, tag, exprs(notIn("sidecar.istio.io/inject", "false"), in(mesh.LabelRev, tag)))),
+	hooks := seq(
+		// Case 1 and 2 of the template: the tag's own namespace and object
+		// selectors.
+		f.core(b, c, "rev.namespace.", b.retag(c.revNamespace, "namespaceSelector", f.rev, tag, b.exprs(in(mesh.LabelRev, tag), notExists("istio-injection"))),
+			b.retag(c.revNamespace, "objectSelector", f.rev, tag, b.exprs(notIn("sidecar.istio.io/inject", "false")))),
+		f.core(b, c, "rev.object.", b.retag(c.revObject, "namespaceSelector", f.rev, tag, b.exprs(notExists(mesh.LabelRev), notExists("istio-injection"))),
+			b.retag(c.revObject, "objectSelector", f.rev, tag, b.exprs(notIn("sidecar.istio.io/inject", "false"), in(mesh.LabelRev, tag)))),
 		// The default tag also takes over the default revision's legacy
 		// selectors (kept in sync with mutatingwebhook.yaml).
-		f.core(c, "namespace.", exprs(in("istio-injection", "enabled")), exprs(notIn("sidecar.istio.io/inject", "false"))),
-		f.core(c, "object.", exprs(notExists("istio-injection"), notExists(mesh.LabelRev)), exprs(in("sidecar.istio.io/inject", "true"), notExists(mesh.LabelRev))),
+		f.core(b, c, "namespace.", b.exprs(in("istio-injection", "enabled")), b.exprs(notIn("sidecar.istio.io/inject", "false"))),
+		f.core(b, c, "object.", b.exprs(notExists("istio-injection"), notExists(mesh.LabelRev)), b.exprs(in("sidecar.istio.io/inject", "true"), notExists(mesh.LabelRev))),
 	)
-	if err := n.PipeE(yaml.SetField("webhooks", yaml.NewRNode(hooks))); err != nil {
-		return nil, err
-	}
-	return n, nil
+	n := b.object("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", name, labels, c.annotations, hooks)
+	return n, b.err
 }
 
 // core is the template's "core" webhook.
-func (f *fixer) core(c canonical, prefix string, nsSel, objSel *yaml.Node) *yaml.Node {
-	cc := yaml.NewMapRNode(nil)
-	if c.caBundle != nil {
-		_ = cc.PipeE(yaml.SetField("caBundle", yaml.NewRNode(yaml.CopyYNode(c.caBundle))))
-	}
+func (f *fixer) core(b *builder, c canonical, prefix string, nsSel, objSel *yaml.RNode) *yaml.RNode {
+	var cc *yaml.RNode
 	if c.url != "" {
-		_ = cc.PipeE(yaml.SetField("url", yaml.NewStringRNode(c.url)))
+		cc = b.mapping(field{"caBundle", copied(c.caBundle)}, field{"url", yaml.NewStringRNode(c.url)})
 	} else {
-		svc := yaml.NewMapRNode(nil)
-		_ = svc.PipeE(yaml.SetField("name", yaml.NewStringRNode(c.service)))
-		_ = svc.PipeE(yaml.SetField("namespace", yaml.NewStringRNode(f.ns)))
-		_ = svc.PipeE(yaml.SetField("path", yaml.NewStringRNode(c.path)))
-		_ = svc.PipeE(yaml.SetField("port", yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: "443"})))
-		_ = cc.PipeE(yaml.SetField("service", svc))
+		cc = b.mapping(field{"caBundle", copied(c.caBundle)}, field{"service", b.mapping(
+			field{"name", yaml.NewStringRNode(c.service)},
+			field{"namespace", yaml.NewStringRNode(f.ns)},
+			field{"path", yaml.NewStringRNode(c.path)},
+			field{"port", yaml.NewRNode(&yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: "443"})},
+		)})
 	}
-	w := yaml.NewMapRNode(nil)
-	_ = w.PipeE(yaml.SetField("admissionReviewVersions", strList("v1")))
-	_ = w.PipeE(yaml.SetField("clientConfig", cc))
-	_ = w.PipeE(yaml.SetField("failurePolicy", yaml.NewStringRNode("Fail")))
-	_ = w.PipeE(yaml.SetField("name", yaml.NewStringRNode(prefix+injectionSuffix)))
-	_ = w.PipeE(yaml.SetField("namespaceSelector", yaml.NewRNode(nsSel)))
-	_ = w.PipeE(yaml.SetField("objectSelector", yaml.NewRNode(objSel)))
+	var reinvocation *yaml.RNode
 	if c.reinvocationPolicy != "" {
-		_ = w.PipeE(yaml.SetField("reinvocationPolicy", yaml.NewStringRNode(c.reinvocationPolicy)))
+		reinvocation = yaml.NewStringRNode(c.reinvocationPolicy)
 	}
-	rule := yaml.NewMapRNode(nil)
-	_ = rule.PipeE(yaml.SetField("apiGroups", strList("")))
-	_ = rule.PipeE(yaml.SetField("apiVersions", strList("v1")))
-	_ = rule.PipeE(yaml.SetField("operations", strList("CREATE")))
-	_ = rule.PipeE(yaml.SetField("resources", strList("pods")))
-	_ = w.PipeE(yaml.SetField("rules", yaml.NewRNode(&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{rule.YNode()}})))
-	_ = w.PipeE(yaml.SetField("sideEffects", yaml.NewStringRNode("None")))
-	return w.YNode()
+	return b.mapping(
+		field{"admissionReviewVersions", strList("v1")},
+		field{"clientConfig", cc},
+		field{"failurePolicy", yaml.NewStringRNode("Fail")},
+		field{"name", yaml.NewStringRNode(prefix + injectionSuffix)},
+		field{"namespaceSelector", nsSel},
+		field{"objectSelector", objSel},
+		field{"reinvocationPolicy", reinvocation},
+		field{"rules", seq(b.mapping(
+			field{"apiGroups", strList("")},
+			field{"apiVersions", strList("v1")},
+			field{"operations", strList("CREATE")},
+			field{"resources", strList("pods")},
+		))},
+		field{"sideEffects", yaml.NewStringRNode("None")},
+	)
 }
 
 // defaultValidator renders manifests/charts/default/templates/validatingwebhook.yaml
@@ -243,11 +247,8 @@ func (f *fixer) defaultValidator(c canonical) (*yaml.RNode, error) {
 	for k, v := range c.labels {
 		labels[k] = v
 	}
-	n := newObject("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", defaultValidator, labels, c.annotations)
-	cc := yaml.NewMapRNode(nil)
-	if c.caBundle != nil {
-		_ = cc.PipeE(yaml.SetField("caBundle", yaml.NewRNode(yaml.CopyYNode(c.caBundle))))
-	}
+	b := &builder{}
+	var cc *yaml.RNode
 	if c.url != "" {
 		u := c.url
 		if i := strings.Index(u, "://"); i >= 0 {
@@ -255,31 +256,30 @@ func (f *fixer) defaultValidator(c canonical) (*yaml.RNode, error) {
 				u = u[:i+3+j]
 			}
 		}
-		_ = cc.PipeE(yaml.SetField("url", yaml.NewStringRNode(u+"/validate")))
+		cc = b.mapping(field{"caBundle", copied(c.caBundle)}, field{"url", yaml.NewStringRNode(u + "/validate")})
 	} else {
-		svc := yaml.NewMapRNode(nil)
-		_ = svc.PipeE(yaml.SetField("name", yaml.NewStringRNode(mesh.IstiodServiceName(f.rev))))
-		_ = svc.PipeE(yaml.SetField("namespace", yaml.NewStringRNode(f.ns)))
-		_ = svc.PipeE(yaml.SetField("path", yaml.NewStringRNode("/validate")))
-		_ = cc.PipeE(yaml.SetField("service", svc))
+		cc = b.mapping(field{"caBundle", copied(c.caBundle)}, field{"service", b.mapping(
+			field{"name", yaml.NewStringRNode(mesh.IstiodServiceName(f.rev))},
+			field{"namespace", yaml.NewStringRNode(f.ns)},
+			field{"path", yaml.NewStringRNode("/validate")},
+		)})
 	}
-	w := yaml.NewMapRNode(nil)
-	_ = w.PipeE(yaml.SetField("admissionReviewVersions", strList("v1beta1", "v1")))
-	_ = w.PipeE(yaml.SetField("clientConfig", cc))
-	_ = w.PipeE(yaml.SetField("failurePolicy", yaml.NewStringRNode(f.existingFailurePolicy("Ignore"))))
-	_ = w.PipeE(yaml.SetField("name", yaml.NewStringRNode("validation.istio.io")))
-	_ = w.PipeE(yaml.SetField("objectSelector", yaml.NewRNode(exprs(notExists(mesh.LabelRev)))))
-	rule := yaml.NewMapRNode(nil)
-	_ = rule.PipeE(yaml.SetField("apiGroups", strList("security.istio.io", "networking.istio.io", "telemetry.istio.io", "extensions.istio.io")))
-	_ = rule.PipeE(yaml.SetField("apiVersions", strList("*")))
-	_ = rule.PipeE(yaml.SetField("operations", strList("CREATE", "UPDATE")))
-	_ = rule.PipeE(yaml.SetField("resources", strList("*")))
-	_ = w.PipeE(yaml.SetField("rules", yaml.NewRNode(&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{rule.YNode()}})))
-	_ = w.PipeE(yaml.SetField("sideEffects", yaml.NewStringRNode("None")))
-	if err := n.PipeE(yaml.SetField("webhooks", yaml.NewRNode(&yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{w.YNode()}}))); err != nil {
-		return nil, err
-	}
-	return n, nil
+	w := b.mapping(
+		field{"admissionReviewVersions", strList("v1beta1", "v1")},
+		field{"clientConfig", cc},
+		field{"failurePolicy", yaml.NewStringRNode(f.existingFailurePolicy("Ignore"))},
+		field{"name", yaml.NewStringRNode("validation.istio.io")},
+		field{"objectSelector", b.exprs(notExists(mesh.LabelRev))},
+		field{"rules", seq(b.mapping(
+			field{"apiGroups", strList("security.istio.io", "networking.istio.io", "telemetry.istio.io", "extensions.istio.io")},
+			field{"apiVersions", strList("*")},
+			field{"operations", strList("CREATE", "UPDATE")},
+			field{"resources", strList("*")},
+		))},
+		field{"sideEffects", yaml.NewStringRNode("None")},
+	)
+	n := b.object("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", defaultValidator, labels, c.annotations, seq(w))
+	return n, b.err
 }
 
 // existingFailurePolicy keeps the failurePolicy of an istiod-default-validator
@@ -298,75 +298,27 @@ func (f *fixer) existingFailurePolicy(def string) string {
 	return def
 }
 
-func newObject(apiVersion, kind, name string, labels, annotations map[string]string) *yaml.RNode {
-	n := yaml.NewMapRNode(nil)
-	_ = n.PipeE(yaml.SetField("apiVersion", yaml.NewStringRNode(apiVersion)))
-	_ = n.PipeE(yaml.SetField("kind", yaml.NewStringRNode(kind)))
-	md := yaml.NewMapRNode(nil)
-	if len(annotations) > 0 {
-		_ = md.PipeE(yaml.SetField("annotations", sortedMap(annotations)))
-	}
-	_ = md.PipeE(yaml.SetField("labels", sortedMap(labels)))
-	_ = md.PipeE(yaml.SetField("name", yaml.NewStringRNode(name)))
-	_ = n.PipeE(yaml.SetField("metadata", md))
-	return n
-}
-
-func sortedMap(m map[string]string) *yaml.RNode {
-	n := yaml.NewMapRNode(nil)
-	for _, k := range sortedKeys(m) {
-		_ = n.PipeE(yaml.SetField(k, yaml.NewStringRNode(m[k])))
-	}
-	return n
-}
-
-type expr struct {
-	key, op string
-	values  []string
-}
-
-func in(k string, v ...string) expr    { return expr{k, "In", v} }
-func notIn(k string, v ...string) expr { return expr{k, "NotIn", v} }
-func notExists(k string) expr          { return expr{k, "DoesNotExist", nil} }
-
-// exprs builds {matchExpressions: [...]}.
-func exprs(es ...expr) *yaml.Node {
-	list := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-	for _, e := range es {
-		m := yaml.NewMapRNode(nil)
-		_ = m.PipeE(yaml.SetField("key", yaml.NewStringRNode(e.key)))
-		_ = m.PipeE(yaml.SetField("operator", yaml.NewStringRNode(e.op)))
-		if len(e.values) > 0 {
-			_ = m.PipeE(yaml.SetField("values", strList(e.values...)))
-		}
-		list.Content = append(list.Content, m.YNode())
-	}
-	sel := yaml.NewMapRNode(nil)
-	_ = sel.PipeE(yaml.SetField("matchExpressions", yaml.NewRNode(list)))
-	return sel.YNode()
-}
-
 // retag copies a selector of the canonical webhook with the tag in place of
 // the revision in istio.io/rev In [...]; def when the canonical has none.
-func retag(hook *yaml.Node, field, rev, tag string, def *yaml.Node) *yaml.Node {
+func (b *builder) retag(hook *yaml.Node, field, rev, tag string, def *yaml.RNode) *yaml.RNode {
 	if hook == nil {
 		return def
 	}
-	sel, _ := yaml.NewRNode(hook).Pipe(yaml.Lookup(field))
+	sel := b.lookup(yaml.NewRNode(hook), field)
 	if sel == nil {
 		return def
 	}
-	cp := yaml.CopyYNode(sel.YNode())
-	exprsNode, _ := yaml.NewRNode(cp).Pipe(yaml.Lookup("matchExpressions"))
+	cp := yaml.NewRNode(yaml.CopyYNode(sel.YNode()))
+	exprsNode := b.lookup(cp, "matchExpressions")
 	if exprsNode == nil {
 		return cp
 	}
 	for _, e := range exprsNode.YNode().Content {
 		r := yaml.NewRNode(e)
-		if k, _ := r.Pipe(yaml.Lookup("key")); k == nil || k.YNode().Value != mesh.LabelRev {
+		if k := b.lookup(r, "key"); k == nil || k.YNode().Value != mesh.LabelRev {
 			continue
 		}
-		vals, _ := r.Pipe(yaml.Lookup("values"))
+		vals := b.lookup(r, "values")
 		if vals == nil {
 			continue
 		}
@@ -377,14 +329,4 @@ func retag(hook *yaml.Node, field, rev, tag string, def *yaml.Node) *yaml.Node {
 		}
 	}
 	return cp
-}
-
-// strList is a sequence of strings, each tagged !!str so that "", "true"
-// and "false" stay strings when written.
-func strList(vs ...string) *yaml.RNode {
-	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: yaml.NodeTagSeq}
-	for _, v := range vs {
-		n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagString, Value: v})
-	}
-	return yaml.NewRNode(n)
 }

@@ -26,7 +26,6 @@ package webhookfix
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/revshift/revshift/internal/krm"
@@ -64,10 +63,20 @@ const (
 //	  repointWebhooks: false  # also point webhooks that call Service istiod at istiod-<rev>
 //	  fluxIfNotPresent: false # annotate webhook configurations kustomize.toolkit.fluxcd.io/ssa: IfNotPresent
 type Spec struct {
-	Revision         string `yaml:"revision"`
-	Era              string `yaml:"era"`
-	RepointWebhooks  bool   `yaml:"repointWebhooks"`
-	FluxIfNotPresent bool   `yaml:"fluxIfNotPresent"`
+	Revision         string `yaml:"revision,omitempty"`
+	Era              string `yaml:"era,omitempty"`
+	RepointWebhooks  bool   `yaml:"repointWebhooks,omitempty"`
+	FluxIfNotPresent bool   `yaml:"fluxIfNotPresent,omitempty"`
+}
+
+// Validate checks spec.era and spec.revision (krm.DecodeConfig calls it).
+func (s Spec) Validate() error {
+	switch s.Era {
+	case "", EraAuto, EraLegacy, EraModern:
+	default:
+		return fmt.Errorf("functionConfig spec.era: %q is not one of auto, legacy, modern", s.Era)
+	}
+	return krm.CheckRevision("revision", s.Revision)
 }
 
 // Transform fixes the webhooks. See the package doc.
@@ -76,17 +85,8 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
 		return nil, err
 	}
-	switch spec.Era {
-	case "":
+	if spec.Era == "" {
 		spec.Era = EraAuto
-	case EraAuto, EraLegacy, EraModern:
-	default:
-		return nil, fmt.Errorf("functionConfig spec.era: %q is not one of auto, legacy, modern", spec.Era)
-	}
-	if spec.Revision != "" {
-		if err := mesh.ValidRevision(spec.Revision); err != nil {
-			return nil, fmt.Errorf("functionConfig spec.revision: %v", err)
-		}
 	}
 	m, err := mesh.BuildItems(items)
 	if err != nil {
@@ -100,6 +100,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	ns := istiods[0].ID.Namespace
 	revSvc := m.Service(ns, mesh.IstiodServiceName(rev))
 	if revSvc == nil || !selectsRev(m, revSvc, rev) {
+		//nolint:staticcheck // ST1005: the message starts with the kind, as every result does
 		return nil, fmt.Errorf("Service %s/%s is not in the input or does not select the pods of istiod %s: the webhooks need it", ns, mesh.IstiodServiceName(rev), istiods[0].ID)
 	}
 	era := spec.Era
@@ -385,14 +386,4 @@ func setEnv(n *yaml.RNode, container, name, value string) error {
 		return err
 	}
 	return env.PipeE(yaml.ElementSetter{Keys: []string{"name"}, Values: []string{name}, Element: entry.YNode()})
-}
-
-// sortedKeys returns map keys in order.
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

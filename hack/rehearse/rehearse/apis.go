@@ -109,7 +109,9 @@ func suggest(minor int) string {
 	best := ""
 	for m := range versions {
 		var v int
-		fmt.Sscanf(m, "1.%d", &v)
+		if _, err := fmt.Sscanf(m, "1.%d", &v); err != nil {
+			continue
+		}
 		if v <= minor && (best == "" || m > best) {
 			best = m
 		}

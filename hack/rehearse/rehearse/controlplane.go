@@ -146,7 +146,7 @@ func (cp *ControlPlane) Alive() error {
 func (cp *ControlPlane) Stop() {
 	if cp.kcm != nil && cp.kcm.Process != nil {
 		_ = cp.kcm.Process.Kill()
-		<-cp.kcmDone
+		<-cp.kcmDone //nolint:errcheck // Wait after the Kill: "signal: killed"
 		cp.kcm = nil
 	}
 	if cp.env != nil {

@@ -148,12 +148,15 @@ func chooseVersion(flag string, states []*State) (string, error) {
 	}
 	// The newest version that serves every API the plan uses.
 	need, _ := NeededMinor(states)
-	best, bestMinor := versions["1.34"], 34
+	best := versions["1.34"]
 	if need != 0 && need < 34 {
-		best, bestMinor = "", 0
+		best = ""
+		bestMinor := 0
 		for m, v := range versions {
 			var minor int
-			fmt.Sscanf(m, "1.%d", &minor)
+			if _, err := fmt.Sscanf(m, "1.%d", &minor); err != nil {
+				continue
+			}
 			if minor <= need && minor > bestMinor {
 				best, bestMinor = v, minor
 			}
@@ -188,7 +191,9 @@ func (r *run) connect(ctx context.Context) error {
 		return err
 	}
 	r.report.Kubernetes = v.GitVersion
-	fmt.Sscanf(v.Minor, "%d", &r.minor)
+	if _, err := fmt.Sscanf(v.Minor, "%d", &r.minor); err != nil {
+		return fmt.Errorf("the apiserver's minor version %q: %v", v.Minor, err)
+	}
 	httpClient, err := rest.HTTPClientFor(&cfg)
 	if err != nil {
 		return err
