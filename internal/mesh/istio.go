@@ -269,10 +269,12 @@ func (m *Model) AddressRevision(addr, fromNS string) (string, bool) {
 	return m.ServiceRevision(ns, name)
 }
 
-// GatewayRevision is the revision a gateway is rendered for, and how it
-// was read. In order: an injected gateway's istio.io/rev label; the
-// config-volume ConfigMap (istio-<rev>); CA_ADDR; --discoveryAddress; the
-// istio.io/rev label.
+// GatewayRevision is the revision a gateway runs, and how it was read. An
+// injected gateway's is the revision of the injector webhook that injects
+// its pods (InjectorOf: a revision tag resolves to the istiod its webhook
+// calls), else what its pods ask for (RequestedRevision). A rendered
+// gateway's is read, in order, from its config-volume ConfigMap
+// (istio-<rev>), CA_ADDR, --discoveryAddress, the istio.io/rev label.
 func (m *Model) GatewayRevision(g *Gateway) (rev, source string) {
 	rev, src := m.gatewayRevision(g)
 	switch src {
@@ -282,8 +284,12 @@ func (m *Model) GatewayRevision(g *Gateway) (rev, source string) {
 		return rev, "CA_ADDR " + g.CAAddr
 	case srcDiscovery:
 		return rev, "--discoveryAddress " + g.DiscoveryAddress
-	case srcInjectedDefault:
-		return rev, "injected without " + LabelRev
+	case srcInjector:
+		h := m.InjectorOf(g.Workload)
+		return rev, fmt.Sprintf("injected by %s webhook %s", h.Config.ID.Name, h.Name)
+	case srcRequested:
+		_, how := m.RequestedRevision(g.Workload)
+		return rev, "injected, " + how + " (no injector in this input matches its pods)"
 	case srcNone:
 		return rev, "no control-plane reference"
 	}
@@ -303,7 +309,8 @@ type revSource uint8
 
 const (
 	srcLabel revSource = iota
-	srcInjectedDefault
+	srcInjector
+	srcRequested
 	srcConfigMap
 	srcCA
 	srcDiscovery
@@ -312,10 +319,16 @@ const (
 
 func (m *Model) gatewayRevision(g *Gateway) (string, revSource) {
 	if g.Injected {
-		if r := g.PodLabels[LabelRev]; r != "" {
-			return r, srcLabel
+		// The injector decides (see InjectorOf): a tag resolves to the
+		// revision its webhook calls. A model without the injector (a
+		// gateway render on its own) has only what the pods ask for.
+		if h := m.InjectorOf(g.Workload); h != nil {
+			if r, ok := m.WebhookRevision(h); ok {
+				return r, srcInjector
+			}
 		}
-		return DefaultRevision, srcInjectedDefault
+		rev, _ := m.RequestedRevision(g.Workload)
+		return rev, srcRequested
 	}
 	if r, ok := RevisionOfConfigMap(g.ConfigMap); ok {
 		return r, srcConfigMap
