@@ -111,7 +111,7 @@ func asGateway(w *Workload) *Gateway {
 			g.Proxy = c
 			break
 		}
-		if c.Name == "istio-proxy" && (c.Image == "auto" || strings.Contains(w.PodAnnotations["inject.istio.io/templates"], "gateway")) {
+		if injectedGatewayProxy(w, c) {
 			g.Proxy = c
 			g.Injected = true
 			break
@@ -147,6 +147,13 @@ func asGateway(w *Workload) *Gateway {
 		g.discSvc, g.discIsSvc = AddressService(g.DiscoveryAddress, w.ID.Namespace)
 	}
 	return g
+}
+
+// injectedGatewayProxy reports whether c is the placeholder of a proxy the
+// injector fills in from its gateway template (the gateway chart:
+// image "auto", inject.istio.io/templates=gateway).
+func injectedGatewayProxy(w *Workload, c *Container) bool {
+	return c.Name == "istio-proxy" && (c.Image == "auto" || strings.Contains(w.PodAnnotations["inject.istio.io/templates"], "gateway"))
 }
 
 // RevisionOfConfigMap maps a mesh ConfigMap name to its revision: "istio" is
