@@ -279,7 +279,9 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 				continue
 			}
 			p.UserPairs = append(p.UserPairs, Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
-			if !cpNS[g.ID.Namespace] {
+			// An injected gateway mounts no istio-<rev>: the injector's
+			// gateway template gives its proxy the mesh config.
+			if !cpNS[g.ID.Namespace] && !g.Injected {
 				nsSet[g.ID.Namespace] = true
 			}
 		}
