@@ -26,31 +26,11 @@ func (f *fixer) tags() error {
 	return f.put(c.DefaultValidator(f.existingFailurePolicy("Ignore")), "the default validator: Istio resources without an istio.io/rev label are validated by revision "+f.rev)
 }
 
-// put appends a generated object, or replaces the input's object of the
-// same identity when it differs.
+// put adds a generated object or replaces the input's (revtag.Put).
 func (f *fixer) put(n *yaml.RNode, why string) error {
-	o, err := mesh.Identify(0, n)
-	if err != nil {
-		return err
-	}
-	if existing, ok := f.m.Get(o.ID); ok {
-		if mesh.SameObject(existing.Node(), n) {
-			return nil
-		}
-		for k, v := range existing.Node().GetAnnotations() {
-			if mesh.IsBookkeepingAnnotation(k) {
-				if err := n.PipeE(yaml.SetAnnotation(k, v)); err != nil {
-					return err
-				}
-			}
-		}
-		existing.Node().SetYNode(n.YNode())
-		f.res.Infof(existing, "replaced %s with %s", o.ID, why)
-		return nil
-	}
-	f.out = append(f.out, mesh.NewItem(n))
-	f.res.Infof(o, "added %s: %s", o.ID, why)
-	return nil
+	out, err := revtag.Put(f.m, f.out, n, f.res, why)
+	f.out = out
+	return err
 }
 
 // existingFailurePolicy keeps the failurePolicy of an istiod-default-validator
