@@ -57,6 +57,8 @@ type Options struct {
 	ExecDir string
 	// Rollback writes the reverse walk.
 	Rollback bool
+	// Tags are the revision tags to move to the revision (--tag).
+	Tags []string
 }
 
 // File is one render file.
@@ -107,7 +109,12 @@ type Plan struct {
 	// GatewayNamespaces are where the target's user gateways run, outside
 	// the control-plane namespace.
 	GatewayNamespaces []string
-	Steps             []Step
+	// Tags are the revision tags the plan moves (--tag, checked).
+	Tags []string
+	// Notes are what the user should know of the plan (printed by revshift
+	// plan).
+	Notes []string
+	Steps []Step
 }
 
 // Pair is a running gateway and its canary.
@@ -198,6 +205,9 @@ func New(o Options) (*Plan, error) {
 		return nil, err
 	}
 	if err := p.pairGateways(running, target); err != nil {
+		return nil, err
+	}
+	if err := p.checkTags(running); err != nil {
 		return nil, err
 	}
 	for _, o := range target.Objects {

@@ -98,15 +98,30 @@ func (p *Plan) steps(running *mesh.Model) {
 		}, Call{Kind: "RevisionGateway", Spec: map[string]any{"mode": "shift", "revision": rev, "pairs": pairSpecs(p.DefaultPairs)}})
 		gwRes = dgRes
 	}
+	if len(p.Tags) > 0 {
+		tags := strings.Join(p.Tags, ", ")
+		add(Step{
+			Slug:      "move-tags",
+			Title:     "move revision tags",
+			Resources: gwRes,
+			Changes:   fmt.Sprintf("Moves revision tags %s to revision %s, as `istioctl tag set <tag> --revision %s --overwrite` would: each tag's MutatingWebhookConfiguration `istio-revision-tag-<tag>` calls istiod-%s, and its Service `istiod-revision-tag-<tag>` selects it. Nothing restarts; pods created from now on with the tag (namespaces or pods labelled `istio.io/rev=<tag>`) are injected by %s. The gateways on a tag already run as canaries of %s, their old Deployments at 0, so none moves in place (rule RS019).", tags, rev, rev, rev, rev, rev),
+			Watch:     fmt.Sprintf("`kubectl get mutatingwebhookconfiguration istio-revision-tag-<tag> -o jsonpath='{.webhooks[*].clientConfig.service.name}'` prints istiod-%s for each of %s.", rev, tags),
+			Rollback:  "Apply the previous step: the tags point at the old revision again (pods created since keep the new revision until they restart).",
+		}, Call{Kind: "RevisionTag", Spec: map[string]any{"revision": rev, "tags": toAny(p.Tags)}})
+	}
 	if p.injectedNamespaces(running) {
+		changes := fmt.Sprintf("Relabels the namespaces labelled for injection to `istio.io/rev=%s` (removing `istio-injection`, which would keep the old injector) and restarts their workloads onto the new injector.", rev)
+		if len(p.Tags) > 0 {
+			changes = fmt.Sprintf("Restarts the workloads of the namespaces labelled with a moved tag (%s), which keep their label, onto revision %s; relabels the other namespaces labelled for injection to `istio.io/rev=%s` (removing `istio-injection`, which would keep the old injector) and restarts their workloads.", strings.Join(p.Tags, ", "), rev, rev)
+		}
 		add(Step{
 			Slug:      "dataplane",
 			Title:     "data plane (S5)",
 			Resources: gwRes,
-			Changes:   fmt.Sprintf("Relabels the namespaces labelled for injection to `istio.io/rev=%s` (removing `istio-injection`, which would keep the old injector) and restarts their workloads onto the new injector.", rev),
+			Changes:   changes,
 			Watch:     fmt.Sprintf("Workloads roll with `istio-proxy` of revision %s (`istioctl proxy-status`).", rev),
 			Rollback:  "Apply the previous step: the labels come back and the workloads roll back onto the old injector.",
-		}, Call{Kind: "DataplaneRevision", Spec: map[string]any{"revision": rev}})
+		}, p.dataplaneCalls()...)
 	}
 	add(Step{
 		Slug:      "webhook-continuity",
@@ -124,6 +139,21 @@ func (p *Plan) steps(running *mesh.Model) {
 		Watch:     "Before applying: nothing still talks to the old istiod (`istioctl proxy-status`). After: the old revision's pods are gone, webhooks answer.",
 		Rollback:  "Apply the previous step: the old revision's objects are recreated.",
 	}, Call{Kind: "PruneLegacy", Spec: map[string]any{"mode": "desired-state"}})
+}
+
+// dataplaneCalls moves the data plane: the namespaces on a moved tag keep
+// their label and restart; the others are relabelled to the revision.
+func (p *Plan) dataplaneCalls() []Call {
+	if len(p.Tags) == 0 {
+		return []Call{{Kind: "DataplaneRevision", Spec: map[string]any{"revision": p.Revision}}}
+	}
+	calls := []Call{{Kind: "DataplaneRevision", Spec: map[string]any{"revision": p.Revision,
+		"namespaceSelector": map[string]any{"matchExpressions": []any{map[string]any{"key": mesh.LabelRev, "operator": "NotIn", "values": toAny(p.Tags)}}}}}}
+	for _, tag := range p.Tags {
+		calls = append(calls, Call{Kind: "DataplaneRevision", Spec: map[string]any{"revision": p.Revision, "tag": tag,
+			"namespaceSelector": map[string]any{"matchLabels": map[string]any{mesh.LabelRev: tag}}}})
+	}
+	return calls
 }
 
 // injectedNamespaces reports whether the input holds Namespace objects
