@@ -165,6 +165,16 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	code, stdout, stderr = runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", back, "--rollback")
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
 
+	// The tag rendered in --to too (the 1.31 istiod chart with
+	// revisionTags): canary-control-plane holds it back, the plan moves it
+	// in its own step as --tag would, and says so.
+	tagged := renders(t, "1.29-to-1.31-helm/1.31.0/base.yaml", "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml", "1.29-to-1.31-helm/tags/tag-prod-stable.rev-1-31-0.yaml")
+	out = filepath.Join(t.TempDir(), "rendered-tag")
+	code, stdout, stderr = runPlan(t, "--from", from, "--to", tagged, "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Contains(t, stderr, "note: revision tag prod-stable is moved to 1-31-0 in a step of its own, as --tag prod-stable would")
+	assert.Contains(t, dirs(t, out), "04-move-tags")
+
 	// Without --tag, the plan says the prune deletes the tag.
 	code, stdout, stderr = runPlan(t, "--from", from, "--to", to, "--out", filepath.Join(t.TempDir(), "untagged"))
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)

@@ -207,7 +207,7 @@ func New(o Options) (*Plan, error) {
 	if err := p.pairGateways(running, target); err != nil {
 		return nil, err
 	}
-	if err := p.checkTags(running); err != nil {
+	if err := p.checkTags(running, target); err != nil {
 		return nil, err
 	}
 	for _, o := range target.Objects {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,18 +11,21 @@ import (
 
 // checkTags checks --tag against the running renders: each names a
 // revision tag whose webhook the running state has, other than the default
-// tag (the webhook-continuity step sets that one, with its validator). The
-// running tags that --tag leaves out are noted: the prune deletes them with
-// the old revision.
-func (p *Plan) checkTags(running *mesh.Model) error {
-	have := map[string]string{} // tag -> webhook configuration
-	for _, o := range running.WebhookConfigs() {
-		if _, tag := mesh.ConfigRevision(o); tag != "" && tag != mesh.DefaultTag && o.ID.Kind == "MutatingWebhookConfiguration" {
-			have[tag] = o.ID.Name
+// tag (the webhook-continuity step sets that one, with its validator). A
+// running tag that the target renders too (the istiod chart's revisionTags)
+// is moved as if named. The running tags left out are noted: the prune
+// deletes them with the old revision.
+func (p *Plan) checkTags(running, target *mesh.Model) error {
+	have, rendered := tagWebhooks(running), tagWebhooks(target)
+	asked := map[string]bool{}
+	tags := append([]string(nil), p.Opts.Tags...)
+	for tag, name := range rendered {
+		if _, ok := have[tag]; ok && !slices.Contains(tags, tag) {
+			tags = append(tags, tag)
+			p.Notes = append(p.Notes, fmt.Sprintf("revision tag %s is moved to %s in a step of its own, as --tag %s would: --to renders its webhook configuration %s", tag, p.Revision, tag, name))
 		}
 	}
-	asked := map[string]bool{}
-	for _, tag := range p.Opts.Tags {
+	for _, tag := range tags {
 		if err := mesh.ValidRevision(tag); err != nil {
 			return fmt.Errorf("--tag: %s", strings.Replace(err.Error(), "revision", "tag", 1))
 		}
@@ -49,4 +53,16 @@ func (p *Plan) checkTags(running *mesh.Model) error {
 	sort.Strings(left)
 	p.Notes = append(p.Notes, left...)
 	return nil
+}
+
+// tagWebhooks maps each revision tag but the default one to the name of its
+// MutatingWebhookConfiguration.
+func tagWebhooks(m *mesh.Model) map[string]string {
+	out := map[string]string{}
+	for _, o := range m.WebhookConfigs() {
+		if _, tag := mesh.ConfigRevision(o); tag != "" && tag != mesh.DefaultTag && o.ID.Kind == "MutatingWebhookConfiguration" {
+			out[tag] = o.ID.Name
+		}
+	}
+	return out
 }
