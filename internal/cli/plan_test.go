@@ -175,6 +175,36 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	assert.Contains(t, stderr, "note: revision tag prod-stable is moved to 1-31-0 in a step of its own, as --tag prod-stable would")
 	assert.Contains(t, dirs(t, out), "04-move-tags")
 
+	// The gateways rendered to follow the tag (the gateway chart with
+	// revision=prod-stable): their canaries are pinned to 1-31-0, else
+	// they would be the old revision under new names, re-injected in place
+	// when the tag moves.
+	following := renders(t, "1.29-to-1.31-helm/1.31.0/base.yaml", "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml")
+	gw := filepath.Join(following, "gateways.rev-1-31-0.yaml")
+	data, err := os.ReadFile(gw)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(data), `istio.io/rev: "1-31-0"`))
+	writeFile(t, gw, strings.ReplaceAll(string(data), `istio.io/rev: "1-31-0"`, `istio.io/rev: "prod-stable"`))
+	out = filepath.Join(t.TempDir(), "following")
+	code, stdout, stderr = runPlan(t, "--from", from, "--to", following, "--tag", "prod-stable", "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	states, err := BuildStates(out, ExecPath(""))
+	require.NoError(t, err)
+	canaries := 0
+	for _, st := range states {
+		if st.Name != "02-canary-gateways" {
+			continue
+		}
+		for _, g := range st.Model.Gateways {
+			if strings.HasSuffix(g.ID.Name, "-1-31-0") {
+				canaries++
+				assert.Equal(t, "1-31-0", g.PodLabels["istio.io/rev"], g.ID.String())
+				assert.Equal(t, "1-31-0", st.Model.RevisionOfGateway(g), g.ID.String())
+			}
+		}
+	}
+	assert.Equal(t, 2, canaries)
+
 	// Without --tag, the plan says the prune deletes the tag.
 	code, stdout, stderr = runPlan(t, "--from", from, "--to", to, "--out", filepath.Join(t.TempDir(), "untagged"))
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
