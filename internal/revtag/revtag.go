@@ -91,7 +91,7 @@ func ReadCanonical(m *mesh.Model, rev, ns string) (*Canonical, error) {
 	found := false
 	hooks := inj.Node().YNode()
 	for i, h := range m.WebhooksOf(inj.ID) {
-		node := lookup(hooks, "webhooks").Content[i]
+		node := mesh.Lookup(hooks, "webhooks").Content[i]
 		switch {
 		case strings.HasPrefix(h.Name, "rev.namespace."):
 			c.revNamespace = node
@@ -106,10 +106,10 @@ func ReadCanonical(m *mesh.Model, rev, ns string) (*Canonical, error) {
 			c.service, c.path = h.Service.Name, h.Service.Path
 		}
 		c.url = h.URL
-		if cb := lookup(node, "clientConfig", "caBundle"); cb != nil && cb.Value != "" {
+		if cb := mesh.Lookup(node, "clientConfig", "caBundle"); cb != nil && cb.Value != "" {
 			c.caBundle = cb
 		}
-		if rp := lookup(node, "reinvocationPolicy"); rp != nil {
+		if rp := mesh.Lookup(node, "reinvocationPolicy"); rp != nil {
 			c.reinvocationPolicy = rp.Value
 		}
 	}
@@ -267,20 +267,20 @@ func (c *Canonical) DefaultValidator(failurePolicy string) *yaml.RNode {
 // retag copies a selector of the canonical webhook with the tag in place of
 // the revision in istio.io/rev In [...]; def when the canonical has none.
 func (c *Canonical) retag(hook *yaml.Node, fieldName, tag string, def *yaml.Node) *yaml.Node {
-	sel := lookup(hook, fieldName)
+	sel := mesh.Lookup(hook, fieldName)
 	if sel == nil {
 		return def
 	}
 	cp := yaml.CopyYNode(sel)
-	list := lookup(cp, "matchExpressions")
+	list := mesh.Lookup(cp, "matchExpressions")
 	if list == nil {
 		return cp
 	}
 	for _, e := range list.Content {
-		if k := lookup(e, "key"); k == nil || k.Value != mesh.LabelRev {
+		if k := mesh.Lookup(e, "key"); k == nil || k.Value != mesh.LabelRev {
 			continue
 		}
-		if vals := lookup(e, "values"); vals != nil {
+		if vals := mesh.Lookup(e, "values"); vals != nil {
 			for _, v := range vals.Content {
 				if v.Value == c.Revision {
 					v.Value = tag
@@ -365,22 +365,4 @@ func exprs(es ...expr) *yaml.Node {
 		list.Content = append(list.Content, mapping(fields...))
 	}
 	return mapping(field{"matchExpressions", list})
-}
-
-// lookup walks mapping keys (nil when absent).
-func lookup(n *yaml.Node, path ...string) *yaml.Node {
-	for _, k := range path {
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				next = n.Content[i+1]
-				break
-			}
-		}
-		n = next
-	}
-	return n
 }
