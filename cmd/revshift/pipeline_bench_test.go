@@ -237,7 +237,8 @@ func BenchmarkFunctions(b *testing.B) {
 	}
 }
 
-// BenchmarkVerify measures the verifier: CheckSequence over a planned
+// BenchmarkVerify measures the verifier: CheckPlan (without renders; the
+// runs are named CheckSequence) over a planned
 // upgrade's states (up-1k, up-10k: goal 11 for their ratio), and, on the
 // seed, `revshift verify` as a whole (building every step in-process, then
 // checking) against building the steps alone (goal: verify < 2x build).
@@ -254,7 +255,7 @@ func BenchmarkVerify(b *testing.B) {
 		p := pipelineInputOf(b, n.name, n.objects)
 		b.Run("CheckSequence/"+p.name, func(b *testing.B) {
 			for n := 0; n < b.N; n++ {
-				if _, err := verify.CheckSequence(p.states, verify.DefaultOrdering); err != nil {
+				if _, err := verify.CheckPlan(p.states, verify.DefaultOrdering, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -269,7 +270,7 @@ func BenchmarkVerify(b *testing.B) {
 					}
 					states[i] = verify.State{Name: p.states[i].Name, Model: m}
 				}
-				if _, err := verify.CheckSequence(states, verify.DefaultOrdering); err != nil {
+				if _, err := verify.CheckPlan(states, verify.DefaultOrdering, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -279,7 +280,7 @@ func BenchmarkVerify(b *testing.B) {
 				b.StopTimer()
 				evictCaches()
 				b.StartTimer()
-				if _, err := verify.CheckSequence(p.states, verify.DefaultOrdering); err != nil {
+				if _, err := verify.CheckPlan(p.states, verify.DefaultOrdering, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

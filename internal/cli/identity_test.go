@@ -237,7 +237,7 @@ func TestConformancePlannedTraps(t *testing.T) {
 			}
 			svc := s.Model.Service("istio-system", "istiod")
 			require.NotNil(t, svc, s.Name)
-			assert.Contains(t, s.Model.Selected(svc), s.Model.Deployment("istio-system", "istiod"), "%s: the 1.29 istio-ingressgateway runs and dials Service istiod, which must still select the 1.29 istiod", s.Name)
+			assert.Contains(t, svc.Selected(), s.Model.Deployment("istio-system", "istiod"), "%s: the 1.29 istio-ingressgateway runs and dials Service istiod, which must still select the 1.29 istiod", s.Name)
 		}
 	})
 	t.Run("seed: the last state holds istio-reader-service-account and its binding", func(t *testing.T) {

@@ -424,7 +424,7 @@ func parseWhole(input []byte) (*List, error) {
 	}
 	doc := yaml.NewRNode(first.Content[0])
 	y := doc.YNode()
-	if a := findAlias(y, 0); a != nil {
+	if a := mesh.FindAlias(y); a != nil {
 		return nil, fmt.Errorf("line %d: YAML aliases are not supported (an alias can expand exponentially)", a.Line)
 	}
 	if k := doc.GetKind(); k != kio.ResourceListKind {
@@ -456,21 +456,6 @@ func parseWhole(input []byte) (*List, error) {
 		l.Results = prior
 	}
 	return l, nil
-}
-
-func findAlias(n *yaml.Node, depth int) *yaml.Node {
-	if n.Kind == yaml.AliasNode {
-		return n
-	}
-	if depth > 1000 {
-		return n // absurdly deep: treat like an alias bomb
-	}
-	for _, c := range n.Content {
-		if a := findAlias(c, depth+1); a != nil {
-			return a
-		}
-	}
-	return nil
 }
 
 func nodeKind(n *yaml.Node) string {

@@ -45,7 +45,7 @@ func gateway(t *testing.T, m *mesh.Model, ns, name string) *mesh.Gateway {
 	t.Helper()
 	w := m.Deployment(ns, name)
 	require.NotNil(t, w, "Deployment %s/%s", ns, name)
-	g := m.GatewayOf(w)
+	g := w.Gateway()
 	require.NotNil(t, g, "%s/%s is a gateway", ns, name)
 	return g
 }
@@ -54,7 +54,7 @@ func TestConformanceSeed1510(t *testing.T) {
 	m := build(t, "1.5-to-1.6-seed/1.5.10/control-plane.yaml", "1.5-to-1.6-seed/1.5.10/gateways.yaml")
 	svc := m.Service("default", "custom-gw")
 	require.NotNil(t, svc)
-	sel := m.Selected(svc)
+	sel := svc.Selected()
 	require.Len(t, sel, 1)
 	assert.Equal(t, "custom-gw", sel[0].ID.Name)
 	p, ok := svc.Port(80)
@@ -72,7 +72,7 @@ func TestConformanceSeed1510(t *testing.T) {
 
 	// The Istio Gateway resource default/custom-gw programs those pods.
 	var names []string
-	for _, ig := range m.IstioGatewaysSelecting(sel[0]) {
+	for _, ig := range sel[0].IstioGateways() {
 		names = append(names, ig.ID.Namespace+"/"+ig.ID.Name)
 	}
 	assert.Contains(t, names, "default/custom-gw")
@@ -152,7 +152,7 @@ func TestConformanceModern(t *testing.T) {
 	rev, _ = neu.GatewayRevision(ng)
 	assert.Equal(t, "1-31-0", rev)
 	assert.False(t, ng.RunsAsRoot, "modern gateways run as 1337")
-	pdbs := neu.PDBsSelecting(ng.Workload)
+	pdbs := ng.PDBs()
 	require.Len(t, pdbs, 1)
 	// The 1.31 PDB's selector also matches the 1.29 pods.
 	assert.True(t, pdbs[0].Selector.Matches(set(g.PodLabels)))

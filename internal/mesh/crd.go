@@ -27,7 +27,7 @@ func IsCRD(id ID) bool {
 func CRDVersions(o *Object) ([]CRDVersion, error) {
 	spec := lookup(o.Node().YNode(), "spec")
 	vs := lookup(spec, "versions")
-	if vs != nil && !(vs.Kind == yaml.ScalarNode && vs.Tag == "!!null") {
+	if !absent(vs) {
 		if vs.Kind != yaml.SequenceNode {
 			return nil, fmt.Errorf("spec.versions: expected a list")
 		}
@@ -59,7 +59,7 @@ func CRDVersions(o *Object) ([]CRDVersion, error) {
 }
 
 func optBool(n *yaml.Node, field string, def bool) (bool, error) {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) {
 		return def, nil
 	}
 	if n.Kind == yaml.ScalarNode {

@@ -42,17 +42,17 @@ func FuzzBuild(f *testing.F) {
 			var b strings.Builder
 			for _, s := range m.ProductionServices() {
 				b.WriteString(s.ID.String())
-				for _, w := range m.Selected(s) {
+				for _, w := range s.Selected() {
 					b.WriteString(" " + w.ID.String())
 				}
 			}
 			for _, g := range m.Gateways {
 				rev, src := m.GatewayRevision(g)
 				b.WriteString(rev + src)
-				for _, p := range m.PDBsSelecting(g.Workload) {
+				for _, p := range g.PDBs() {
 					b.WriteString(p.ID.String())
 				}
-				for _, ig := range m.IstioGatewaysSelecting(g.Workload) {
+				for _, ig := range g.IstioGateways() {
 					b.WriteString(ig.ID.String())
 				}
 				_ = m.HPAFor(g.Workload)
@@ -85,36 +85,65 @@ func FuzzBuild(f *testing.F) {
 	})
 }
 
-// checkSelectionsAgainstScans compares each selection with a scan of every
-// candidate through its selector.
+// checkSelectionsAgainstScans compares each selection, in both
+// directions, with a scan of every candidate through its selector.
 func checkSelectionsAgainstScans(t *testing.T, m *Model) {
+	t.Helper()
+	svcScan := func(s *Service, w *Workload) bool {
+		return w.ID.Namespace == s.ID.Namespace && len(s.Selector) > 0 &&
+			labels.SelectorFromSet(s.Selector).Matches(labels.Set(w.PodLabels))
+	}
+	pdbScan := func(p *PDB, w *Workload) bool {
+		return p.ID.Namespace == w.ID.Namespace && p.Selector != nil && p.Selector.Matches(labels.Set(w.PodLabels))
+	}
 	for _, s := range m.Services {
 		var want []*Workload
 		for _, w := range m.Workloads {
-			if w.ID.Namespace == s.ID.Namespace && len(s.Selector) > 0 &&
-				labels.SelectorFromSet(s.Selector).Matches(labels.Set(w.PodLabels)) {
+			if svcScan(s, w) {
 				want = append(want, w)
 			}
 		}
-		if got := selNames(m.Selected(s)); !slices.Equal(got, selNames(want)) {
+		if got := selNames(s.Selected()); !slices.Equal(got, selNames(want)) {
 			t.Fatalf("Service %s selects %v, a scan %v", s.ID, got, selNames(want))
 		}
 	}
+	for _, p := range m.PDBs {
+		var want []*Workload
+		for _, w := range m.Workloads {
+			if pdbScan(p, w) {
+				want = append(want, w)
+			}
+		}
+		if got := selNames(p.Selected()); !slices.Equal(got, selNames(want)) {
+			t.Fatalf("PDB %s selects %v, a scan %v", p.ID, got, selNames(want))
+		}
+	}
 	for _, w := range m.Workloads {
-		var want []string
+		var want, got []string
+		for _, s := range m.Services {
+			if svcScan(s, w) {
+				want = append(want, s.ID.String())
+			}
+		}
+		for _, s := range w.Services() {
+			got = append(got, s.ID.String())
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("Services selecting %s: %v, a scan %v", w.ID, got, want)
+		}
+		want, got = nil, nil
 		for _, p := range m.PDBs {
-			if p.ID.Namespace == w.ID.Namespace && p.Selector != nil && p.Selector.Matches(labels.Set(w.PodLabels)) {
+			if pdbScan(p, w) {
 				want = append(want, p.ID.String())
 			}
 		}
-		var got []string
-		for _, p := range m.PDBsSelecting(w) {
+		for _, p := range w.PDBs() {
 			got = append(got, p.ID.String())
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("PDBs selecting %s: %v, a scan %v", w.ID, got, want)
 		}
-		if got, want := gwNames(m.IstioGatewaysSelecting(w)), gatewaysSelectingScan(m, w); !slices.Equal(got, want) {
+		if got, want := gwNames(w.IstioGateways()), gatewaysSelectingScan(m, w); !slices.Equal(got, want) {
 			t.Fatalf("Gateway resources selecting %s: %v, a scan %v", w.ID, got, want)
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Gateway pairs: which running gateway a revisioned (canary) gateway
@@ -150,11 +148,11 @@ func (m *Model) explicitPairs(reqs []PairRequest) ([]GatewayPair, []*PairError) 
 			case w == nil:
 				errs = append(errs, &PairError{Object: &Object{APIVersion: "apps/v1", ID: id}, Msg: fmt.Sprintf("spec.pairs[%d]: no Deployment %s/%s in the input", i, r.Namespace, name)})
 				ok = false
-			case m.GatewayOf(w) == nil:
+			case w.Gateway() == nil:
 				errs = append(errs, &PairError{Object: w.Object, Msg: fmt.Sprintf("spec.pairs[%d]: not a gateway (no container runs `proxy router` or an injected gateway proxy)", i)})
 				ok = false
 			default:
-				gs[j] = m.GatewayOf(w)
+				gs[j] = w.Gateway()
 			}
 		}
 		if !ok {
@@ -192,10 +190,10 @@ func (m *Model) ReplacementGaps(old, repl *Workload) []string {
 	if got, want := m.MinReplicas(repl), m.MinReplicas(old); got < want || got == 0 {
 		out = append(out, fmt.Sprintf("%s guarantees %d replicas, %s guarantees %d", repl.ID, got, old.ID, want))
 	}
-	svcs := m.ServicesSelecting(old)
+	svcs := slices.Clone(old.Services())
 	sort.Slice(svcs, func(i, j int) bool { return svcs[i].ID.Less(svcs[j].ID) })
 	for _, s := range svcs {
-		if !s.SelectorLabels().Matches(labels.Set(repl.PodLabels)) {
+		if !slices.Contains(repl.Services(), s) {
 			out = append(out, fmt.Sprintf("%s selects %s but not %s", s.ID, old.ID, repl.ID))
 			continue
 		}
@@ -203,10 +201,10 @@ func (m *Model) ReplacementGaps(old, repl *Workload) []string {
 			out = append(out, fmt.Sprintf("%s does not serve targetPort %s of %s (port %d)", repl.ID, p.TargetPort, s.ID, p.Port))
 		}
 	}
-	gws := m.IstioGatewaysSelecting(old)
+	gws := slices.Clone(old.IstioGateways())
 	sort.Slice(gws, func(i, j int) bool { return gws[i].ID.Less(gws[j].ID) })
 	for _, g := range gws {
-		if !g.Selects(repl) {
+		if !slices.Contains(repl.IstioGateways(), g) {
 			out = append(out, fmt.Sprintf("%s programs %s but not %s", g.ID, old.ID, repl.ID))
 		}
 	}
@@ -228,7 +226,7 @@ func (m *Model) GatewayParts(g *Gateway) []*Object {
 	if o, ok := m.Get(ID{Kind: "ServiceAccount", Namespace: ns, Name: g.ServiceAccount}); ok && g.ServiceAccount != "" {
 		out = append(out, o)
 	}
-	for _, pdb := range m.PDBsSelecting(g.Workload) {
+	for _, pdb := range g.PDBs() {
 		out = append(out, pdb.Object)
 	}
 	if h := m.HPAFor(g.Workload); h != nil {

@@ -164,7 +164,7 @@ func (w *Workload) RollsOnTemplateChange() (bool, string) {
 // otherwise leave an empty selector, which selects everything. An absent or
 // null selector is labels.Everything(), as is `{}`.
 func ParseLabelSelector(n *yaml.Node, field string) (labels.Selector, error) {
-	if n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) || n.Kind == 0 {
 		return labels.Everything(), nil
 	}
 	if n.Kind != yaml.MappingNode {
@@ -174,7 +174,7 @@ func ParseLabelSelector(n *yaml.Node, field string) (labels.Selector, error) {
 		return nil, err
 	}
 	if me := lookup(n, "matchExpressions"); me != nil {
-		if me.Kind != yaml.SequenceNode && !(me.Kind == yaml.ScalarNode && me.Tag == "!!null") {
+		if me.Kind != yaml.SequenceNode && !absent(me) {
 			return nil, fmt.Errorf("%s.matchExpressions: expected a list", field)
 		}
 		for i, e := range seq(me) {

@@ -34,8 +34,8 @@ func (m *Model) InjectorOf(w *Workload) *Webhook {
 		return nil
 	}
 	ns := labels.Set{LabelNamespaceName: w.ID.Namespace}
-	if l, ok := m.NamespaceLabels(w.ID.Namespace); ok {
-		for k, v := range l {
+	if n := m.nsByName[w.ID.Namespace]; n != nil {
+		for k, v := range n.Labels {
 			ns[k] = v
 		}
 	}
@@ -74,8 +74,8 @@ func (m *Model) RequestedRevision(w *Workload) (rev, how string) {
 	if r := w.PodLabels[LabelRev]; r != "" {
 		return r, "pod label " + LabelRev + "=" + r
 	}
-	if l, ok := m.NamespaceLabels(w.ID.Namespace); ok {
-		if inj := NamespaceInjection(l); inj.Rev != "" {
+	if n := m.nsByName[w.ID.Namespace]; n != nil {
+		if inj := NamespaceInjection(n.Labels); inj.Rev != "" {
 			return inj.Rev, "namespace label " + LabelRev + "=" + inj.Rev
 		}
 	}

@@ -228,14 +228,6 @@ func (m *Model) IstiodsOf(rev string) []*Istiod {
 	return out
 }
 
-// istiodOf returns the Istiod record of a workload, or nil.
-func (m *Model) istiodOf(w *Workload) *Istiod {
-	if l := w.of(m); l != nil {
-		return l.istiod
-	}
-	return nil
-}
-
 // ServiceRevision resolves a Service to the revision of the istiods it
 // selects. When the Service is not in the input its name decides (istiod,
 // istio-pilot: default; istiod-<rev>: rev). ok is false when neither tells.
@@ -247,8 +239,8 @@ func (m *Model) ServiceRevision(ns, name string) (rev string, ok bool) {
 // absent) named name.
 func (m *Model) serviceRevision(s *Service, name string) (rev string, ok bool) {
 	if s != nil {
-		for _, w := range m.Selected(s) {
-			if i := m.istiodOf(w); i != nil {
+		for _, w := range s.Selected() {
+			if i := w.Istiod(); i != nil {
 				return i.Revision, true
 			}
 		}
@@ -264,16 +256,6 @@ func (m *Model) serviceRevision(s *Service, name string) (rev string, ok bool) {
 		return strings.TrimPrefix(name, "istiod-"), true
 	}
 	return "", false
-}
-
-// AddressRevision resolves a control-plane address such as
-// "istiod-1-6-14.istio-system.svc:15012" to a revision.
-func (m *Model) AddressRevision(addr, fromNS string) (string, bool) {
-	ns, name, ok := hostService(addr, fromNS)
-	if !ok {
-		return "", false
-	}
-	return m.ServiceRevision(ns, name)
 }
 
 // GatewayRevision is the revision a gateway runs, and how it was read. An
@@ -375,32 +357,6 @@ func (m *Model) ConfigMapMissing(g *Gateway) bool {
 	_, ok := m.ConfigMap(g.ID.Namespace, g.ConfigMap)
 	return !ok
 }
-
-// ProductionServices returns the Services that select at least one gateway's
-// pods: their addresses are what clients reach.
-func (m *Model) ProductionServices() []*Service {
-	var out []*Service
-	for _, s := range m.Services {
-		for _, w := range m.Selected(s) {
-			if m.GatewayOf(w) != nil {
-				out = append(out, s)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// GatewayOf returns the Gateway record of a workload, or nil.
-func (m *Model) GatewayOf(w *Workload) *Gateway {
-	if l := w.of(m); l != nil {
-		return l.gw
-	}
-	return nil
-}
-
-// IstiodOf returns the Istiod record of a workload, or nil.
-func (m *Model) IstiodOf(w *Workload) *Istiod { return m.istiodOf(w) }
 
 // ControlPlaneServices returns the Services of this model that the
 // gateway's CA_ADDR and --discoveryAddress name (CAService,

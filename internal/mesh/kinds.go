@@ -32,14 +32,8 @@ type selLink struct {
 	ids  []int32
 	none bool
 	rest *restSel
-}
-
-// of returns l when it belongs to m, else nil.
-func (l *selLink) of(m *Model) *selLink {
-	if l == nil || l.own != m {
-		return nil
-	}
-	return l
+	// selected are the workloads a Service or PDB selects (selection.go).
+	selected []*Workload
 }
 
 // ServicePort is one entry of spec.ports. TargetPort defaults to Port.
@@ -56,7 +50,7 @@ func parseService(o *Object, y *yaml.Node) (*Service, error) {
 	if s.Selector, err = stringMap(lookup(y, "spec", "selector"), "spec.selector"); err != nil {
 		return nil, err
 	}
-	s.selPairs = s.pairs()
+	s.selPairs = sortedPairs(s.Selector)
 	for i, p := range seq(lookup(y, "spec", "ports")) {
 		field := fmt.Sprintf("spec.ports[%d]", i)
 		port, err := intValue(lookup(p, "port"), field+".port")
@@ -125,18 +119,14 @@ func parseIstioGateway(o *Object, y *yaml.Node) (*IstioGateway, error) {
 	return g, nil
 }
 
-// Selects reports whether the Gateway resource programs the workload's pods.
-// By default Istio applies a Gateway's selector to pods in every namespace
+// Selects reports whether the Gateway resource's selector matches the
+// workload's pod labels, the workload of any model. By default Istio
+// applies a Gateway's selector to pods in every namespace
 // (PILOT_SCOPE_GATEWAY_TO_NAMESPACE=false; pilot/pkg/model/push_context.go).
 // An empty selector selects nothing useful and is treated as no match.
 func (g *IstioGateway) Selects(w *Workload) bool {
 	if len(g.Selector) == 0 {
 		return false
-	}
-	if g.link != nil {
-		if l := w.of(g.link.own); l != nil {
-			return !g.link.none && hasAll(l.pairs, g.link.ids)
-		}
 	}
 	// labels.SelectorFromSet(g.Selector).Matches(w.PodLabels), without
 	// building a selector per call: a set selector matches labels that
@@ -250,9 +240,14 @@ type restSel struct {
 	byLabels bool
 }
 
-// matches reports whether the pairs (sorted numbers of a pod of the same
-// model) satisfy the numbered requirements.
-func (r *restSel) matches(pairs []int32) bool {
+// matches reports whether the workload (of the model that numbered r)
+// satisfies the requirements; sel is the whole selector, matched on the
+// pod's labels when a requirement has no numbered form.
+func (r *restSel) matches(w *Workload, sel labels.Selector) bool {
+	if r == nil {
+		return false
+	}
+	pairs := w.link.pairs
 	for _, p := range r.notAny {
 		if _, found := slices.BinarySearch(pairs, p); found {
 			return false
@@ -270,7 +265,7 @@ func (r *restSel) matches(pairs []int32) bool {
 			return false
 		}
 	}
-	return true
+	return !r.byLabels || sel.Matches(labels.Set(w.PodLabels))
 }
 
 // HPA is a HorizontalPodAutoscaler.

@@ -135,10 +135,10 @@ func TestSelectionAndPorts(t *testing.T) {
 	m := build(t, gatewayFixture)
 	svc := m.Service("default", "custom-gw")
 	require.NotNil(t, svc)
-	sel := m.Selected(svc)
+	sel := svc.Selected()
 	require.Len(t, sel, 1)
 	assert.Equal(t, "custom-gw", sel[0].ID.Name)
-	assert.Empty(t, m.Selected(m.Service("team-b", "other-ns")), "a Service selects pods of its own namespace only")
+	assert.Empty(t, m.Service("team-b", "other-ns").Selected(), "a Service selects pods of its own namespace only")
 
 	w := sel[0]
 	cases := []struct {
@@ -160,8 +160,8 @@ func TestSelectionAndPorts(t *testing.T) {
 	_, served := w.ServesPort(IntOrString{Num: 8080})
 	assert.False(t, served)
 
-	assert.Equal(t, []*Service{svc}, m.ServicesSelecting(w))
-	gws := m.IstioGatewaysSelecting(w)
+	assert.Equal(t, []*Service{svc}, w.Services())
+	gws := w.IstioGateways()
 	require.Len(t, gws, 1, "Gateway resources select pods in every namespace")
 	assert.Equal(t, []int64{80}, gws[0].Ports)
 }
@@ -169,13 +169,13 @@ func TestSelectionAndPorts(t *testing.T) {
 func TestPDBAndHPA(t *testing.T) {
 	m := build(t, gatewayFixture)
 	w := m.Deployment("default", "custom-gw")
-	pdbs := m.PDBsSelecting(w)
+	pdbs := w.PDBs()
 	require.Len(t, pdbs, 1, "matchLabels and matchExpressions both apply")
 	assert.Equal(t, "custom-gw", pdbs[0].ID.Name)
-	assert.Len(t, m.PDBSelected(pdbs[0]), 1)
+	assert.Len(t, pdbs[0].Selected(), 1)
 	for _, p := range m.PDBs {
 		if p.ID.Name == "misses" {
-			assert.Empty(t, m.PDBSelected(p))
+			assert.Empty(t, p.Selected())
 		}
 	}
 	h := m.HPAFor(w)
@@ -278,17 +278,17 @@ spec:
   ports: [{port: 15012}]
 `)
 	assert.Equal(t, []string{"1-6-14"}, m.Revisions())
-	rev, ok := m.AddressRevision("istiod-1-6-14.istio-system.svc:15012", "default")
+	rev, ok := m.ServiceRevision("istio-system", "istiod-1-6-14")
 	assert.True(t, ok)
 	assert.Equal(t, "1-6-14", rev)
 	rev, ok = m.ServiceRevision("istio-system", "istiod")
 	assert.True(t, ok)
 	assert.Equal(t, "1-6-14", rev, "an istiod alias resolves to the revision it selects, not to its name")
-	rev, ok = m.AddressRevision("istiod-9-9.istio-system.svc:15012", "default")
+	rev, ok = m.ServiceRevision("istio-system", "istiod-9-9")
 	assert.True(t, ok, "a Service absent from the input is resolved by its name")
 	assert.Equal(t, "9-9", rev)
-	_, ok = m.AddressRevision("zipkin.example.com:9411", "default")
-	assert.False(t, ok)
+	_, ok = m.ServiceRevision("tracing", "zipkin")
+	assert.False(t, ok, "a name that tells no revision")
 }
 
 func TestWebhooks(t *testing.T) {

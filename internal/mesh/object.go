@@ -1,22 +1,3 @@
-// Package mesh is revshift's one domain model of a rendered Istio mesh.
-//
-// It reads a list of rendered objects (Items: a ResourceList's entries kept
-// as their text with the facts the model needs, or kyaml RNodes) and answers
-// the questions an upgrade step asks:
-// which istiods run which revision, which Deployments are gateways and which
-// istiod they talk to, which Services and Istio Gateway resources select which
-// pods, which webhooks call which Services, which PDBs and HPAs govern which
-// Deployments, and which objects reference which.
-//
-// Nothing else in revshift parses selectors, ports or webhooks: functions ask
-// the model. The model never mutates the nodes it was built from; functions
-// that edit a node rebuild the model when they need fresh answers.
-//
-// Memory: an item's facts are read once, when its text is parsed, and its
-// YAML tree is dropped (a tree takes about 20 times its text). Object.Node
-// parses the text again and keeps the tree: call it only for objects a
-// function edits or must read beyond the facts. Items never materialized
-// are written back byte for byte.
 package mesh
 
 import (
@@ -170,6 +151,11 @@ func stringField(n *yaml.RNode, path ...string) string {
 	return v.Value
 }
 
+// absent reports whether a field is missing or null.
+func absent(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
 // lookup walks mapping keys without allocating RNodes (the model is built on
 // every function call, over thousands of objects).
 func lookup(n *yaml.Node, path ...string) *yaml.Node {
@@ -201,7 +187,7 @@ func lookup(n *yaml.Node, path ...string) *yaml.Node {
 // stringMap reads a mapping of scalars (labels, selectors). A value that is
 // not a scalar is an error naming the field.
 func stringMap(n *yaml.Node, field string) (map[string]string, error) {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) {
 		return nil, nil
 	}
 	if n.Kind != yaml.MappingNode {

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -109,7 +110,7 @@ func (c PortConflict) String() string {
 // the workload's pods. Targets are compared as the pod resolves them: a named
 // targetPort and a number that resolve to the same containerPort agree.
 func (m *Model) PortConflicts(w *Workload) []PortConflict {
-	svcs := m.ServicesSelecting(w)
+	svcs := slices.Clone(w.Services())
 	sort.Slice(svcs, func(i, j int) bool { return svcs[i].ID.Less(svcs[j].ID) })
 	resolve := func(t IntOrString) (int64, string) {
 		if !t.IsName {

@@ -70,7 +70,7 @@ func (m *Model) PruneReferences(o *Object) []Reference {
 		}
 	default:
 		if w := m.workloadsBy[id]; w != nil {
-			if g := m.GatewayOf(w); g != nil && !g.Injected && m.ConfigMapMissing(g) {
+			if g := w.Gateway(); g != nil && !g.Injected && m.ConfigMapMissing(g) {
 				ns, name, _ := hostService(FallbackDiscoveryAddress, id.Namespace)
 				out = append(out, Reference{From: id, To: ID{Kind: "Service", Namespace: ns, Name: name}, Why: WhyFallbackDiscovery, Optional: true})
 			}
@@ -152,48 +152,4 @@ func meshDiscoveryAddress(y *yaml.Node) string {
 		return ""
 	}
 	return scalar(lookup(&doc, "defaultConfig", "discoveryAddress"))
-}
-
-// SelectsGateway reports whether the Service, from any model, selects the
-// pods of a gateway of this model: whether it is a production Service here.
-func (m *Model) SelectsGateway(s *Service) bool {
-	for _, w := range m.Selected(s) {
-		if m.GatewayOf(w) != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// GatewaysProgrammedBy returns the gateways of this model whose pods an
-// Istio Gateway resource of any model selects (any namespace; see
-// IstioGateway.Selects).
-func (m *Model) GatewaysProgrammedBy(g *IstioGateway) []*Gateway {
-	if len(g.Selector) == 0 {
-		return nil
-	}
-	m.gwPairsOnce.Do(func() {
-		m.gwByPair = map[labelPair][]*Gateway{}
-		for _, gw := range m.Gateways {
-			for k, v := range gw.PodLabels {
-				m.gwByPair[labelPair{k, v}] = append(m.gwByPair[labelPair{k, v}], gw)
-			}
-		}
-	})
-	// Candidates: the gateways carrying the selector's rarest pair (each
-	// list is in the model's order).
-	var candidates []*Gateway
-	first := true
-	for k, v := range g.Selector {
-		if c := m.gwByPair[labelPair{k, v}]; first || len(c) < len(candidates) {
-			candidates, first = c, false
-		}
-	}
-	var out []*Gateway
-	for _, gw := range candidates {
-		if g.Selects(gw.Workload) {
-			out = append(out, gw)
-		}
-	}
-	return out
 }

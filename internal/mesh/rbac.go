@@ -128,7 +128,7 @@ func parseRole(o *Object, y *yaml.Node) (*Role, error) {
 		return nil, err
 	}
 	agg := lookup(y, "aggregationRule")
-	if agg == nil || (agg.Kind == yaml.ScalarNode && agg.Tag == "!!null") {
+	if absent(agg) {
 		return r, nil
 	}
 	r.Aggregated = true
@@ -159,7 +159,7 @@ func RoleRules(o *Object) ([]PolicyRule, error) {
 // parseRules reads a rules list: the one parser of RoleRules and of the
 // model's Role records.
 func parseRules(n *yaml.Node) ([]PolicyRule, error) {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) {
 		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
@@ -177,7 +177,7 @@ func parseRules(n *yaml.Node) ([]PolicyRule, error) {
 			dst *[]string
 		}{{"apiGroups", &pr.APIGroups}, {"resources", &pr.Resources}, {"verbs", &pr.Verbs}, {"resourceNames", &pr.ResourceNames}, {"nonResourceURLs", &pr.NonResourceURLs}} {
 			v := lookup(r, f.key)
-			if v == nil || (v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
+			if absent(v) {
 				continue
 			}
 			if v.Kind != yaml.SequenceNode {

@@ -36,7 +36,7 @@ func (m *Model) References(o *Object) []Reference {
 				add(ID{Kind: "Secret", Namespace: ns, Name: v.Secret}, "volume "+v.Name, v.Optional)
 			}
 		}
-		if g := m.GatewayOf(w); g != nil {
+		if g := w.Gateway(); g != nil {
 			for _, a := range []struct{ addr, why string }{{g.CAAddr, "CA_ADDR"}, {g.DiscoveryAddress, "--discoveryAddress"}} {
 				if a.addr == "" {
 					continue

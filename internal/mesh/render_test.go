@@ -118,7 +118,7 @@ func TestRunningRenderOfATextCarrier(t *testing.T) {
 	assert.False(t, carrier.Materialized(), "reading a carrier leaves it text")
 	require.NotNil(t, carrier.carried, "a text carrier keeps what it read")
 	require.NoError(t, first[0].SetAnnotation(AnnotationState, StateOld))
-	first[1].Node().SetName("renamed")
+	require.NoError(t, first[1].Node().SetName("renamed"))
 
 	second, _, err := RunningRender([]*Item{carrier})
 	require.NoError(t, err)

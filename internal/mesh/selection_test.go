@@ -132,25 +132,16 @@ func selNames(ws []*Workload) []string {
 	return out
 }
 
-// The indexed answers equal the scanning ones (PDBSelected, PDBsSelecting;
-// for Gateway resources, a scan of all of them with labels.SelectorFromSet)
-// on every object.
+// The relations (Service.Selected and Workload.Services, PDB.Selected and
+// Workload.PDBs, Workload.IstioGateways) equal scans of every candidate
+// through its selector on every object, in both directions.
 func TestIndexedSelectionMatchesScans(t *testing.T) {
 	m := build(t, selectionFixture)
-	x := NewPDBIndex(m)
-	for _, p := range m.PDBs {
-		require.Equal(t, selNames(m.PDBSelected(p)), selNames(x.Selected(p)), p.ID.String())
-		require.Equal(t, selNames(m.PDBSelected(p)), selNames(m.WorkloadsSelectedBy(p.ID.Namespace, p.Selector)), p.ID.String())
-	}
-	g := NewIstioGatewayIndex(m)
-	for _, w := range m.Workloads {
-		require.Equal(t, m.PDBsSelecting(w), x.Selecting(w), w.ID.String())
-		require.Equal(t, gatewaysSelectingScan(m, w), gwNames(g.Selecting(w)), w.ID.String())
-		require.Equal(t, gatewaysSelectingScan(m, w), gwNames(m.IstioGatewaysSelecting(w)), w.ID.String())
-	}
+	checkSelectionsAgainstScans(t, m)
 	byName := map[string][]string{}
 	for _, p := range m.PDBs {
-		byName[p.ID.Name] = selNames(x.Selected(p))
+		byName[p.ID.Name] = selNames(p.Selected())
+		require.Equal(t, selNames(p.Selected()), selNames(m.WorkloadsSelectedBy(p.ID.Namespace, p.Selector)), p.ID.String())
 	}
 	require.Equal(t, map[string][]string{
 		"all":      {"default/old", "default/new"},
@@ -164,33 +155,23 @@ func TestIndexedSelectionMatchesScans(t *testing.T) {
 		"not-zz":   {"default/old", "default/new"},
 		"no-rev":   {"default/old"},
 	}, byName)
-	// A Service selects the workloads whose pod labels carry all its pairs,
-	// as labels.SelectorFromSet(selector) does.
 	svcSel := map[string][]string{}
 	for _, s := range m.Services {
-		var scan []*Workload
-		for _, w := range m.Workloads {
-			if w.ID.Namespace == s.ID.Namespace && labels.SelectorFromSet(s.Selector).Matches(labels.Set(w.PodLabels)) {
-				scan = append(scan, w)
-			}
-		}
-		require.Equal(t, selNames(scan), selNames(m.Selected(s)), s.ID.String())
-		svcSel[s.ID.Name] = selNames(m.Selected(s))
+		svcSel[s.ID.Name] = selNames(s.Selected())
 	}
 	require.Equal(t, map[string][]string{"gw": {"default/old", "default/new"}, "gw-b": {"default/new"}, "gw-c": nil}, svcSel)
-	// The index answers nothing for objects of another model.
-	other := build(t, selectionFixture)
-	require.Nil(t, x.Selected(other.PDBs[0]))
-	require.Nil(t, x.Selecting(other.Workloads[0]))
-	var gwNames []string
-	for _, gw := range g.Selecting(m.Deployment("other", "elsewhere")) {
-		gwNames = append(gwNames, gw.ID.Name)
-	}
-	require.Equal(t, []string{"both"}, gwNames, "a Gateway selector applies across namespaces")
-	require.Len(t, g.Selecting(m.Deployment("default", "new")), 3)
+	require.Equal(t, []string{"default/both"}, gwNames(m.Deployment("other", "elsewhere").IstioGateways()), "a Gateway selector applies across namespaces")
+	require.Len(t, m.Deployment("default", "new").IstioGateways(), 3)
 	require.Nil(t, m.WorkloadsSelectedBy("default", labels.Nothing()))
 	require.Nil(t, m.WorkloadsSelectedBy("default", nil))
 	require.Len(t, m.WorkloadsSelectedBy("default", labels.Everything()), 2)
+	// A caller's append does not write into the model's relations.
+	w := m.Deployment("default", "new")
+	before := gwNames(w.IstioGateways())
+	_ = append(w.IstioGateways(), m.IstioGateways[0])
+	_ = append(w.PDBs(), m.PDBs[0])
+	require.Equal(t, before, gwNames(w.IstioGateways()))
+	checkSelectionsAgainstScans(t, m)
 }
 
 // gatewaysSelectingScan names, in input order, the Gateway resources whose
@@ -235,16 +216,15 @@ func TestAddressService(t *testing.T) {
 // Gateway resources that share app=ingressgateway but each select their own
 // istio label are filed under their own pair, not under the pair that sorts
 // first: a workload meets only its own.
-func TestIstioGatewayIndexFilesUnderTheRarestPair(t *testing.T) {
+func TestIstioGatewaysFiledUnderTheRarestPair(t *testing.T) {
 	var b strings.Builder
 	for i := 0; i < 5; i++ {
 		fmt.Fprintf(&b, "apiVersion: networking.istio.io/v1beta1\nkind: Gateway\nmetadata: {name: g%d, namespace: ns%d}\nspec:\n  selector: {app: ingressgateway, istio: gw%d}\n---\n", i, i, i)
 		fmt.Fprintf(&b, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gw%d, namespace: ns%d}\nspec:\n  selector: {matchLabels: {app: gw%d}}\n  template:\n    metadata: {labels: {app: ingressgateway, istio: gw%d}}\n---\n", i, i, i, i)
 	}
 	m := build(t, b.String())
-	x := NewIstioGatewayIndex(m)
 	filed := 0
-	for pair, gs := range x.byPair {
+	for pair, gs := range m.fileIstioGateways() {
 		if len(gs) == 0 {
 			continue
 		}
@@ -254,7 +234,7 @@ func TestIstioGatewayIndexFilesUnderTheRarestPair(t *testing.T) {
 	}
 	assert.Equal(t, 5, filed)
 	for _, w := range m.Workloads {
-		got := x.Selecting(w)
+		got := w.IstioGateways()
 		require.Len(t, got, 1)
 		assert.Equal(t, "g"+strings.TrimPrefix(w.ID.Name, "gw"), got[0].ID.Name)
 		assert.Equal(t, gatewaysSelectingScan(m, w), gwNames(got))
@@ -284,10 +264,11 @@ func TestIstioGatewaySelectsMatchesSelectorFromSet(t *testing.T) {
 	}
 }
 
-// Pair and namespace numbers belong to one model: asked about a record of
-// another model, the model answers from the record's labels as it does for
-// its own (numbers are never compared across models), and a selector whose
-// namespace has no workload, or whose pair no pod carries, selects nothing.
+// Pair and namespace numbers belong to one model. A record answers for its
+// own model; a model asked about a selector from another model
+// (WorkloadsSelectedBy, SelectsGateway, GatewaysProgrammedBy) answers from
+// the selector's labels, and a selector whose namespace has no workload, or
+// whose pair no pod carries, selects nothing.
 func TestSelectionAcrossModels(t *testing.T) {
 	m := build(t, selectionFixture)
 	// other numbers its pairs in another order: the rev=b Deployment first,
@@ -318,6 +299,7 @@ spec:
   selector: {matchLabels: {app: gw, rev: b}}
   template:
     metadata: {labels: {app: gw, istio: ingressgateway, rev: b}}
+    spec: {containers: [{name: istio-proxy, args: [proxy, router]}]}
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -325,158 +307,46 @@ metadata: {name: new, namespace: default}
 spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: new}, minReplicas: 3, maxReplicas: 5}
 `)
 	require.NotEqual(t, m.pairID[labelPair{"rev", "b"}], other.pairID[labelPair{"rev", "b"}], "the fixture must number pairs differently")
-	require.Equal(t, []string{"default/new"}, selNames(m.Selected(other.Service("default", "gw-b"))))
-	require.Nil(t, other.Selected(other.Service("empty", "gw")), "a namespace without workloads")
-	require.Nil(t, other.Selected(m.Service("default", "gw-c")), "rev=c is on no pod of other")
-	require.Equal(t, []string{"default/new"}, selNames(other.Selected(m.Service("default", "gw-b"))))
-	require.Equal(t, []string{"default/new"}, selNames(other.Selected(other.Service("default", "gw-b"))))
-
-	// Gateway resources of m against other's workloads, and the reverse.
-	g := NewIstioGatewayIndex(m)
-	var got []string
-	for _, gw := range g.Selecting(other.Deployment("default", "new")) {
-		got = append(got, gw.ID.Name)
+	checkSelectionsAgainstScans(t, other)
+	selectedIn := func(in *Model, s *Service) []string {
+		return selNames(in.WorkloadsSelectedBy(s.ID.Namespace, s.SelectorLabels()))
 	}
-	require.Equal(t, []string{"both", "b-only", "gw-and-b"}, got)
-	for _, gw := range m.IstioGateways {
+	require.Equal(t, []string{"default/new"}, selectedIn(m, other.Service("default", "gw-b")))
+	require.Nil(t, selectedIn(other, other.Service("empty", "gw")), "a namespace without workloads")
+	require.Nil(t, selectedIn(other, m.Service("default", "gw-c")), "rev=c is on no pod of other")
+	require.Equal(t, []string{"default/new"}, selectedIn(other, m.Service("default", "gw-b")))
+	require.Equal(t, selNames(other.Service("default", "gw-b").Selected()), selectedIn(other, m.Service("default", "gw-b")))
+	require.True(t, other.SelectsGateway(m.Service("default", "gw-b")))
+	require.False(t, other.SelectsGateway(m.Service("default", "gw-c")))
+	require.True(t, m.SelectsGateway(other.Service("default", "gw-b")))
+
+	// Gateway resources of m against other's gateways.
+	for _, ig := range m.IstioGateways {
+		var want []string
+		for _, g := range other.Gateways {
+			if len(ig.Selector) > 0 && labels.SelectorFromSet(ig.Selector).Matches(labels.Set(g.PodLabels)) {
+				want = append(want, g.ID.Namespace+"/"+g.ID.Name)
+			}
+		}
+		var got []string
+		for _, g := range other.GatewaysProgrammedBy(ig) {
+			got = append(got, g.ID.Namespace+"/"+g.ID.Name)
+		}
+		require.Equal(t, want, got, ig.ID.String())
 		for _, w := range other.Workloads {
-			want := len(gw.Selector) > 0 && labels.SelectorFromSet(gw.Selector).Matches(labels.Set(w.PodLabels))
-			require.Equal(t, want, gw.Selects(w), "%s selects %s", gw.ID, w.ID)
+			want := len(ig.Selector) > 0 && labels.SelectorFromSet(ig.Selector).Matches(labels.Set(w.PodLabels))
+			require.Equal(t, want, ig.Selects(w), "%s selects %s", ig.ID, w.ID)
 		}
 	}
-
-	// PDBs of m indexed in other.
-	x := NewPDBIndex(other)
-	require.Nil(t, x.Selected(m.PDBs[0]), "the index answers for its own PDBs only")
-	require.Equal(t, []string{"default/x", "default/new"}, selNames(other.PDBSelected(m.PDBs[1])), "new-only, rev In (b)")
+	// PDB new-only of m (rev In (b)) asked of other by its selector.
+	require.Equal(t, []string{"default/x", "default/new"}, selNames(other.WorkloadsSelectedBy("default", m.PDBs[1].Selector)))
 
 	// HPA and role of a workload of another model.
 	newM, newO := m.Deployment("default", "new"), other.Deployment("default", "new")
 	require.Equal(t, int64(3), other.MinReplicas(newM), "by identity")
 	require.Equal(t, int64(3), other.MinReplicas(newO))
 	require.Nil(t, m.HPAFor(newO))
-	require.NotNil(t, m.GatewayOf(newM))
-	require.Nil(t, m.GatewayOf(newO), "roles answer for the model's own workloads")
-}
-
-// addressedGateway dials istiod-1-6-14 for discovery and istiod (in its own
-// namespace) as CA, and mounts istio-1-6-14.
-const addressedGateway = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: gw, namespace: edge}
-spec:
-  selector: {matchLabels: {app: gw}}
-  template:
-    metadata: {labels: {app: gw}}
-    spec:
-      containers:
-      - name: istio-proxy
-        args: [proxy, router, --discoveryAddress, "istiod-1-6-14.istio-system.svc:15012"]
-        env: [{name: CA_ADDR, value: "istiod:15012"}]
-        ports: [{containerPort: 8080, name: http2}, {containerPort: 8443}]
-      - name: sidecar
-        ports: [{containerPort: 9000, name: metrics}]
-      volumes: [{name: config-volume, configMap: {name: istio-1-6-14, optional: true}}]
-`
-
-// A gateway's addresses are resolved to Services once, as AddressService
-// resolves them.
-func TestGatewayAddressServices(t *testing.T) {
-	m := build(t, addressedGateway+`---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bare, namespace: edge}
-spec:
-  selector: {matchLabels: {app: bare}}
-  template:
-    metadata: {labels: {app: bare}}
-    spec:
-      containers:
-      - name: istio-proxy
-        args: [proxy, router, "--discoveryAddress=pilot.example.com:15012"]
-`)
-	require.Len(t, m.Gateways, 2)
-	for _, g := range m.Gateways {
-		wantCA, caOK := AddressService(g.CAAddr, g.ID.Namespace)
-		ca, ok := g.CAService()
-		require.Equal(t, caOK && g.CAAddr != "", ok, g.ID.Name)
-		require.Equal(t, wantCA, ca, g.ID.Name)
-		wantD, dOK := AddressService(g.DiscoveryAddress, g.ID.Namespace)
-		d, ok := g.DiscoveryService()
-		require.Equal(t, dOK, ok, g.ID.Name)
-		require.Equal(t, wantD, d, g.ID.Name)
-	}
-	ca, _ := m.Gateways[0].CAService()
-	require.Equal(t, ID{Kind: "Service", Namespace: "edge", Name: "istiod"}, ca)
-	d, _ := m.Gateways[0].DiscoveryService()
-	require.Equal(t, ID{Kind: "Service", Namespace: "istio-system", Name: "istiod-1-6-14"}, d)
-	_, ok := m.Gateways[1].DiscoveryService()
-	require.False(t, ok, "a host outside the cluster names no Service")
-}
-
-// SelectorText is the selector's String(), for a model's workloads (written
-// when read) and for a Workload made up by a caller.
-func TestSelectorText(t *testing.T) {
-	m := build(t, selectionFixture+`---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: exprs, namespace: default}
-spec:
-  selector: {matchLabels: {app: x}, matchExpressions: [{key: rev, operator: In, values: [c, b]}]}
-  template:
-    metadata: {labels: {app: x, rev: b}}
-`)
-	texts := map[string]string{}
-	for _, w := range m.Workloads {
-		require.Equal(t, w.Selector.String(), w.SelectorText(), w.ID.String())
-		texts[w.ID.Name] = w.SelectorText()
-	}
-	require.Equal(t, "app=x,rev in (b,c)", texts["exprs"])
-	require.Equal(t, "app=gw,rev=b", texts["new"])
-	sel, err := labels.Parse("a=b")
-	require.NoError(t, err)
-	require.Equal(t, "a=b", (&Workload{Selector: sel}).SelectorText())
-}
-
-// What a model links to its gateways when built (the Services their
-// addresses name, whether their mesh ConfigMap is present, their ports)
-// answers as the look-ups it replaces, for the model's own gateways and for
-// another model's.
-func TestGatewayLinks(t *testing.T) {
-	gw := addressedGateway
-	with := build(t, gw+`---
-apiVersion: v1
-kind: Service
-metadata: {name: istiod, namespace: edge}
-spec: {selector: {app: istiod}}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: istio-1-6-14, namespace: edge}
-`)
-	without := build(t, gw)
-	for _, c := range []struct {
-		m, of   *Model
-		ca      bool
-		missing bool
-	}{{with, with, true, false}, {without, without, false, true}, {with, without, true, false}, {without, with, false, true}} {
-		g := c.of.Gateways[0]
-		ca, disc := c.m.ControlPlaneServices(g)
-		require.Equal(t, c.ca, ca != nil)
-		if ca != nil {
-			require.Same(t, c.m.Service("edge", "istiod"), ca, "the Service of the model asked")
-		}
-		require.Nil(t, disc, "istio-system has no istiod-1-6-14 Service here")
-		require.Equal(t, c.missing, c.m.ConfigMapMissing(g))
-	}
-	g := with.Gateways[0]
-	made := &Workload{Containers: g.Containers}
-	for _, tp := range []IntOrString{{Num: 8080}, {Num: 8443}, {Num: 9000}, {Num: 80}, {Name: "http2", IsName: true}, {Name: "metrics", IsName: true}, {Name: "x", IsName: true}} {
-		p1, ok1 := g.ServesPort(tp)
-		p2, ok2 := made.ServesPort(tp)
-		require.Equal(t, ok1, ok2, tp)
-		require.Equal(t, p1, p2, tp)
-		require.Equal(t, tp.Num != 80 && tp.Name != "x", ok1, tp)
-	}
+	require.Same(t, m.Gateways[1], newM.Gateway(), "a workload's role is in its own model")
+	require.Same(t, other.Gateways[0], newO.Gateway())
+	require.Nil(t, other.Deployment("default", "x").Gateway())
 }

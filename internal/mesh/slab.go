@@ -1,11 +1,9 @@
 package mesh
 
 // slab hands out records of one type from chunks allocated in order, so
-// that the records of a model lie in memory in input order and a pass over
-// them reads memory in order. Allocated one by one, a model's records land
-// between the YAML nodes parsed with them: on 10k objects every record then
-// costs a cache miss of its own, state after state in the verifier. A full
-// chunk is never grown in place, so the pointers handed out stay valid.
+// that the records of a model lie in memory in input order (see the package
+// doc, Performance). A full chunk is never grown in place, so the pointers
+// handed out stay valid.
 type slab[T any] struct{ chunk []T }
 
 // newSlab returns a slab whose first chunk holds n records.

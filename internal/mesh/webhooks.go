@@ -34,17 +34,6 @@ func IsWebhookConfig(id ID) bool {
 	return id.Group == "admissionregistration.k8s.io" && (id.Kind == "ValidatingWebhookConfiguration" || id.Kind == "MutatingWebhookConfiguration")
 }
 
-// IstiodsSelectedBy returns the istiods whose pods the Service selects.
-func (m *Model) IstiodsSelectedBy(s *Service) []*Istiod {
-	var out []*Istiod
-	for _, w := range m.Selected(s) {
-		if i := m.istiodOf(w); i != nil {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
 // WebhookReaches reports whether a webhook's Service is in the model and
 // selects the pods of an istiod of revision rev: the strict form of
 // invariant 10 (the name of the Service alone proves nothing). A webhook
@@ -54,7 +43,7 @@ func (m *Model) WebhookReaches(h *Webhook, rev string) bool {
 	if s == nil {
 		return false
 	}
-	for _, i := range m.IstiodsSelectedBy(s) {
+	for _, i := range s.Istiods() {
 		if i.Revision == rev {
 			return true
 		}

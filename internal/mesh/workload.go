@@ -44,8 +44,8 @@ type Workload struct {
 }
 
 // workloadLink is what the model a workload belongs to (own) knows of it:
-// its namespace and pod label pair numbers (sorted), its HPA, and its
-// role. It sits behind a pointer so that the facts kept for every item do
+// its namespace and pod label pair numbers (sorted), its HPA, its role, and
+// what selects it. It sits behind a pointer so that the facts kept for every item do
 // not carry it.
 type workloadLink struct {
 	own    *Model
@@ -54,6 +54,11 @@ type workloadLink struct {
 	hpa    *HPA
 	gw     *Gateway
 	istiod *Istiod
+	// The Services, PDBs and Gateway resources that select the workload
+	// (selection.go).
+	services []*Service
+	pdbs     []*PDB
+	igws     []*IstioGateway
 }
 
 // of returns the workload's link when it belongs to m, else nil.
@@ -150,10 +155,8 @@ func (w *Workload) injectedGateway() bool {
 }
 
 // SelectorText is w.Selector.String(): how the verifier tells a changed
-// spec.selector between two states (RS011). It is written when the object
-// is read, while its selector is in the CPU cache: comparing two states'
-// selectors requirement by requirement read both from memory on 10k
-// objects.
+// spec.selector between two states (RS011), written when the object is
+// read.
 func (w *Workload) SelectorText() string {
 	if w.selText == "" && w.Selector != nil {
 		return w.Selector.String() // a Workload made up by a caller
@@ -171,13 +174,12 @@ func (w *Workload) ConfigMapVolume(volume string) (Volume, bool) {
 	return Volume{}, false
 }
 
+// isWorkloadKind reports whether id is a Deployment, StatefulSet or
+// DaemonSet of apps or of the legacy extensions group.
 func isWorkloadKind(id ID) bool {
-	if id.Group != "apps" && !(id.Group == "extensions" && id.Kind != "Ingress") {
-		return false
-	}
 	switch id.Kind {
 	case "Deployment", "StatefulSet", "DaemonSet":
-		return true
+		return id.Group == "apps" || id.Group == "extensions"
 	}
 	return false
 }
@@ -206,10 +208,7 @@ func parseWorkload(o *Object, y *yaml.Node) (*Workload, error) {
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = scalar(lookup(podSpec, "serviceAccount"))
 	}
-	root := true
-	if nonRoot(lookup(podSpec, "securityContext")) {
-		root = false
-	}
+	root := !nonRoot(lookup(podSpec, "securityContext"))
 	for i, c := range seq(lookup(podSpec, "containers")) {
 		field := fmt.Sprintf("spec.template.spec.containers[%d]", i)
 		ct := Container{Name: scalar(lookup(c, "name")), Image: scalar(lookup(c, "image")), Index: i, Env: map[string]string{}}
@@ -285,7 +284,7 @@ func scalar(n *yaml.Node) string {
 }
 
 func optInt(n *yaml.Node, field string) (*int64, error) {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) {
 		return nil, nil
 	}
 	v, err := intValue(n, field)
@@ -340,7 +339,7 @@ func parseIntOrString(n *yaml.Node, field string) (IntOrString, bool, error) {
 // labels.Selector with apimachinery's semantics: an absent selector selects
 // nothing, an empty one selects everything.
 func parseLabelSelector(n *yaml.Node, field string) (labels.Selector, error) {
-	if n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
+	if absent(n) {
 		return labels.Nothing(), nil
 	}
 	if n.Kind != yaml.MappingNode {

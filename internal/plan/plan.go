@@ -284,7 +284,7 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 	for _, f := range p.TargetGW {
 		for _, g := range f.Model.Gateways {
 			old := running.Deployment(g.ID.Namespace, g.ID.Name)
-			if old == nil || running.GatewayOf(old) == nil {
+			if old == nil || old.Gateway() == nil {
 				unpaired = append(unpaired, g.ID.Namespace+"/"+g.ID.Name)
 				continue
 			}
@@ -310,7 +310,7 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 	for _, f := range p.TargetCP {
 		for _, g := range f.Model.Gateways {
 			old := running.Deployment(g.ID.Namespace, g.ID.Name)
-			if old == nil || running.GatewayOf(old) == nil {
+			if old == nil || old.Gateway() == nil {
 				continue
 			}
 			if rev := f.Model.RevisionOfGateway(g); rev != p.Revision {

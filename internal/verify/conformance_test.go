@@ -193,7 +193,7 @@ func TestConformanceSeedHandOverlay(t *testing.T) {
 	s3 := union(t, s2, hand)
 	s4 := edit(t, s3, "Deployment", "default", "custom-gw", setReplicas(t, 0))
 
-	rep, err := CheckSequence([]State{
+	rep, err := checkSequence([]State{
 		{Name: "00-running", Model: model(t, s0)},
 		{Name: "01-canary-control-plane", Model: model(t, s1)},
 		{Name: "02-gateway-config", Model: model(t, s2)},
@@ -248,7 +248,7 @@ func TestConformanceSeedNaivePrune(t *testing.T) {
 	both := union(t, cp15, gw15, cp16)
 	pruned := without(t, both, append(append([]*yaml.RNode{}, cp15...), gw15...))
 
-	rep, err := CheckSequence([]State{
+	rep, err := checkSequence([]State{
 		{Name: "06-webhook-continuity", Model: model(t, both)},
 		{Name: "07-prune", Model: model(t, pruned)},
 	}, DefaultOrdering)
@@ -309,7 +309,7 @@ func TestConformanceSeedRevisionRenderAsIs(t *testing.T) {
 	cp15, gw15, cp16 := krmtest.Render(t, seed15CP), krmtest.Render(t, seed15GW), krmtest.Render(t, seed16CP)
 	s0 := union(t, cp15, gw15)
 	s1 := union(t, cp16, cp15, gw15) // the revision render wins on shared names
-	f := CheckTransition(model(t, s0), model(t, s1), nil, DefaultOrdering)
+	f := checkStep(model(t, s0), model(t, s1), nil, DefaultOrdering)
 	var inPlace []string
 	for _, x := range f {
 		if x.Rule == "RS019" {

@@ -92,8 +92,8 @@ func (v *view) reachedIstiods(s *mesh.Service) []*mesh.Istiod {
 
 func (v *view) reachIstiods(s *mesh.Service) []*mesh.Istiod {
 	var out []*mesh.Istiod
-	for _, w := range v.selectedBy(s) {
-		if i := v.m.IstiodOf(w); i != nil && v.running(w) {
+	for _, w := range s.Selected() {
+		if i := w.Istiod(); i != nil && v.running(w) {
 			out = append(out, i)
 		}
 	}

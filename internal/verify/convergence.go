@@ -134,8 +134,8 @@ func (c *converge) droppedGatewayService(o *mesh.Object) bool {
 	if s == nil {
 		return false
 	}
-	for _, w := range c.render.Selected(s) {
-		if c.render.GatewayOf(w) != nil && len(c.canaries[w.ID]) > 0 {
+	for _, w := range s.Selected() {
+		if w.Gateway() != nil && len(c.canaries[w.ID]) > 0 {
 			return true
 		}
 	}
@@ -373,16 +373,6 @@ func (c *converge) rewrites() []Rewrite {
 		out = append(out, Rewrite{Name: r.name, Objects: uniq})
 	}
 	return out
-}
-
-// RewriteDoc describes a planned rewrite of RS022 ("" for an unknown name).
-func RewriteDoc(name string) string {
-	for _, r := range rewriteDocs {
-		if r.name == name {
-			return r.doc
-		}
-	}
-	return ""
 }
 
 // describeDiff renders the two sides of a difference, shortened.

@@ -15,9 +15,8 @@
 //
 // # API
 //
-//	findings := verify.CheckState(m)                                  // one state, no baseline
-//	findings  = verify.CheckTransition(prev, next, s0, verify.DefaultOrdering)
-//	report, err := verify.CheckSequence([]verify.State{{Name: "00-running", Model: s0}, ...}, verify.DefaultOrdering)
+//	findings := verify.CheckState(m) // one state, no baseline
+//	report, err := verify.CheckPlan([]verify.State{{Name: "00-running", Model: s0}, ...}, verify.DefaultOrdering, nil)
 //	report, err  = verify.CheckPlan(states, verify.DefaultOrdering, &verify.Renders{Running: r, Target: t}) // + RS022
 //	report.WriteTable(os.Stdout, false)  // per-step table, then each finding and what to do
 //	ok := report.OK()                    // no error-severity finding
@@ -25,7 +24,7 @@
 //	verify.WriteRules(os.Stdout)         // the catalogue as a table
 //	set, err := verify.Select(ids)       // validate user-given rule IDs
 //
-// CheckSequence fails (error, no report) on fewer than two states, a nil
+// CheckPlan fails (error, no report) on fewer than two states, a nil
 // model or two states with the same name; a sequence is what it verifies.
 // Inside a sequence the state rules also know S0, so a production Service of
 // S0 that no longer selects any gateway still counts as production, and a
@@ -69,7 +68,7 @@
 // spec.replicas (1 when unset), not at its HPA's minReplicas, in that
 // step's state and when the next step is applied, unless the gate waits for
 // more ready replicas: the HPA raises a new Deployment only on its next
-// sync. Without a gate (nil: a plan written before gates, CheckTransition)
+// sync. Without a gate (nil: a plan written before gates)
 // the Deployment counts its spec.replicas.
 //
 // # Findings

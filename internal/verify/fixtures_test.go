@@ -277,3 +277,20 @@ func goodSequence(t testing.TB) []State {
 		{Name: "07-prune", Model: s7Prune.model(t)},
 	}
 }
+
+// checkSequence is CheckPlan without renders.
+func checkSequence(states []State, ord Ordering) (*Report, error) {
+	return CheckPlan(states, ord, nil)
+}
+
+// checkStep runs every transition rule on the step prev -> next. baseline
+// is S0, the running state (capacity and production Services are measured
+// against it); nil means prev.
+func checkStep(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
+	if baseline == nil {
+		baseline = prev
+	}
+	vs := newViews(prev, next, baseline)
+	st := starts{created: startsOf(vs[0], vs[1], nil, "")}
+	return checkTransition(vs[0], vs[1], vs[2], ord, nil, nil, false, st)
+}

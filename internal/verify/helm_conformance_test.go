@@ -38,7 +38,7 @@ func helmStates(t *testing.T) (s0, s1 []*yaml.RNode) {
 func TestConformanceHelmRunningStateHolds(t *testing.T) {
 	s0, s1 := helmStates(t)
 	require.Empty(t, CheckState(model(t, s0)))
-	rep, err := CheckSequence([]State{{Name: "00-running", Model: model(t, s0)}, {Name: "01-canary-control-plane", Model: model(t, s1)}}, DefaultOrdering)
+	rep, err := checkSequence([]State{{Name: "00-running", Model: model(t, s0)}, {Name: "01-canary-control-plane", Model: model(t, s1)}}, DefaultOrdering)
 	require.NoError(t, err)
 	require.True(t, rep.OK(), table(t, rep))
 }
@@ -51,7 +51,7 @@ func TestConformanceHelmTagMovedInPlace(t *testing.T) {
 	s0, s1 := helmStates(t)
 	tag := krmtest.Render(t, helm131Tag)
 	s2 := union(t, tag, without(t, s1, tag))
-	rep, err := CheckSequence([]State{
+	rep, err := checkSequence([]State{
 		{Name: "00-running", Model: model(t, s0)},
 		{Name: "01-canary-control-plane", Model: model(t, s1)},
 		{Name: "02-move-tag", Model: model(t, s2)},
@@ -96,7 +96,7 @@ func TestConformanceHelmChartSecondService(t *testing.T) {
 	}
 	require.NotEmpty(t, canary)
 	s2 := union(t, s1, canary)
-	rep, err := CheckSequence([]State{
+	rep, err := checkSequence([]State{
 		{Name: "00-running", Model: model(t, s0)},
 		{Name: "01-canary-control-plane", Model: model(t, s1)},
 		{Name: "02-canary-gateways", Model: model(t, s2)},

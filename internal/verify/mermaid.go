@@ -18,12 +18,13 @@ func WriteMermaid(w io.Writer, m *mesh.Model) error {
 	v := newView(m)
 	g := &graph{ids: map[mesh.ID]string{}}
 	bw := bufio.NewWriter(w)
-	fmt.Fprintln(bw, "flowchart LR")
+	p := &printer{}
+	p.println(bw, "flowchart LR")
 
 	for _, s := range v.production {
 		sn := g.node(s.ID, fmt.Sprintf("Service %s/%s<br/>%s", s.ID.Namespace, s.ID.Name, orDefault(s.Type, "ClusterIP")), "svc")
-		for _, wl := range v.selectedBy(s) {
-			gw := m.GatewayOf(wl)
+		for _, wl := range s.Selected() {
+			gw := wl.Gateway()
 			if gw == nil {
 				continue
 			}
@@ -64,21 +65,21 @@ func WriteMermaid(w io.Writer, m *mesh.Model) error {
 		sn := g.node(svc.ID, fmt.Sprintf("Service %s/%s", svc.ID.Namespace, svc.ID.Name), "svc")
 		g.edge(hn, sn, "")
 		for _, wl := range ws {
-			if i := m.IstiodOf(wl); i != nil {
+			if i := wl.Istiod(); i != nil {
 				g.edge(sn, g.istiod(v, i), "")
 			}
 		}
 	}
 	for _, l := range g.lines {
-		fmt.Fprintln(bw, "  "+l)
+		p.println(bw, "  "+l)
 	}
-	fmt.Fprintln(bw, "  classDef svc fill:#e3f2fd,stroke:#1565c0")
-	fmt.Fprintln(bw, "  classDef gw fill:#e8f5e9,stroke:#2e7d32")
-	fmt.Fprintln(bw, "  classDef off fill:#f5f5f5,stroke:#9e9e9e,stroke-dasharray:4 3")
-	fmt.Fprintln(bw, "  classDef istiod fill:#fff3e0,stroke:#ef6c00")
-	fmt.Fprintln(bw, "  classDef hook fill:#f3e5f5,stroke:#6a1b9a")
-	fmt.Fprintln(bw, "  classDef missing fill:#ffebee,stroke:#c62828,stroke-dasharray:4 3")
-	return bw.Flush()
+	p.println(bw, "  classDef svc fill:#e3f2fd,stroke:#1565c0")
+	p.println(bw, "  classDef gw fill:#e8f5e9,stroke:#2e7d32")
+	p.println(bw, "  classDef off fill:#f5f5f5,stroke:#9e9e9e,stroke-dasharray:4 3")
+	p.println(bw, "  classDef istiod fill:#fff3e0,stroke:#ef6c00")
+	p.println(bw, "  classDef hook fill:#f3e5f5,stroke:#6a1b9a")
+	p.println(bw, "  classDef missing fill:#ffebee,stroke:#c62828,stroke-dasharray:4 3")
+	return p.flush(bw)
 }
 
 type cpEdge struct {
@@ -98,8 +99,8 @@ func controlPlaneOf(v *view, gw *mesh.Gateway) []cpEdge {
 		if s == nil {
 			return
 		}
-		for _, w := range v.selectedBy(s) {
-			if i := m.IstiodOf(w); i != nil && !seen[i] {
+		for _, w := range s.Selected() {
+			if i := w.Istiod(); i != nil && !seen[i] {
 				seen[i] = true
 				out = append(out, cpEdge{i, label})
 			}

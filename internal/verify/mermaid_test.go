@@ -80,7 +80,7 @@ func BenchmarkCheckTransition(b *testing.B) {
 		b.Run(fmt.Sprintf("objects=%d", len(next.Objects)), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				CheckTransition(prev, next, prev, DefaultOrdering)
+				checkStep(prev, next, prev, DefaultOrdering)
 			}
 		})
 	}

@@ -122,7 +122,7 @@ func TestGatewayControlPlane(t *testing.T) {
 	}
 	runRuleCases(t, cases)
 	var fix string
-	rep, err := CheckSequence([]State{{Name: "00", Model: s0Running.model(t)}, {Name: "01", Model: repointed.model(t)}}, DefaultOrdering)
+	rep, err := checkSequence([]State{{Name: "00", Model: s0Running.model(t)}, {Name: "01", Model: repointed.model(t)}}, DefaultOrdering)
 	require.NoError(t, err)
 	for _, f := range rep.Findings() {
 		if f.Rule == "RS023" {
@@ -138,7 +138,7 @@ func TestGatewayControlPlane(t *testing.T) {
 func TestRBACContinuityRollbackEnd(t *testing.T) {
 	union := s0Running.with(doc{"role", rbacRole("ClusterRole", "istiod-istio-system", istiodRules)})
 	walk := func(original bool) []Finding {
-		rep, err := CheckSequence([]State{{Name: "00-canary", Model: union.model(t)}, {Name: "01-running", Model: s0Running.model(t), Original: original}}, DefaultOrdering)
+		rep, err := checkSequence([]State{{Name: "00-canary", Model: union.model(t)}, {Name: "01-running", Model: s0Running.model(t), Original: original}}, DefaultOrdering)
 		require.NoError(t, err)
 		return ruleFindings(rep, "RS021")
 	}

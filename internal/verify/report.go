@@ -20,7 +20,8 @@ const maxObjects = 4
 func (r *Report) WriteTable(w io.Writer, verbose bool) error {
 	bw := bufio.NewWriter(w)
 	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tRULE\tNAME\tSTATUS\tOBJECTS")
+	p := &printer{}
+	p.println(tw, "STEP\tRULE\tNAME\tSTATUS\tOBJECTS")
 	for _, s := range r.Steps {
 		applicable, shown := 0, 0
 		for _, rs := range s.Rules {
@@ -32,13 +33,13 @@ func (r *Report) WriteTable(w io.Writer, verbose bool) error {
 				continue
 			}
 			shown++
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, rs.Rule.ID, rs.Rule.Name, rs.Status, objectsCell(rs.Objects))
+			p.printf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, rs.Rule.ID, rs.Rule.Name, rs.Status, objectsCell(rs.Objects))
 		}
 		if shown == 0 {
-			fmt.Fprintf(tw, "%s\t*\tall %d rules hold\tok\t\n", s.Name, applicable)
+			p.printf(tw, "%s\t*\tall %d rules hold\tok\t\n", s.Name, applicable)
 		}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := p.flush(tw); err != nil {
 		return err
 	}
 	if err := r.writeRewrites(bw); err != nil {
@@ -46,8 +47,8 @@ func (r *Report) WriteTable(w io.Writer, verbose bool) error {
 	}
 	fs := r.Findings()
 	if len(fs) > 0 {
-		fmt.Fprintln(bw)
-		fmt.Fprintln(bw, "Findings:")
+		p.println(bw)
+		p.println(bw, "Findings:")
 	}
 	for _, f := range fs {
 		step := f.Step
@@ -59,29 +60,30 @@ func (r *Report) WriteTable(w io.Writer, verbose bool) error {
 		if f.Preexisting {
 			pre = " [already in the running state]"
 		}
-		fmt.Fprintf(bw, "- [%s] %s %s (%s)%s: %s\n", step, f.Rule, rule.Name, f.Severity, pre, f.Message)
+		p.printf(bw, "- [%s] %s %s (%s)%s: %s\n", step, f.Rule, rule.Name, f.Severity, pre, f.Message)
 		if f.Fix != "" {
-			fmt.Fprintf(bw, "    fix: %s\n", f.Fix)
+			p.printf(bw, "    fix: %s\n", f.Fix)
 		}
 	}
-	fmt.Fprintln(bw)
-	fmt.Fprintln(bw, r.Verdict())
-	return bw.Flush()
+	p.println(bw)
+	p.println(bw, r.Verdict())
+	return p.flush(bw)
 }
 
 // writeRewrites lists, for the state RS022 judged, the planned rewrites
 // found in it: name, object count, the first objects.
 func (r *Report) writeRewrites(w io.Writer) error {
+	p := &printer{}
 	for _, s := range r.Steps {
 		if len(s.Rewrites) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\nPlanned rewrites in %s (RS022: how the last state differs from its render, on purpose):\n", s.Name)
+		p.printf(w, "\nPlanned rewrites in %s (RS022: how the last state differs from its render, on purpose):\n", s.Name)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, rw := range s.Rewrites {
-			fmt.Fprintf(tw, "  %s\t%d\t%s\n", rw.Name, len(rw.Objects), objectsCell(rw.Objects))
+			p.printf(tw, "  %s\t%d\t%s\n", rw.Name, len(rw.Objects), objectsCell(rw.Objects))
 		}
-		if err := tw.Flush(); err != nil {
+		if err := p.flush(tw); err != nil {
 			return err
 		}
 	}
@@ -124,13 +126,39 @@ func objectsCell(xs []mesh.ID) string {
 // WriteRules prints the catalogue as a table (ID, kind, name, doc).
 func WriteRules(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tNAME\tINVARIANT\tDOC")
+	p := &printer{}
+	p.println(tw, "ID\tKIND\tNAME\tINVARIANT\tDOC")
 	for _, r := range Rules() {
 		inv := "-"
 		if r.Invariant > 0 {
 			inv = fmt.Sprint(r.Invariant)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Name, inv, strings.TrimSpace(r.Doc))
+		p.printf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Kind, r.Name, inv, strings.TrimSpace(r.Doc))
 	}
-	return tw.Flush()
+	return p.flush(tw)
+}
+
+// printer writes to the writers of one report and keeps the first error:
+// what is written after it is dropped.
+type printer struct{ err error }
+
+func (p *printer) printf(w io.Writer, format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(w, format, args...)
+	}
+}
+
+func (p *printer) println(w io.Writer, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintln(w, args...)
+	}
+}
+
+// flush flushes w (a bufio or tabwriter Writer) and returns the first
+// error of the writes and the flush.
+func (p *printer) flush(w interface{ Flush() error }) error {
+	if err := w.Flush(); p.err == nil {
+		p.err = err
+	}
+	return p.err
 }

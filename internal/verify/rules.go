@@ -59,7 +59,7 @@ type Finding struct {
 	Rule     string
 	Severity Severity
 	// Step is the name of the state checked (the state a step produces,
-	// for transition rules); empty from CheckState/CheckTransition.
+	// for transition rules); empty from CheckState.
 	Step string
 	// From is the previous state, for transition rules inside a sequence.
 	From string

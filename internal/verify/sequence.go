@@ -45,19 +45,6 @@ func checkState(v, base *view, orig ...*view) []Finding {
 	return out
 }
 
-// CheckTransition runs every transition rule on the step prev -> next.
-// baseline is S0, the running state (capacity and production Services are
-// measured against it); nil means prev. ord says which ordering annotations
-// the applier honours.
-func CheckTransition(prev, next, baseline *mesh.Model, ord Ordering) []Finding {
-	if baseline == nil {
-		baseline = prev
-	}
-	vs := newViews(prev, next, baseline)
-	st := starts{created: startsOf(vs[0], vs[1], nil, "")}
-	return checkTransition(vs[0], vs[1], vs[2], ord, nil, nil, false, st)
-}
-
 // end is set on the last step of a sequence checked with its renders
 // (RS022); original marks next as the original running state
 // (State.Original).
@@ -136,30 +123,22 @@ func (r *Report) Count(sev Severity) int {
 // OK reports whether no finding has severity Error.
 func (r *Report) OK() bool { return r.Count(Error) == 0 }
 
-// CheckSequence checks every state S0..Sn with the state rules and every
-// step S(k-1) -> S(k) with the transition rules, S0 being the baseline. A
-// state finding that S0 already has (same rule and objects) is reported as
-// a Preexisting Warning: the sequence did not cause it. It
-// returns an error, and no report, for fewer than two states, a state
-// without a model, or two states with the same name.
-func CheckSequence(states []State, ord Ordering) (*Report, error) {
-	return CheckPlan(states, ord, nil)
-}
-
-// CheckPlan is CheckSequence with the renders the sequence was planned
-// from (a plan's inputs/), when the caller has them: the rules that compare
-// a state with what a render grants or holds use them, and skip that part
-// without them (nil).
+// CheckPlan checks every state S0..Sn with the state rules and every step
+// S(k-1) -> S(k) with the transition rules, S0 being the baseline. A state
+// finding that S0 already has (same rule and objects) is reported as a
+// Preexisting Warning: the sequence did not cause it. renders are the
+// renders the sequence was planned from (a plan's inputs/), when the caller
+// has them: the rules that compare a state with what a render grants or
+// holds use them, and skip that part without them (nil). It returns an
+// error, and no report, for fewer than two states, a state without a
+// model, or two states with the same name.
 func CheckPlan(states []State, ord Ordering, renders *Renders) (*Report, error) {
 	if err := checkStates(states); err != nil {
 		return nil, err
 	}
 	// Each state's view is built when the walk reaches it, and checked
 	// while it is still in the CPU cache: its state rules, then the step
-	// from the previous state (whose view was built just before). Building
-	// every view first and checking afterwards read each state from memory
-	// three times over when the states do not fit in the cache together
-	// (10k objects).
+	// from the previous state (whose view was built just before).
 	size := 0
 	for _, s := range states {
 		size = max(size, len(s.Model.Objects))

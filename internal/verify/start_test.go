@@ -37,7 +37,7 @@ func capacityFindings(t *testing.T, g *gate.Gate, shift docs) ([]Finding, string
 		{Name: "03-canary-gateways", Model: hpaS3.model(t), Gate: g},
 		{Name: "04-shift", Model: shift.model(t), Gate: gate.New("04-shift", nil)},
 	}
-	rep, err := CheckSequence(states, DefaultOrdering)
+	rep, err := checkSequence(states, DefaultOrdering)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, rep.WriteTable(&buf, false))
@@ -90,7 +90,7 @@ func TestCapacityCanaryWithReplicas(t *testing.T) {
 	o.replicas, o.noReplicas = 2, false
 	s3 := hpaS3.with(doc{"gw-canary", gatewayDeploy("default", "custom-gw-canary", o)})
 	states := []State{{Name: "00", Model: hpaS0.model(t)}, {Name: "03", Model: s3.model(t)}, {Name: "04", Model: s3.without("gw-hpa").with(doc{"gw", gatewayDeploy("default", "custom-gw", shiftedGateway)}).model(t)}}
-	rep, err := CheckSequence(states, DefaultOrdering)
+	rep, err := checkSequence(states, DefaultOrdering)
 	require.NoError(t, err)
 	for _, f := range rep.Findings() {
 		assert.NotEqual(t, "RS002", f.Rule, f.String())
@@ -109,7 +109,7 @@ func TestCapacityStartInItsOwnStep(t *testing.T) {
 		doc{"gw-canary-hpa", hpa("default", "custom-gw-canary", "custom-gw-canary", 2)},
 		doc{"gw", gatewayDeploy("default", "custom-gw", shiftedGateway)})
 	check := func(g *gate.Gate) []Finding {
-		rep, err := CheckSequence([]State{{Name: "00", Model: hpaS0.model(t)}, {Name: "02", Model: hpaS2.model(t)}, {Name: "03", Model: addAndShift.model(t), Gate: g}}, DefaultOrdering)
+		rep, err := checkSequence([]State{{Name: "00", Model: hpaS0.model(t)}, {Name: "02", Model: hpaS2.model(t)}, {Name: "03", Model: addAndShift.model(t), Gate: g}}, DefaultOrdering)
 		require.NoError(t, err)
 		var out []Finding
 		for _, f := range rep.Findings() {
@@ -128,12 +128,12 @@ func TestCapacityStartInItsOwnStep(t *testing.T) {
 
 	// No gate anywhere: the shift two steps after the canary counts its
 	// HPA (the brief's "from the next state on").
-	rep, err := CheckSequence([]State{{Name: "00", Model: hpaS0.model(t)}, {Name: "03", Model: hpaS3.model(t)}, {Name: "03b", Model: hpaS3.model(t)}, {Name: "04", Model: hpaS4.model(t)}}, DefaultOrdering)
+	rep, err := checkSequence([]State{{Name: "00", Model: hpaS0.model(t)}, {Name: "03", Model: hpaS3.model(t)}, {Name: "03b", Model: hpaS3.model(t)}, {Name: "04", Model: hpaS4.model(t)}}, DefaultOrdering)
 	require.NoError(t, err)
 	assert.True(t, rep.OK())
 }
 
-// CheckTransition, without gates, counts a Deployment the step creates at
+// A step checked on its own, without gates, counts a Deployment the step creates at
 // its spec.replicas.
 func TestCheckTransitionCountsStart(t *testing.T) {
 	waved := hpaCanary
@@ -143,7 +143,7 @@ func TestCheckTransitionCountsStart(t *testing.T) {
 		doc{"gw-canary-hpa", hpa("default", "custom-gw-canary", "custom-gw-canary", 2)},
 		doc{"gw", gatewayDeploy("default", "custom-gw", shiftedGateway)})
 	var rules []string
-	for _, f := range CheckTransition(hpaS2.model(t), next.model(t), hpaS0.model(t), DefaultOrdering) {
+	for _, f := range checkStep(hpaS2.model(t), next.model(t), hpaS0.model(t), DefaultOrdering) {
 		rules = append(rules, f.Rule)
 	}
 	assert.Equal(t, []string{"RS002"}, rules)
@@ -156,7 +156,7 @@ func TestCapacityGateBelowHPA(t *testing.T) {
 	s3 := s0.with(s2GatewayConfig[len(s0Running):]...).with(doc{"gw-canary", gatewayDeploy("default", "custom-gw-canary", hpaCanary)}, doc{"gw-canary-hpa", hpa("default", "custom-gw-canary", "custom-gw-canary", 3)})
 	s4 := s3.without("gw-hpa").with(doc{"gw", gatewayDeploy("default", "custom-gw", shiftedGateway)})
 	check := func(n int64) []Finding {
-		rep, err := CheckSequence([]State{{Name: "00", Model: s0.model(t)}, {Name: "03", Model: s3.model(t), Gate: canaryGate("03", n)}, {Name: "04", Model: s4.model(t)}}, DefaultOrdering)
+		rep, err := checkSequence([]State{{Name: "00", Model: s0.model(t)}, {Name: "03", Model: s3.model(t), Gate: canaryGate("03", n)}, {Name: "04", Model: s4.model(t)}}, DefaultOrdering)
 		require.NoError(t, err)
 		return rep.Findings()
 	}
@@ -170,7 +170,7 @@ func TestCapacityGateBelowHPA(t *testing.T) {
 
 	// A canary whose HPA is too small anyway: both fixes.
 	small := s3.with(doc{"gw-canary-hpa", hpa("default", "custom-gw-canary", "custom-gw-canary", 2)})
-	rep, err := CheckSequence([]State{{Name: "00", Model: s0.model(t)}, {Name: "03", Model: small.model(t)}, {Name: "04", Model: small.without("gw-hpa").with(doc{"gw", gatewayDeploy("default", "custom-gw", shiftedGateway)}).model(t)}}, DefaultOrdering)
+	rep, err := checkSequence([]State{{Name: "00", Model: s0.model(t)}, {Name: "03", Model: small.model(t)}, {Name: "04", Model: small.without("gw-hpa").with(doc{"gw", gatewayDeploy("default", "custom-gw", shiftedGateway)}).model(t)}}, DefaultOrdering)
 	require.NoError(t, err)
 	require.Len(t, rep.Findings(), 1)
 	assert.Contains(t, rep.Findings()[0].Fix, "list it in 03/gate.yaml with minReadyReplicas 2")

@@ -13,7 +13,7 @@ import (
 // RS001 (invariant 1).
 func ruleEndpoints(c *stateCtx) {
 	for _, s := range c.productionServices() {
-		ws := c.v.selectedBy(s)
+		ws := s.Selected()
 		running := false
 		for _, w := range ws {
 			running = running || c.v.running(w)
@@ -35,7 +35,7 @@ func ruleEndpoints(c *stateCtx) {
 // containerPort, a named one must name one (mesh.Workload.ServesPort).
 func ruleTargetPorts(c *stateCtx) {
 	for _, s := range c.productionServices() {
-		for _, w := range c.v.selectedBy(s) {
+		for _, w := range s.Selected() {
 			if !c.v.running(w) {
 				continue
 			}
@@ -80,8 +80,8 @@ func declaredPorts(w *mesh.Workload) string {
 // node.ServiceInstances).
 func rulePortConflict(c *stateCtx) {
 	for _, w := range c.v.m.Workloads {
-		svcs := c.v.servicesFor(w)
-		if len(svcs) < 2 || c.v.m.GatewayOf(w) == nil || !c.v.running(w) {
+		svcs := w.Services()
+		if len(svcs) < 2 || w.Gateway() == nil || !c.v.running(w) {
 			continue
 		}
 		type use struct {
@@ -119,8 +119,8 @@ func rulePortConflict(c *stateCtx) {
 func ruleIstioGateway(c *stateCtx) {
 	for _, s := range c.productionServices() {
 		var gws, running []*mesh.Workload
-		for _, w := range c.v.selectedBy(s) {
-			if c.v.m.GatewayOf(w) == nil {
+		for _, w := range s.Selected() {
+			if w.Gateway() == nil {
 				continue
 			}
 			gws = append(gws, w)
@@ -132,7 +132,7 @@ func ruleIstioGateway(c *stateCtx) {
 		// input order (sorted, then compacted: no map per Service).
 		var resources []*mesh.IstioGateway
 		for _, w := range gws {
-			resources = append(resources, c.v.igw.Selecting(w)...)
+			resources = append(resources, w.IstioGateways()...)
 		}
 		if len(gws) > 1 {
 			sort.Slice(resources, func(i, j int) bool { return resources[i].Index < resources[j].Index })
@@ -239,8 +239,8 @@ func ruleControlPlaneAddress(c *stateCtx) {
 				continue
 			}
 			ok := false
-			for _, w := range c.v.selectedBy(s) {
-				ok = ok || (m.IstiodOf(w) != nil && c.v.running(w))
+			for _, w := range s.Selected() {
+				ok = ok || (w.Istiod() != nil && c.v.running(w))
 			}
 			if !ok {
 				c.add(Error, []mesh.ID{g.ID, r.To},
@@ -255,7 +255,7 @@ func ruleControlPlaneAddress(c *stateCtx) {
 // one PDB (istio/istio#23075, kubernetes/kubernetes#75957).
 func rulePDBOverlap(c *stateCtx) {
 	for _, w := range c.v.m.Workloads {
-		ps := c.v.pdb.Selecting(w)
+		ps := w.PDBs()
 		if len(ps) < 2 || !c.v.running(w) {
 			continue
 		}
@@ -273,7 +273,7 @@ func rulePDBOverlap(c *stateCtx) {
 // RS009 (invariant 7).
 func rulePDBEmpty(c *stateCtx) {
 	for _, p := range c.v.m.PDBs {
-		if len(c.v.pdb.Selected(p)) > 0 {
+		if len(p.Selected()) > 0 {
 			continue
 		}
 		c.add(Error, []mesh.ID{p.ID},
@@ -283,35 +283,12 @@ func rulePDBEmpty(c *stateCtx) {
 	}
 }
 
-// RS010 (invariant 7).
+// RS010 (invariant 7): a running gateway behind a production Service has
+// a PodDisruptionBudget when it should (shouldHavePDB).
 func rulePDBCoverage(c *stateCtx) {
 	for _, s := range c.productionServices() {
-		// Within a sequence, S0 decides: a gateway that had a PDB keeps
-		// one, and a new gateway gets one when the Service's gateways had
-		// one. A running gateway that never had a PDB is not a regression.
-		had := c.v.pdbCovered(s)
-		if c.base != nil {
-			had = false
-			if bs := c.base.serviceFor(c.v, s); bs != nil {
-				had = c.base.pdbCovered(bs)
-			}
-		}
-		for _, w := range c.v.selectedBy(s) {
-			if !c.v.running(w) || c.v.m.GatewayOf(w) == nil || len(c.v.pdb.Selecting(w)) > 0 {
-				continue
-			}
-			if c.originallyUncovered(w) {
-				continue
-			}
-			if c.base != nil {
-				if bw := c.base.workloadFor(c.v, w.Object); bw != nil {
-					if len(c.base.pdb.Selecting(bw)) == 0 {
-						continue
-					}
-				} else if !had {
-					continue
-				}
-			} else if !had {
+		for _, w := range s.Selected() {
+			if !c.v.running(w) || w.Gateway() == nil || len(w.PDBs()) > 0 || !c.shouldHavePDB(s, w) {
 				continue
 			}
 			c.add(Error, []mesh.ID{w.ID, s.ID},
@@ -320,6 +297,25 @@ func rulePDBCoverage(c *stateCtx) {
 				w.ID, s.ID)
 		}
 	}
+}
+
+// shouldHavePDB reports whether the gateway w behind s had a PDB to keep.
+// Within a sequence S0 decides: a gateway that ran in S0 keeps what it had
+// there, a new one gets one when the Service's gateways had one; on its own
+// a state asks the Service's gateways now. A gateway the original running
+// state (the end of a rollback walk) ran without a PDB never needs one.
+func (c *stateCtx) shouldHavePDB(s *mesh.Service, w *mesh.Workload) bool {
+	switch {
+	case c.originallyUncovered(w):
+		return false
+	case c.base == nil:
+		return c.v.pdbCovered(s)
+	}
+	if bw := c.base.workloadFor(c.v, w.Object); bw != nil {
+		return len(bw.PDBs()) > 0
+	}
+	bs := c.base.serviceFor(c.v, s)
+	return bs != nil && c.base.pdbCovered(bs)
 }
 
 // RS013 (invariant 10). istiod flips its validating webhook from Ignore to
@@ -427,7 +423,7 @@ func istioValidators(v *view) []*mesh.Webhook {
 // of a rollback walk) ran this workload with no PDB selecting its pods.
 func (c *stateCtx) originallyUncovered(w *mesh.Workload) bool {
 	for _, o := range c.orig {
-		if ow := o.workloadFor(c.v, w.Object); ow != nil && len(o.pdb.Selecting(ow)) == 0 {
+		if ow := o.workloadFor(c.v, w.Object); ow != nil && len(ow.PDBs()) == 0 {
 			return true
 		}
 	}

@@ -39,7 +39,7 @@ func ruleCapacity(t *transCtx) {
 			continue // deleted: RS017
 		}
 		want := t.base.serviceCapacity(bs)
-		ws := t.next.selectedBy(s)
+		ws := s.Selected()
 		var got, later int64
 		for _, w := range ws {
 			n, st := t.guaranteed(w)
@@ -93,91 +93,96 @@ func ruleSelectorImmutable(t *transCtx) {
 	}
 }
 
-// RS012 (invariant 9).
+// RS012 (invariant 9): a step does not add and remove endpoints of one
+// production Service at once, unless the applier adds first and waits for
+// the new pods to be healthy (ordered).
 func ruleMakeBeforeBreak(t *transCtx) {
-	// A Service selects a handful of workloads: capacities are matched
-	// across the two states by identity number (view.find), in short
-	// lists, not in maps keyed by identity per Service and step.
-	type capOf struct {
-		w   *mesh.Workload
-		cap int64
-	}
-	var prevCap, nextCap []capOf
-	lookup := func(caps []capOf, v *view, w *mesh.Workload) int64 {
-		k := v.find(v, w.Object)
-		for _, c := range caps {
-			if c.w.Index == k {
-				return c.cap
-			}
-		}
-		return 0
-	}
 	for _, ps := range t.prev.production {
-		prevCap = prevCap[:0]
-		for _, w := range t.prev.selectedBy(ps) {
-			if c := t.prev.capacityOf(w); c > 0 {
-				prevCap = append(prevCap, capOf{w, c})
-			}
-		}
-		if len(prevCap) == 0 {
-			continue
-		}
-		nextCap = nextCap[:0]
-		var nextWs []*mesh.Workload
+		before := t.prev.endpoints(ps)
+		var after []endpoint
 		if s := t.next.serviceFor(t.prev, ps); s != nil {
-			nextWs = t.next.selectedBy(s)
-			for _, w := range nextWs {
-				nextCap = append(nextCap, capOf{w, t.next.capacityOf(w)})
-			}
+			after = t.next.endpoints(s)
 		}
-		// capNext is the capacity in next of the prev workload w (0 when
-		// next's Service does not select it), capPrev the reverse.
-		capNext := func(w *mesh.Workload) int64 {
-			k := t.next.find(t.prev, w.Object)
-			if k < 0 || t.next.workload[k] == nil {
-				return 0
-			}
-			return lookup(nextCap, t.next, t.next.workload[k])
-		}
-		capPrev := func(w *mesh.Workload) int64 {
-			k := t.prev.find(t.next, w.Object)
-			if k < 0 || t.prev.workload[k] == nil {
-				return 0
-			}
-			return lookup(prevCap, t.prev, t.prev.workload[k])
-		}
-		var removed, added []mesh.ID
-		var change []string
-		var removedCaps []capOf
-		for _, c := range prevCap {
-			if capNext(c.w) < c.cap {
-				removedCaps = append(removedCaps, c)
-			}
-		}
-		sort.Slice(removedCaps, func(i, j int) bool { return removedCaps[i].w.ID.Less(removedCaps[j].w.ID) })
-		for _, c := range removedCaps {
-			removed = append(removed, c.w.ID)
-			change = append(change, fmt.Sprintf("%s %d -> %d", c.w.ID, c.cap, capNext(c.w)))
-		}
-		for _, c := range nextCap {
-			if p := capPrev(c.w); c.cap > p {
-				added = append(added, c.w.ID)
-				change = append(change, fmt.Sprintf("%s %d -> %d", c.w.ID, p, c.cap))
-			}
-		}
+		removed := losses(t.prev, before, t.next, after)
+		added := losses(t.next, after, t.prev, before)
 		if len(removed) == 0 || len(added) == 0 {
 			continue
 		}
-		ok, why := t.ordered(added, removed)
+		sort.Slice(removed, func(i, j int) bool { return removed[i].w.ID.Less(removed[j].w.ID) })
+		var change []string
+		for _, c := range removed {
+			change = append(change, fmt.Sprintf("%s %d -> %d", c.w.ID, c.had, c.has))
+		}
+		for _, c := range added {
+			change = append(change, fmt.Sprintf("%s %d -> %d", c.w.ID, c.has, c.had))
+		}
+		ok, why := t.ordered(changedIDs(added), changedIDs(removed))
 		if ok {
 			continue
 		}
-		objs := append(append([]mesh.ID{ps.ID}, removed...), added...)
+		objs := append(append([]mesh.ID{ps.ID}, changedIDs(removed)...), changedIDs(added)...)
 		t.add(Error, objs,
 			"add the new endpoints in an earlier step (or an earlier Argo CD sync wave: argocd.argoproj.io/sync-wave on the new Deployment lower than on the old one) and remove the old ones only once the new pods are Ready",
 			"this step removes endpoints of production %s and adds their replacement in the same apply (%s): the old pods can go before the new ones are Ready%s",
 			ps.ID, strings.Join(change, "; "), why)
 	}
+}
+
+// endpoint is a workload a Service selects, and its capacity.
+type endpoint struct {
+	w   *mesh.Workload
+	cap int64
+}
+
+// endpoints are the workloads the Service s of this view selects, with
+// their capacity, in input order.
+func (v *view) endpoints(s *mesh.Service) []endpoint {
+	ws := s.Selected()
+	out := make([]endpoint, len(ws))
+	for i, w := range ws {
+		out[i] = endpoint{w, v.capacityOf(w)}
+	}
+	return out
+}
+
+// loss is an endpoint that has less capacity in the other state: had here,
+// has there.
+type loss struct {
+	w        *mesh.Workload
+	had, has int64
+}
+
+// losses returns the endpoints eps of view v whose counterparts among the
+// endpoints other of view ov have less capacity (none: 0), in the order of
+// eps.
+func losses(v *view, eps []endpoint, ov *view, other []endpoint) []loss {
+	var out []loss
+	for _, e := range eps {
+		if c := ov.capacityAmong(other, v, e.w); c < e.cap {
+			out = append(out, loss{e.w, e.cap, c})
+		}
+	}
+	return out
+}
+
+// capacityAmong is the capacity of the counterpart, among the endpoints eps
+// of this view, of the workload w of view from; 0 when none is.
+func (v *view) capacityAmong(eps []endpoint, from *view, w *mesh.Workload) int64 {
+	k := v.find(from, w.Object)
+	for _, e := range eps {
+		if e.w.Index == k {
+			return e.cap
+		}
+	}
+	return 0
+}
+
+func changedIDs(ls []loss) []mesh.ID {
+	out := make([]mesh.ID, len(ls))
+	for i, l := range ls {
+		out[i] = l.w.ID
+	}
+	return out
 }
 
 // ordered reports whether the applier adds every object in added, and waits
@@ -367,10 +372,10 @@ func ruleNewEntryPoint(t *transCtx) {
 		if len(prod) > 0 {
 			also = "; clients keep calling " + strings.Join(prod, ", ")
 		}
-		t.add(Error, append([]mesh.ID{s.ID}, ids(t.next.selectedBy(s))...),
+		t.add(Error, append([]mesh.ID{s.ID}, ids(s.Selected())...),
 			"let the existing production Service select the new gateway's pods (give them its selector labels) and drop this Service",
 			"this step adds %s %s over gateway pods (%s): a second external entry point with its own address%s",
-			s.Type, s.ID, idList(ids(t.next.selectedBy(s))), also)
+			s.Type, s.ID, idList(ids(s.Selected())), also)
 	}
 }
 
@@ -416,5 +421,5 @@ func (t *transCtx) runningBefore(g *mesh.Gateway) *mesh.Gateway {
 	if pw == nil || !t.prev.running(pw) {
 		return nil
 	}
-	return t.prev.m.GatewayOf(pw)
+	return pw.Gateway()
 }

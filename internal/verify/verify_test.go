@@ -11,7 +11,7 @@ import (
 )
 
 func TestGoodSequencePasses(t *testing.T) {
-	rep, err := CheckSequence(goodSequence(t), NoOrdering)
+	rep, err := checkSequence(goodSequence(t), NoOrdering)
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	require.NoError(t, rep.WriteTable(&buf, false))
@@ -53,11 +53,11 @@ func TestCatalogue(t *testing.T) {
 
 func TestCheckSequenceErrors(t *testing.T) {
 	m := s0Running.model(t)
-	_, err := CheckSequence([]State{{Name: "00-running", Model: m}}, DefaultOrdering)
+	_, err := checkSequence([]State{{Name: "00-running", Model: m}}, DefaultOrdering)
 	require.ErrorContains(t, err, `verify needs a sequence: the running state and at least one step, got 1 state(s) (only "00-running")`)
-	_, err = CheckSequence(nil, DefaultOrdering)
+	_, err = checkSequence(nil, DefaultOrdering)
 	require.ErrorContains(t, err, "got 0 state(s)")
-	_, err = CheckSequence([]State{{Name: "a", Model: m}, {Name: "b"}, {Name: "a", Model: m}}, DefaultOrdering)
+	_, err = checkSequence([]State{{Name: "a", Model: m}, {Name: "b"}, {Name: "a", Model: m}}, DefaultOrdering)
 	require.ErrorContains(t, err, `state 1 ("b") has no model`)
 	require.ErrorContains(t, err, `states 0 and 2 have the same name "a"`)
 }
@@ -191,7 +191,7 @@ func runRuleCases(t *testing.T, cases []ruleCase) {
 			for i, d := range c.states {
 				states = append(states, State{Name: fmt.Sprintf("%02d", i), Model: d.model(t)})
 			}
-			rep, err := CheckSequence(states, c.ord)
+			rep, err := checkSequence(states, c.ord)
 			require.NoError(t, err)
 			var buf bytes.Buffer
 			require.NoError(t, rep.WriteTable(&buf, false))
@@ -233,7 +233,7 @@ func TestRollbackEndsAtOriginal(t *testing.T) {
 	noPDB := s0Running.without("gw-pdb").with(doc{"gw-pdb", pdb("default", "custom-gw", map[string]string{"release": "istio"})})
 	pruned := s7Prune.without("gw-pdb").with(doc{"pdb-canary", pdb("default", "custom-gw-canary", newPods)})
 	walk := func(original bool) *Report {
-		rep, err := CheckSequence([]State{
+		rep, err := checkSequence([]State{
 			{Name: "00-prune", Model: pruned.model(t)},
 			{Name: "01-canary-gateways", Model: s3CanaryGateway.without("gw-pdb").with(doc{"pdb-canary", pdb("default", "custom-gw-canary", newPods)}).model(t)},
 			{Name: "02-running", Model: noPDB.model(t), Original: original},

@@ -9,30 +9,21 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// view is one state and the indexes the rules share, built once per state:
-// what each Service selects, the reverse (Services per workload), the
-// production Services, PDBs per workload and Istio Gateways per workload.
-// Every rule is then linear in the objects it looks at.
+// view is one state and what the rules share, built once per state: the
+// production Services and each workload's capacity. Which Services, PDBs
+// and Istio Gateways select which workloads the model answers (mesh
+// selection). Every rule is then linear in the objects it looks at.
 //
 // Views checked together (a sequence, or a transition) also share an
 // idTable: each object then carries a small number for its identity, and
 // the rules find an object's counterpart in another state by indexing
-// arrays, not by hashing its identity (four strings) again. At 10k objects
-// the states no longer fit in the CPU cache, and every such hash costs
-// cache misses on the identity's strings: looking identities up in maps,
-// rule after rule and state after state, made the verifier grow about 19x
-// from 1k to 10k objects.
+// arrays, not by hashing its identity (four strings) again (see the mesh
+// package doc, Performance).
 type view struct {
 	m *mesh.Model
-	// selected (by the Service's Index) and servicesOf (by the workload's
-	// Index): what each Service selects, and the reverse.
-	selected   [][]*mesh.Workload
-	servicesOf [][]*mesh.Service
 	// production are the Services selecting at least one gateway's pods
 	// (mesh.Model.ProductionServices), in input order.
 	production []*mesh.Service
-	pdb        *mesh.PDBIndex
-	igw        *mesh.IstioGatewayIndex
 
 	// Dense per-object data, indexed by mesh.Object.Index.
 	objAt    []*mesh.Object
@@ -90,8 +81,7 @@ func (t *idTable) view(m *mesh.Model) *view {
 	// Consecutive states list their objects mostly in the same order: each
 	// object is first compared with the one after the previous match in
 	// the view built before this one, and looked up in the map only when
-	// that is another identity. The map's look-ups are cache misses on 10k
-	// objects; the guess reads both states in order.
+	// that is another identity, so both states are read in order.
 	last, guess := t.last, 0
 	for k, o := range v.objAt {
 		v.gid[k] = -1
@@ -131,11 +121,7 @@ func (t *idTable) view(m *mesh.Model) *view {
 }
 
 func newView(m *mesh.Model) *view {
-	v := &view{
-		m:   m,
-		pdb: mesh.NewPDBIndex(m),
-		igw: mesh.NewIstioGatewayIndex(m),
-	}
+	v := &view{m: m, production: m.ProductionServices()}
 	n := 0
 	for _, o := range m.Objects {
 		if o.Index >= n {
@@ -152,25 +138,13 @@ func newView(m *mesh.Model) *view {
 		v.workload[w.Index] = w
 		v.capacity[w.Index] = m.MinReplicas(w)
 	}
-	v.selected = make([][]*mesh.Workload, n)
-	v.servicesOf = make([][]*mesh.Service, n)
 	v.service = make([]*mesh.Service, n)
-	v.isProd = make([]bool, n)
 	for _, s := range m.Services {
 		v.service[s.Index] = s
 	}
-	for _, s := range m.Services {
-		ws := m.Selected(s)
-		v.selected[s.Index] = ws
-		prod := false
-		for _, w := range ws {
-			v.servicesOf[w.Index] = append(v.servicesOf[w.Index], s)
-			prod = prod || m.GatewayOf(w) != nil
-		}
-		if prod {
-			v.production = append(v.production, s)
-			v.isProd[s.Index] = true
-		}
+	v.isProd = make([]bool, n)
+	for _, s := range v.production {
+		v.isProd[s.Index] = true
 	}
 	return v
 }
@@ -188,24 +162,6 @@ func newViews(models ...*mesh.Model) []*view {
 		out[i] = t.view(m)
 	}
 	return out
-}
-
-// selectedBy returns the workloads whose pods the Service s (of this view)
-// selects, in input order.
-func (v *view) selectedBy(s *mesh.Service) []*mesh.Workload {
-	if !v.own(s.Object) {
-		return nil
-	}
-	return v.selected[s.Index]
-}
-
-// servicesFor returns the Services of this view selecting the pods of w (of
-// this view).
-func (v *view) servicesFor(w *mesh.Workload) []*mesh.Service {
-	if !v.own(w.Object) {
-		return nil
-	}
-	return v.servicesOf[w.Index]
 }
 
 // own reports whether o is an object of this view.
@@ -295,7 +251,7 @@ func (v *view) grantsOf(w *mesh.Workload) *mesh.Permissions {
 // serviceCapacity sums the capacity of the workloads a Service selects.
 func (v *view) serviceCapacity(s *mesh.Service) int64 {
 	var n int64
-	for _, w := range v.selectedBy(s) {
+	for _, w := range s.Selected() {
 		n += v.capacityOf(w)
 	}
 	return n
@@ -303,8 +259,8 @@ func (v *view) serviceCapacity(s *mesh.Service) int64 {
 
 // pdbCovered reports whether any workload the Service selects has a PDB.
 func (v *view) pdbCovered(s *mesh.Service) bool {
-	for _, w := range v.selectedBy(s) {
-		if len(v.pdb.Selecting(w)) > 0 {
+	for _, w := range s.Selected() {
+		if len(w.PDBs()) > 0 {
 			return true
 		}
 	}

@@ -59,13 +59,13 @@ func restoreRender(items []*mesh.Item, includeRunning bool) ([]*mesh.Item, error
 func gatewayParts(newModel, running *mesh.Model) map[mesh.ID]*mesh.Gateway {
 	out := map[mesh.ID]*mesh.Gateway{}
 	for _, g := range newModel.Gateways {
-		if w := running.Workload(g.ID); w == nil || running.GatewayOf(w) == nil {
+		if w := running.Workload(g.ID); w == nil || w.Gateway() == nil {
 			continue
 		}
 		for _, o := range newModel.GatewayParts(g) {
 			out[o.ID] = g
 		}
-		for _, s := range newModel.ServicesSelecting(g.Workload) {
+		for _, s := range g.Workload.Services() {
 			out[s.ID] = g
 		}
 	}

@@ -312,7 +312,7 @@ func (c *canary) decide(o *mesh.Object) (bool, error) {
 	}
 	diff := strings.Join(diffPaths(o.Node(), old.Node()), ", ")
 	if w := c.newModel.Workload(id); w != nil {
-		if g := c.newModel.GatewayOf(w); g != nil {
+		if g := w.Gateway(); g != nil {
 			grev, src := c.newModel.GatewayRevision(g)
 			c.res.Infof(o, "held back %s: it would replace the running gateway of the same name, restarting its pods onto revision %s at once (%s; differs in %s); the gateway is migrated later as its own step (revision-gateway), never by a bounce", id, grev, src, diff)
 			return false, nil

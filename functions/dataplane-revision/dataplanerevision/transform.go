@@ -257,10 +257,10 @@ func describeInjectors(m *mesh.Model, nsLabels map[string]string, rev string) in
 // restart annotates one workload's pod template, unless its pods are not
 // ours to move.
 func restart(m *mesh.Model, w *mesh.Workload, rev, value string, res *krm.Results) error {
-	if m.IstiodOf(w) != nil {
+	if w.Istiod() != nil {
 		return nil
 	}
-	if g := m.GatewayOf(w); g != nil {
+	if g := w.Gateway(); g != nil {
 		if g.Injected {
 			res.Warnf(w.Object, "%s is an injected gateway: not restarted here, but the namespace label decides which injector serves it, so its next pod restart moves it to revision %s in place, without a canary; move it with revision-gateway first", w.ID, rev)
 		} else {

@@ -500,7 +500,7 @@ func classify(mOld, mNew *mesh.Model, res *krm.Results) *classification {
 // call their istiod.
 func servesDesired(id mesh.ID, svc *mesh.Service, g *mesh.IstioGateway, mOld, mNew *mesh.Model) (decision, bool) {
 	if svc != nil {
-		if ws := mNew.Selected(svc); len(ws) > 0 {
+		if ws := mNew.WorkloadsSelectedBy(svc.ID.Namespace, svc.SelectorLabels()); len(ws) > 0 {
 			return decision{keep: true, reason: "selects the pods of " + workloadList(ws) + ", which the desired state keeps"}, true
 		}
 	}
@@ -546,7 +546,7 @@ func validatorServedByDesired(mOld, mNew *mesh.Model, id mesh.ID) []*mesh.Worklo
 		if svc == nil {
 			return nil
 		}
-		ws := mNew.Selected(svc)
+		ws := mNew.WorkloadsSelectedBy(svc.ID.Namespace, svc.SelectorLabels())
 		if len(ws) == 0 {
 			return nil
 		}
@@ -676,8 +676,8 @@ func (c *classification) checkProductionServices(mOld, mNew *mesh.Model, newByID
 			target = d
 		}
 		running := false
-		for _, w := range mNew.Selected(target) {
-			if mNew.GatewayOf(w) != nil && mNew.MinReplicas(w) > 0 {
+		for _, w := range mNew.WorkloadsSelectedBy(target.ID.Namespace, target.SelectorLabels()) {
+			if w.Gateway() != nil && mNew.MinReplicas(w) > 0 {
 				running = true
 				break
 			}
@@ -686,7 +686,7 @@ func (c *classification) checkProductionServices(mOld, mNew *mesh.Model, newByID
 			continue
 		}
 		var old []*mesh.Workload
-		for _, w := range mOld.Selected(s) {
+		for _, w := range s.Selected() {
 			if !c.dec[w.ID].keep {
 				old = append(old, w)
 			}

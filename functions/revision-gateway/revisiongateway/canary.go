@@ -133,11 +133,11 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 	o, n := m.Workload(w.oldID), m.Workload(w.newID)
 	seen := map[mesh.ID]bool{}
 	selectsOld := map[mesh.ID]bool{}
-	for _, s := range m.ServicesSelecting(o) {
+	for _, s := range o.Services() {
 		selectsOld[s.ID] = true
 	}
 	var prod []*mesh.Service
-	for _, s := range append(m.ServicesSelecting(o), m.ServicesSelecting(n)...) {
+	for _, s := range append(o.Services(), n.Services()...) {
 		if seen[s.ID] {
 			continue
 		}
@@ -158,7 +158,7 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 	w.prod = ids(prod, func(s *mesh.Service) mesh.ID { return s.ID })
 	var gws []*mesh.IstioGateway
 	gseen := map[mesh.ID]bool{}
-	for _, g := range append(m.IstioGatewaysSelecting(o), m.IstioGatewaysSelecting(n)...) {
+	for _, g := range append(o.IstioGateways(), n.IstioGateways()...) {
 		if gseen[g.ID] {
 			continue
 		}
@@ -204,7 +204,7 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 			return err
 		}
 	}
-	g := m.GatewayOf(n)
+	g := n.Gateway()
 	// Modern era (no --serviceCluster): istio.io/rev names the revision.
 	if g.ServiceCluster == "" && w.NewRevision != mesh.DefaultRevision && final[mesh.LabelRev] != w.NewRevision {
 		if _, required := requiredKey(req, mesh.LabelRev); required {
@@ -236,7 +236,7 @@ func joinProduction(m *mesh.Model, w *work, res *krm.Results) error {
 	}
 	res.Infof(n.Object, "%s", msg)
 	// 1.5/1.6 era: telemetry keeps the production cluster name.
-	if og := m.GatewayOf(o); og.ServiceCluster != "" && g.ServiceCluster != "" && g.ServiceCluster != og.ServiceCluster {
+	if og := o.Gateway(); og.ServiceCluster != "" && g.ServiceCluster != "" && g.ServiceCluster != og.ServiceCluster {
 		c, err := container(n.Node(), g.Proxy.Index)
 		if err != nil {
 			return err
@@ -328,7 +328,7 @@ func sortedKeys(m map[string]string) []string {
 // to remove.
 func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *krm.Results) ([]*yaml.RNode, error) {
 	o, n := m.Workload(w.oldID), m.Workload(w.newID)
-	g := m.GatewayOf(n)
+	g := n.Gateway()
 	var added, canaryObjs []*yaml.RNode
 	canaryObjs = append(canaryObjs, n.Node())
 	prod := make([]*mesh.Service, len(w.prod))
@@ -380,7 +380,7 @@ func finish(m *mesh.Model, w *work, spec Spec, removed map[mesh.ID]bool, res *kr
 		res.Infof(gw, "removed %s from the new render: it repeats the servers of the running Gateway resources, which now program the canary too", id)
 	}
 	// Other Services over the canary must agree with production on ports.
-	for _, s := range m.ServicesSelecting(n) {
+	for _, s := range n.Services() {
 		if removed[s.ID] || previews[s.ID] || contains(w.prod, s.ID) || contains(w.renderSvcs, s.ID) {
 			continue
 		}

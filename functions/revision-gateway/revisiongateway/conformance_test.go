@@ -73,17 +73,17 @@ func checkCanary(t *testing.T, items []*yaml.RNode, oldDeploy string, newName st
 	assert.Equal(t, oldDeploy, o.Node().MustString(), "canary mode must not touch the running Deployment")
 	svc := m.Service("default", "custom-gw")
 	require.NotNil(t, svc)
-	assert.Contains(t, m.Selected(svc), n, "production Service default/custom-gw must select the canary's pods")
+	assert.Contains(t, svc.Selected(), n, "production Service default/custom-gw must select the canary's pods")
 	if gateway {
-		gws := m.IstioGatewaysSelecting(n)
+		gws := n.IstioGateways()
 		require.Len(t, gws, 1)
 		assert.Equal(t, "custom-gw", gws[0].ID.Name)
 	}
 	assert.Empty(t, m.ReplacementGaps(o, n))
 	assert.False(t, n.SelectsPodsOf(o), "the canary's selector must not select the running pods")
 	assert.Nil(t, m.Service("default", newName), "the new render's own Service must be gone")
-	assert.Len(t, m.PDBsSelecting(n), 1)
-	assert.LessOrEqual(t, len(m.PDBsSelecting(o)), 1)
+	assert.Len(t, n.PDBs(), 1)
+	assert.LessOrEqual(t, len(o.PDBs()), 1)
 	return m
 }
 
@@ -118,7 +118,7 @@ func TestConformanceSeed(t *testing.T) {
 		_, ok := n.ServesPort(mesh.IntOrString{Num: p})
 		assert.True(t, ok, "port %d", p)
 	}
-	assert.Equal(t, "custom-gw", m.GatewayOf(n).ServiceCluster)
+	assert.Equal(t, "custom-gw", n.Gateway().ServiceCluster)
 	assert.Equal(t, "custom-gw-service-account-1-6-14", n.ServiceAccount)
 	shiftAndCheck(t, out.Items, "custom-gw-1-6-14", "  revision: 1-6-14\n")
 }
@@ -166,9 +166,9 @@ func TestConformanceModern(t *testing.T) {
 	require.NotNil(t, h)
 	assert.GreaterOrEqual(t, h.MinReplicas, int64(2))
 	assert.GreaterOrEqual(t, h.MaxReplicas, int64(5))
-	pdb := m.PDBsSelecting(n)[0]
+	pdb := n.PDBs()[0]
 	assert.Equal(t, "custom-gw-1-31-0", pdb.ID.Name)
-	assert.Empty(t, m.PDBsSelecting(m.Deployment("default", "custom-gw")), "the 1.31 PDB must no longer select the running pods")
+	assert.Empty(t, m.Deployment("default", "custom-gw").PDBs(), "the 1.31 PDB must no longer select the running pods")
 	assert.Equal(t, sysGw, krmtest.Find(out.Items, "Deployment", "istio-system", "istio-ingressgateway").MustString())
 	after := shiftAndCheck(t, out.Items, "custom-gw-1-31-0", "  revision: 1-31-0\n")
 	assert.Nil(t, krmtest.Find(after, "HorizontalPodAutoscaler", "default", "custom-gw"), "the running gateway's HPA must be removed")

@@ -229,7 +229,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 	var r pdbResult
 	ns := n.ID.Namespace
 	canaryID := mesh.ID{Group: "policy", Kind: "PodDisruptionBudget", Namespace: ns, Name: n.ID.Name}
-	oldPDBs := m.PDBsSelecting(o)
+	oldPDBs := o.PDBs()
 	named, hasNamed := m.Get(mesh.ID{Group: "policy", Kind: "PodDisruptionBudget", Namespace: ns, Name: o.ID.Name})
 	if len(oldPDBs) == 0 && hasNamed && pdbEmpty(m, named.ID) && w.discKey != "" {
 		// The running gateway's own PDB selects no pod at all (the 1.5 and
@@ -285,7 +285,7 @@ func fixPDBs(m *mesh.Model, w *work, o, n *mesh.Workload, res *krm.Results) (pdb
 			res.Infof(&mesh.Object{APIVersion: tmpl.APIVersion, ID: canaryID}, "created %s for canary %s, with the budget of %s and spec.selector %s", canaryID, n.ID, tmpl.ID, flow(sel.YNode()))
 		}
 	}
-	for _, p := range m.PDBsSelecting(n) {
+	for _, p := range n.PDBs() {
 		if p.ID == canaryID {
 			continue
 		}
@@ -357,7 +357,7 @@ func notIn(k, v string) (*yaml.RNode, error) {
 func pdbEmpty(m *mesh.Model, id mesh.ID) bool {
 	for _, p := range m.PDBs {
 		if p.ID == id {
-			return len(m.PDBSelected(p)) == 0
+			return len(p.Selected()) == 0
 		}
 	}
 	return false

@@ -23,7 +23,7 @@ func shift(items []*mesh.Item, m *mesh.Model, pairs []mesh.GatewayPair, spec Spe
 				hpas = append(hpas, h)
 			}
 		}
-		svcs := m.ServicesSelecting(o)
+		svcs := o.Services()
 		names := make([]string, len(svcs))
 		for i, s := range svcs {
 			names[i] = s.ID.String()

@@ -149,7 +149,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 }
 
 func selectsRev(m *mesh.Model, s *mesh.Service, rev string) bool {
-	for _, i := range m.IstiodsSelectedBy(s) {
+	for _, i := range s.Istiods() {
 		if i.Revision == rev {
 			return true
 		}

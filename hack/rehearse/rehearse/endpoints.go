@@ -182,18 +182,11 @@ func (r *run) waitEndpoints(ctx context.Context, eps *endpointWatch, svcs []stri
 }
 
 // productionServices are the Services that select a gateway's pods in the
-// running state, "ns/name".
+// running state (mesh.Model.ProductionServices), "ns/name", sorted.
 func productionServices(m *mesh.Model) []string {
-	seen := map[string]bool{}
 	var out []string
-	for _, g := range m.Gateways {
-		for _, s := range m.ServicesSelecting(g.Workload) {
-			k := s.ID.Namespace + "/" + s.ID.Name
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
+	for _, s := range m.ProductionServices() {
+		out = append(out, s.ID.Namespace+"/"+s.ID.Name)
 	}
 	sort.Strings(out)
 	return out
