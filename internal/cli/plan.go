@@ -23,13 +23,14 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o plan.Options
-	var include multi
+	var include, tags multi
 	fs.StringVar(&o.From, "from", "", "folder of YAML renders of the running control plane and gateways (required)")
 	fs.StringVar(&o.To, "to", "", "folder of YAML renders of the target, rendered with --revision (required)")
 	fs.StringVar(&o.Out, "out", "", "folder to write the step directories into (required)")
 	fs.StringVar(&o.Revision, "revision", "", "the target revision (default: inferred from --to)")
 	fs.StringVar(&o.ExecDir, "exec-dir", "", "pin the folder of the revshift binary in the written steps (default: the bare name, looked up on PATH)")
 	fs.BoolVar(&o.Rollback, "rollback", false, "write the reverse walk (from the pruned state back to the running one)")
+	fs.Var(&tags, "tag", "a revision tag to move to the revision in a step of its own, after the gateways on it run as canaries; its namespaces restart in the data-plane step; repeatable")
 	fs.Var(&include, "include", "folder of the user's other objects (Namespaces, workloads) that every state holds; repeatable")
 	prerender := fs.Bool("prerender", false, "also write prerendered/NN-name/ with each step's build output, for Flux and other tools without exec functions")
 	noVerify := fs.Bool("no-verify", false, "write the steps without building and verifying them (and so without README.md and the gates, NN-name/gate.yaml, which come from the built states)")
@@ -41,6 +42,7 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.Include = include
+	o.Tags = tags
 	if o.From == "" || o.To == "" || o.Out == "" || fs.NArg() > 0 {
 		fs.Usage()
 		return 2
@@ -55,6 +57,9 @@ func Plan(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "wrote %d steps of revision %s into %s\n", len(p.Steps), p.Revision, o.Out)
+	for _, n := range p.Notes {
+		fmt.Fprintln(stderr, "revshift plan: note:", n)
+	}
 	if *noVerify {
 		return 0
 	}

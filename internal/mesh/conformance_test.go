@@ -10,14 +10,16 @@ import (
 	"github.com/revshift/revshift/internal/mesh"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Every real istioctl render builds into a model without error.
+// Every real render (istioctl and helm; their inputs in iop/ and values/ are
+// skipped) builds into a model without error.
 func TestConformanceEveryRenderBuilds(t *testing.T) {
 	dir := krmtest.SharedDir(t)
 	n := 0
 	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".yaml") || strings.Contains(p, "/iop/") {
+		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".yaml") || strings.Contains(p, "/iop/") || strings.Contains(p, "/values/") {
 			return err
 		}
 		n++
@@ -169,3 +171,43 @@ type set map[string]string
 func (l set) Has(k string) bool              { _, ok := l[k]; return ok }
 func (l set) Get(k string) string            { return l[k] }
 func (l set) Lookup(k string) (string, bool) { v, ok := l[k]; return v, ok }
+
+// The real Helm install: both gateways of the 1.29.6 gateway chart are
+// injected by the default revision, one through the prod-stable tag; once
+// the tag is moved (the 1.31 chart's revision-tags template), the tagged one
+// would be injected by 1-31-0 and the other stays.
+func TestConformanceHelmGatewayRevisions(t *testing.T) {
+	running := []string{"1.29-to-1.31-helm/1.29.6/base.yaml", "1.29-to-1.31-helm/1.29.6/istiod.yaml", "1.29-to-1.31-helm/1.29.6/gateways.yaml"}
+	revisions := func(m *mesh.Model) map[string]string {
+		out := map[string]string{}
+		for _, g := range m.Gateways {
+			require.True(t, g.Injected, g.ID.String())
+			rev, how := m.GatewayRevision(g)
+			out[g.ID.Name] = rev + " (" + how + ")"
+		}
+		return out
+	}
+	m := build(t, running...)
+	assert.Equal(t, map[string]string{
+		"ingress":        "default (injected by istio-sidecar-injector webhook object.sidecar-injector.istio.io)",
+		"ingress-tagged": "default (injected by istio-revision-tag-prod-stable webhook rev.object.sidecar-injector.istio.io)",
+	}, revisions(m))
+	rev, _, ok := m.TagRevision("prod-stable")
+	require.True(t, ok)
+	assert.Equal(t, mesh.DefaultRevision, rev)
+
+	// The tag moved: the 1.29.6 tag's webhook configuration and Service
+	// replaced by the 1.31 chart's.
+	var nodes []*yaml.RNode
+	for _, n := range krmtest.Render(t, running...) {
+		if !strings.HasSuffix(n.GetName(), "-revision-tag-prod-stable") {
+			nodes = append(nodes, n)
+		}
+	}
+	nodes = append(nodes, krmtest.Render(t, "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/tags/tag-prod-stable.rev-1-31-0.yaml")...)
+	moved, err := mesh.Build(nodes)
+	require.NoError(t, err)
+	got := revisions(moved)
+	assert.Equal(t, "default (injected by istio-sidecar-injector webhook object.sidecar-injector.istio.io)", got["ingress"])
+	assert.Equal(t, "1-31-0 (injected by istio-revision-tag-prod-stable webhook rev.object.sidecar-injector.istio.io)", got["ingress-tagged"])
+}

@@ -111,7 +111,7 @@ func asGateway(w *Workload) *Gateway {
 			g.Proxy = c
 			break
 		}
-		if c.Name == "istio-proxy" && (c.Image == "auto" || strings.Contains(w.PodAnnotations["inject.istio.io/templates"], "gateway")) {
+		if injectedGatewayProxy(w, c) {
 			g.Proxy = c
 			g.Injected = true
 			break
@@ -147,6 +147,13 @@ func asGateway(w *Workload) *Gateway {
 		g.discSvc, g.discIsSvc = AddressService(g.DiscoveryAddress, w.ID.Namespace)
 	}
 	return g
+}
+
+// injectedGatewayProxy reports whether c is the placeholder of a proxy the
+// injector fills in from its gateway template (the gateway chart:
+// image "auto", inject.istio.io/templates=gateway).
+func injectedGatewayProxy(w *Workload, c *Container) bool {
+	return c.Name == "istio-proxy" && (c.Image == "auto" || strings.Contains(w.PodAnnotations["inject.istio.io/templates"], "gateway"))
 }
 
 // RevisionOfConfigMap maps a mesh ConfigMap name to its revision: "istio" is
@@ -251,10 +258,12 @@ func (m *Model) serviceRevision(s *Service, name string) (rev string, ok bool) {
 	return "", false
 }
 
-// GatewayRevision is the revision a gateway is rendered for, and how it
-// was read. In order: an injected gateway's istio.io/rev label; the
-// config-volume ConfigMap (istio-<rev>); CA_ADDR; --discoveryAddress; the
-// istio.io/rev label.
+// GatewayRevision is the revision a gateway runs, and how it was read. An
+// injected gateway's is the revision of the injector webhook that injects
+// its pods (InjectorOf: a revision tag resolves to the istiod its webhook
+// calls), else what its pods ask for (RequestedRevision). A rendered
+// gateway's is read, in order, from its config-volume ConfigMap
+// (istio-<rev>), CA_ADDR, --discoveryAddress, the istio.io/rev label.
 func (m *Model) GatewayRevision(g *Gateway) (rev, source string) {
 	rev, src := m.gatewayRevision(g)
 	switch src {
@@ -264,8 +273,12 @@ func (m *Model) GatewayRevision(g *Gateway) (rev, source string) {
 		return rev, "CA_ADDR " + g.CAAddr
 	case srcDiscovery:
 		return rev, "--discoveryAddress " + g.DiscoveryAddress
-	case srcInjectedDefault:
-		return rev, "injected without " + LabelRev
+	case srcInjector:
+		h := m.InjectorOf(g.Workload)
+		return rev, fmt.Sprintf("injected by %s webhook %s", h.Config.ID.Name, h.Name)
+	case srcRequested:
+		_, how := m.RequestedRevision(g.Workload)
+		return rev, "injected, " + how + " (no injector in this input matches its pods)"
 	case srcNone:
 		return rev, "no control-plane reference"
 	}
@@ -285,7 +298,8 @@ type revSource uint8
 
 const (
 	srcLabel revSource = iota
-	srcInjectedDefault
+	srcInjector
+	srcRequested
 	srcConfigMap
 	srcCA
 	srcDiscovery
@@ -294,10 +308,16 @@ const (
 
 func (m *Model) gatewayRevision(g *Gateway) (string, revSource) {
 	if g.Injected {
-		if r := g.PodLabels[LabelRev]; r != "" {
-			return r, srcLabel
+		// The injector decides (see InjectorOf): a tag resolves to the
+		// revision its webhook calls. A model without the injector (a
+		// gateway render on its own) has only what the pods ask for.
+		if h := m.InjectorOf(g.Workload); h != nil {
+			if r, ok := m.WebhookRevision(h); ok {
+				return r, srcInjector
+			}
 		}
-		return DefaultRevision, srcInjectedDefault
+		rev, _ := m.RequestedRevision(g.Workload)
+		return rev, srcRequested
 	}
 	if r, ok := RevisionOfConfigMap(g.ConfigMap); ok {
 		return r, srcConfigMap

@@ -113,10 +113,16 @@ func (w *Workload) Container(name string) *Container {
 	return nil
 }
 
-// ServesPort reports whether the pod template declares the given port: a
-// numeric target must be a containerPort, a named one must name a
-// containerPort. It returns the resolved port number.
+// ServesPort reports whether the workload's pods serve the given
+// targetPort, and its number: a named one must name a containerPort (it
+// resolves per pod); a numeric one must be a containerPort, except on an
+// injected gateway, whose listeners come from the injection template and the
+// Istio Gateway resources, not from declared ports (upgrade-model.md,
+// invariant 2; Kubernetes routes to any numeric targetPort).
 func (w *Workload) ServesPort(target IntOrString) (int64, bool) {
+	if !target.IsName && w.injectedGateway() {
+		return target.Num, true
+	}
 	// One list read in order, not a slice per container: the verifier
 	// asks this of every gateway behind a production Service in every
 	// state.
@@ -135,6 +141,17 @@ func (w *Workload) ServesPort(target IntOrString) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// injectedGateway reports whether the workload is an injected gateway (see
+// asGateway).
+func (w *Workload) injectedGateway() bool {
+	for i := range w.Containers {
+		if injectedGatewayProxy(w, &w.Containers[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // SelectorText is w.Selector.String(): how the verifier tells a changed

@@ -59,6 +59,8 @@ type Options struct {
 	ExecDir string
 	// Rollback writes the reverse walk.
 	Rollback bool
+	// Tags are the revision tags to move to the revision (--tag).
+	Tags []string
 }
 
 // File is one render file.
@@ -108,7 +110,12 @@ type Plan struct {
 	// GatewayNamespaces are where the target's user gateways run, outside
 	// the control-plane namespace.
 	GatewayNamespaces []string
-	Steps             []Step
+	// Tags are the revision tags the plan moves (--tag, checked).
+	Tags []string
+	// Notes are what the user should know of the plan (printed by revshift
+	// plan).
+	Notes []string
+	Steps []Step
 }
 
 // ReadDir reads the YAML files of a folder (not recursive), in name order.
@@ -198,6 +205,9 @@ func New(o Options) (*Plan, error) {
 	if err := p.pairGateways(running, target); err != nil {
 		return nil, err
 	}
+	if err := p.checkTags(running, target); err != nil {
+		return nil, err
+	}
 	for _, o := range target.Objects {
 		if mesh.IsCRD(o.ID) && !running.Has(o.ID) {
 			p.NewCRDs = append(p.NewCRDs, o.Node())
@@ -277,7 +287,9 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 				continue
 			}
 			p.UserPairs = append(p.UserPairs, revisiongateway.Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
-			if !cpNS[g.ID.Namespace] {
+			// An injected gateway mounts no istio-<rev>: the injector's
+			// gateway template gives its proxy the mesh config.
+			if !cpNS[g.ID.Namespace] && !g.Injected {
 				nsSet[g.ID.Namespace] = true
 			}
 		}

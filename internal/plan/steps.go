@@ -6,7 +6,6 @@ import (
 
 	"github.com/revshift/revshift/functions/canary-control-plane/canarycontrolplane"
 	"github.com/revshift/revshift/functions/copy-configmap/copyconfigmap"
-	"github.com/revshift/revshift/functions/dataplane-revision/dataplanerevision"
 	"github.com/revshift/revshift/functions/prune-legacy/prunelegacy"
 	"github.com/revshift/revshift/functions/revision-gateway/revisiongateway"
 	"github.com/revshift/revshift/functions/webhook-fix/webhookfix"
@@ -150,15 +149,11 @@ func (l *layout) gatewayCall(mode, render string, pairs []revisiongateway.Pair) 
 // injection), webhook continuity, and the prune of the old revision.
 func (l *layout) retire(res []string, dataplane bool) {
 	rev := l.rev
+	if len(l.p.Tags) > 0 {
+		l.moveTags(res)
+	}
 	if dataplane {
-		l.add(Step{
-			Slug:      "dataplane",
-			Title:     "data plane (S5)",
-			Resources: res,
-			Changes:   fmt.Sprintf("Relabels the namespaces labelled for injection to `istio.io/rev=%s` (removing `istio-injection`, which would keep the old injector) and restarts their workloads onto the new injector.", rev),
-			Watch:     fmt.Sprintf("Workloads roll with `istio-proxy` of revision %s (`istioctl proxy-status`).", rev),
-			Rollback:  "Apply the previous step: the labels come back and the workloads roll back onto the old injector.",
-		}, step.Call{Kind: dataplanerevision.Kind, Spec: dataplanerevision.Spec{Revision: rev}})
+		l.dataplane(res)
 	}
 	l.add(Step{
 		Slug:      "webhook-continuity",

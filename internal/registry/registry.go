@@ -10,6 +10,7 @@ import (
 	"github.com/revshift/revshift/functions/dataplane-revision/dataplanerevision"
 	"github.com/revshift/revshift/functions/prune-legacy/prunelegacy"
 	"github.com/revshift/revshift/functions/revision-gateway/revisiongateway"
+	"github.com/revshift/revshift/functions/revision-tag/revisiontag"
 	"github.com/revshift/revshift/functions/verify-state/verifystate"
 	"github.com/revshift/revshift/functions/webhook-fix/webhookfix"
 	"github.com/revshift/revshift/internal/step"
@@ -21,6 +22,7 @@ func All() []step.Function {
 		{Kind: canarycontrolplane.Kind, Transform: canarycontrolplane.Transform},
 		{Kind: copyconfigmap.Kind, Transform: copyconfigmap.Transform},
 		{Kind: revisiongateway.Kind, Transform: revisiongateway.Transform},
+		{Kind: revisiontag.Kind, Transform: revisiontag.Transform},
 		{Kind: dataplanerevision.Kind, Transform: dataplanerevision.Transform},
 		{Kind: webhookfix.Kind, Transform: webhookfix.Transform},
 		{Kind: prunelegacy.Kind, Transform: prunelegacy.Transform},

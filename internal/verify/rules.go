@@ -146,7 +146,7 @@ var catalogue = []ruleImpl{
 	{Rule: Rule{ID: "RS018", Name: "new-entry-point", Kind: TransitionRule,
 		Doc: "no step adds a LoadBalancer or NodePort Service over gateway pods that S0 did not have"}, transition: ruleNewEntryPoint},
 	{Rule: Rule{ID: "RS019", Name: "gateway-in-place", Kind: TransitionRule,
-		Doc: "no step moves a running gateway Deployment to another revision in place"}, transition: ruleGatewayInPlace},
+		Doc: "no step moves a running gateway Deployment to another revision in place: not by its render, nor, for an injected gateway, by moving the revision tag or namespace label its injector matches"}, transition: ruleGatewayInPlace},
 	{Rule: Rule{ID: "RS020", Name: "validation-continuity", Kind: StateRule, Invariant: 10,
 		Doc: "when S0 validated Istio resources, every state keeps a validating webhook for them that reaches a running istiod"}, state: ruleValidationContinuity},
 	{Rule: Rule{ID: "RS021", Name: "rbac-continuity", Kind: TransitionRule, Invariant: 15,

@@ -381,7 +381,9 @@ func ruleNewEntryPoint(t *transCtx) {
 
 // RS019: the revision render of the control plane carries a non-revisioned
 // istio-ingressgateway (upgrade-model.md, S1); applying it restarts the
-// running gateway onto the new revision at once.
+// running gateway onto the new revision at once. An injected gateway moves
+// when the injector that matches its pods changes revision: a revision tag
+// moved (istioctl tag set --overwrite) or its namespace relabelled.
 func ruleGatewayInPlace(t *transCtx) {
 	for _, g := range t.next.m.Gateways {
 		pg := t.runningBefore(g)
@@ -394,6 +396,17 @@ func ruleGatewayInPlace(t *transCtx) {
 			continue
 		}
 		_, how := t.next.m.GatewayRevision(g)
+		if g.Injected {
+			// The webhook, a revision tag or the namespace label moved
+			// under pods that keep running: nothing restarts now, but
+			// every pod created from here on is injected by the new
+			// revision (pkg/kube/inject runs at pod creation only).
+			t.add(Error, []mesh.ID{g.ID},
+				fmt.Sprintf("scale %s to 0 behind a canary of revision %s (revision-gateway) before its injector moves: move the tag or the namespace label in a later step", g.ID.Name, to),
+				"this step moves running injected gateway %s from revision %s to %s in place (%s): every pod it restarts or adds from now on (a rollout, an eviction, an HPA scale-up) is injected by revision %s, with no canary",
+				g.ID, from, to, how, to)
+			continue
+		}
 		t.add(Error, []mesh.ID{g.ID},
 			fmt.Sprintf("keep the running %s unchanged (drop it from the new revision's render) and add revision %s as a separate Deployment with its own name", g.ID.Name, to),
 			"this step moves running gateway %s from revision %s to %s in place (%s): all its pods restart onto the new revision at once, with no canary",

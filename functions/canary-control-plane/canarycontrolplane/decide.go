@@ -55,6 +55,12 @@ func (c *canary) decide(o *mesh.Object) (bool, error) {
 // webhookConfig emits a webhook configuration only when every webhook in it
 // calls an istiod of the new revision.
 func (c *canary) webhookConfig(o *mesh.Object) (bool, error) {
+	if _, tag := mesh.ConfigRevision(o); tag != "" && c.running.Has(o.ID) {
+		// A running tag's webhook: moving it re-injects whatever runs on
+		// the tag at its next pod restart (verify RS019).
+		c.res.Infof(o, "held back %s: it moves revision tag %s, through which running pods are injected; a tag moves in a step of its own once the gateways on it run as canaries (revshift plan --tag %s, the revision-tag function), else when the old revision is pruned", o.ID, tag, tag)
+		return false, nil
+	}
 	hooks := c.merged.WebhooksOf(o.ID)
 	var other []string
 	for _, h := range hooks {

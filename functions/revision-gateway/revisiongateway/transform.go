@@ -202,6 +202,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if spec.Mode == ModeShift {
 		return shift(items, m, pairs, spec, res)
 	}
+	pinInjected(pairs, spec.Revision, res)
 	return canary(items, pairs, spec, res)
 }
 

@@ -92,7 +92,7 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if err != nil {
 		return nil, err
 	}
-	rev, err := revision(spec.Revision, m)
+	rev, err := m.TargetRevision(spec.Revision)
 	if err != nil {
 		return nil, err
 	}
@@ -156,36 +156,6 @@ func selectsRev(m *mesh.Model, s *mesh.Service, rev string) bool {
 		}
 	}
 	return false
-}
-
-// revision is spec.revision or the one non-default revision in the input.
-func revision(want string, m *mesh.Model) (string, error) {
-	if want != "" {
-		if len(m.IstiodsOf(want)) == 0 {
-			return "", fmt.Errorf("functionConfig spec.revision %q: no istiod of that revision in the input (revisions present: %s)", want, listOr(m.Revisions(), "none"))
-		}
-		return want, nil
-	}
-	var cands []string
-	for _, r := range m.Revisions() {
-		if r != mesh.DefaultRevision {
-			cands = append(cands, r)
-		}
-	}
-	switch len(cands) {
-	case 0:
-		return "", fmt.Errorf("no new revision in the input: no istiod Deployment of a revision other than %q (revisions present: %s); give the new revision's render (istioctl manifest generate --revision <rev>)", mesh.DefaultRevision, listOr(m.Revisions(), "none"))
-	case 1:
-		return cands[0], nil
-	}
-	return "", fmt.Errorf("several revisions in the input (%s): set functionConfig spec.revision", strings.Join(cands, ", "))
-}
-
-func listOr(s []string, none string) string {
-	if len(s) == 0 {
-		return none
-	}
-	return strings.Join(s, ", ")
 }
 
 type fixer struct {

@@ -40,6 +40,18 @@ func TestModernHop(t *testing.T) {
 	}
 }
 
+// The Helm hop: two injected gateways of the gateway chart, one on the
+// revision tag prod-stable, which moves in its own step once both run as
+// canaries; the namespace on the tag restarts, the legacy one is relabelled.
+func TestHelmHop(t *testing.T) {
+	t.Parallel()
+	rep := rehearseOn(t, plan(t, "1.29-to-1.31-helm"), "1.34.3", rehearse.Flux)
+	requireHeld(t, rep, 8)
+	require.Equal(t, 1, rep.Baseline["istio-ingress/ingress"])
+	require.Equal(t, 2, rep.Baseline["istio-ingress/ingress-tagged"])
+	require.Equal(t, "04-move-tags", rep.Steps[4].Step)
+}
+
 // The rollback walk, from the pruned state back to the running render, under
 // the same checks: the old gateways come back to their capacity (the gate
 // of 05-canary-gateways waits for custom-gw at 2) before the canaries go.

@@ -30,8 +30,8 @@ func renders(t *testing.T) string {
 }
 
 // planReal plans the real renders named (relative to the renders folder),
-// copied into a running and a target folder.
-func planReal(t *testing.T, from, to []string) string {
+// copied into a running and a target folder, with plan's other flags.
+func planReal(t *testing.T, from, to []string, flags ...string) string {
 	t.Helper()
 	src, tmp := renders(t), t.TempDir()
 	for side, files := range map[string][]string{"from": from, "to": to} {
@@ -43,16 +43,17 @@ func planReal(t *testing.T, from, to []string) string {
 		}
 	}
 	out := filepath.Join(tmp, "plan")
-	cmd := exec.Command(filepath.Join(root, "bin", "revshift"), "plan", "--from", filepath.Join(tmp, "from"), "--to", filepath.Join(tmp, "to"), "--out", out)
+	args := append([]string{"plan", "--from", filepath.Join(tmp, "from"), "--to", filepath.Join(tmp, "to"), "--out", out}, flags...)
+	cmd := exec.Command(filepath.Join(root, "bin", "revshift"), args...)
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, "revshift plan:\n%s", b)
 	return out
 }
 
-// The real istioctl renders, rehearsed: the modern hop holds every check on
-// 1.34; the 1.5.10 -> 1.6.14 seed on 1.21 (its v1beta1 CRDs and webhooks)
-// holds every check but the renders' own one-replica budgets (RH006
-// warnings).
+// The real renders, rehearsed: the modern istioctl hop and the Helm hop
+// (tag prod-stable moved) hold every check on 1.34; the 1.5.10 -> 1.6.14
+// seed on 1.21 (its v1beta1 CRDs and webhooks) holds every check but the
+// renders' own one-replica budgets (RH006 warnings).
 func TestRealRenders(t *testing.T) {
 	t.Parallel()
 	t.Run("modern", func(t *testing.T) {
@@ -63,6 +64,16 @@ func TestRealRenders(t *testing.T) {
 		rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
 		requireHeld(t, rep, 9)
 		require.Equal(t, 2, rep.Baseline["default/custom-gw"])
+	})
+	t.Run("helm", func(t *testing.T) {
+		t.Parallel()
+		p := planReal(t,
+			[]string{"1.29-to-1.31-helm/1.29.6/base.yaml", "1.29-to-1.31-helm/1.29.6/istiod.yaml", "1.29-to-1.31-helm/1.29.6/gateways.yaml"},
+			[]string{"1.29-to-1.31-helm/1.31.0/base.yaml", "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml"},
+			"--include", filepath.Join(renders(t), "1.29-to-1.31-helm", "include"), "--tag", "prod-stable")
+		rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+		requireHeld(t, rep, 7)
+		require.Equal(t, 2, rep.Baseline["istio-ingress/ingress-tagged"], "the running ingress-tagged runs its HPA's minReplicas")
 	})
 	t.Run("seed", func(t *testing.T) {
 		t.Parallel()

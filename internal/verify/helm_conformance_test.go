@@ -1,0 +1,111 @@
+package verify
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/revshift/revshift/internal/krmtest"
+	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// The real Helm install (helm template of the base, istiod and gateway
+// charts; ../shared/istio-renders/README.md): istiod 1.29.6 with the
+// revision tag prod-stable, gateways ingress (default revision) and
+// ingress-tagged (istio.io/rev=prod-stable), and the 1.31 istiod of
+// revision 1-31-0.
+const (
+	helm129Base   = "1.29-to-1.31-helm/1.29.6/base.yaml"
+	helm129Istiod = "1.29-to-1.31-helm/1.29.6/istiod.yaml"
+	helm129GW     = "1.29-to-1.31-helm/1.29.6/gateways.yaml"
+	helm131Istiod = "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml"
+	helm131GW     = "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml"
+	helm131Tag    = "1.29-to-1.31-helm/tags/tag-prod-stable.rev-1-31-0.yaml"
+)
+
+// helmStates returns the running state and the state with the canary
+// control plane beside it (the 1.31 render's objects that collide with the
+// running ones, CRDs and cluster-wide roles, are left out).
+func helmStates(t *testing.T) (s0, s1 []*yaml.RNode) {
+	s0 = union(t, krmtest.Render(t, helm129Base), krmtest.Render(t, helm129Istiod), krmtest.Render(t, helm129GW))
+	return s0, union(t, s0, krmtest.Render(t, helm131Istiod))
+}
+
+// The running Helm install breaks no rule: RS003 counts the numeric
+// targetPorts (80, 443, 15021) as served by the injected gateways, which
+// declare only 15090, and RS006/RS007 find the tagged gateway's injector and
+// istiod through the tag's webhook.
+func TestConformanceHelmRunningStateHolds(t *testing.T) {
+	s0, s1 := helmStates(t)
+	require.Empty(t, CheckState(model(t, s0)))
+	rep, err := checkSequence([]State{{Name: "00-running", Model: model(t, s0)}, {Name: "01-canary-control-plane", Model: model(t, s1)}}, DefaultOrdering)
+	require.NoError(t, err)
+	require.True(t, rep.OK(), table(t, rep))
+}
+
+// Moving the tag (`istioctl tag set prod-stable --revision 1-31-0
+// --overwrite`, here the 1.31 chart's render of it) while ingress-tagged
+// still runs re-injects it in place: every pod it restarts or adds from
+// then on runs revision 1-31-0, with no canary. RS019 says so.
+func TestConformanceHelmTagMovedInPlace(t *testing.T) {
+	s0, s1 := helmStates(t)
+	tag := krmtest.Render(t, helm131Tag)
+	s2 := union(t, tag, without(t, s1, tag))
+	rep, err := checkSequence([]State{
+		{Name: "00-running", Model: model(t, s0)},
+		{Name: "01-canary-control-plane", Model: model(t, s1)},
+		{Name: "02-move-tag", Model: model(t, s2)},
+	}, DefaultOrdering)
+	require.NoError(t, err)
+	out := table(t, rep)
+	require.Empty(t, rep.Steps[1].Findings, out)
+	fs := findingsOf(rep, "02-move-tag", "RS019")
+	require.Equal(t, []string{"Deployment.apps/istio-ingress/ingress-tagged"}, names(fs), out)
+	require.Equal(t, Error, fs[0].Severity)
+	require.Contains(t, fs[0].Message, "from revision default to 1-31-0 in place")
+	require.Contains(t, fs[0].Message, "istio-revision-tag-prod-stable")
+}
+
+// The canary that Istio's docs describe for the gateway chart (a second
+// release with revision 1-31-0 and the production pods' labels) brings the
+// chart's own LoadBalancer Service: a second external address over the
+// gateway pods. RS018 rejects it.
+func TestConformanceHelmChartSecondService(t *testing.T) {
+	s0, s1 := helmStates(t)
+	var canary []*yaml.RNode
+	for _, n := range krmtest.Render(t, helm131GW) {
+		if identity(t, n).Name != "ingress" {
+			continue
+		}
+		// helm template ingress-canary ... --set revision=1-31-0
+		// --set labels.app=ingress --set labels.istio=ingress: the
+		// release's objects are named ingress-canary, its pods keep the
+		// production labels.
+		c := n.Copy()
+		require.NoError(t, c.SetName("ingress-canary"))
+		if sa, _ := c.Pipe(yaml.Lookup("spec", "template", "spec", "serviceAccountName")); sa != nil {
+			sa.YNode().Value = "ingress-canary"
+		}
+		if ref, _ := c.Pipe(yaml.Lookup("spec", "scaleTargetRef", "name")); ref != nil {
+			ref.YNode().Value = "ingress-canary"
+		}
+		if sel, _ := c.Pipe(yaml.Lookup("spec", "selector", "matchLabels")); sel != nil && c.GetKind() == "Deployment" {
+			require.NoError(t, sel.PipeE(yaml.SetField("istio.io/rev", yaml.NewStringRNode("1-31-0"))))
+		}
+		canary = append(canary, c)
+	}
+	require.NotEmpty(t, canary)
+	s2 := union(t, s1, canary)
+	rep, err := checkSequence([]State{
+		{Name: "00-running", Model: model(t, s0)},
+		{Name: "01-canary-control-plane", Model: model(t, s1)},
+		{Name: "02-canary-gateways", Model: model(t, s2)},
+	}, DefaultOrdering)
+	require.NoError(t, err)
+	out := table(t, rep)
+	fs := findingsOf(rep, "02-canary-gateways", "RS018")
+	require.NotEmpty(t, fs, out)
+	require.Equal(t, "Service/istio-ingress/ingress-canary", fs[0].Objects[0].String(), out)
+	require.Contains(t, fs[0].Message, "LoadBalancer")
+	require.True(t, strings.Contains(fs[0].Message, "clients keep calling Service/istio-ingress/ingress"), fs[0].Message)
+}
