@@ -23,7 +23,7 @@ func TestGeneratedMeshIsAMesh(t *testing.T) {
 		for _, g := range m.Gateways {
 			rev, _ := m.GatewayRevision(g)
 			assert.Equal(t, "1-6-14", rev)
-			assert.Len(t, g.Workload.PDBs(), 1)
+			assert.Len(t, g.PDBs(), 1)
 			assert.NotNil(t, m.HPAFor(g.Workload))
 		}
 	}

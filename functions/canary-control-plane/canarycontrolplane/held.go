@@ -65,7 +65,7 @@ func gatewayParts(newModel, running *mesh.Model) map[mesh.ID]*mesh.Gateway {
 		for _, o := range newModel.GatewayParts(g) {
 			out[o.ID] = g
 		}
-		for _, s := range g.Workload.Services() {
+		for _, s := range g.Services() {
 			out[s.ID] = g
 		}
 	}
