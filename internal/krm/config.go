@@ -40,6 +40,15 @@ func DecodeConfig[T any](config *yaml.RNode, kind string, spec *T) error {
 	return nil
 }
 
+// Load is how a transform starts: it decodes the functionConfig into spec
+// (DecodeConfig) and builds the model of the items.
+func Load[T any](items []*mesh.Item, config *yaml.RNode, kind string, spec *T) (*mesh.Model, error) {
+	if err := DecodeConfig(config, kind, spec); err != nil {
+		return nil, err
+	}
+	return mesh.BuildItems(items)
+}
+
 func decodeConfig[T any](config *yaml.RNode, kind string, spec *T) error {
 	if config == nil {
 		return nil

@@ -99,44 +99,38 @@ func (p *Plan) runningStep(include []string) Step {
 // to them.
 func (l *layout) userGateways(res []string) {
 	ps := l.p.UserPairs
-	l.add(Step{
-		Slug:      "canary-gateways",
-		Title:     "canary gateways (S3)",
-		Resources: res,
-		Changes:   fmt.Sprintf("Adds a gateway of revision %s next to each running one (%s), whose pods the production Services and Istio Gateway resources select (labels derived from their selectors), with a selector, PDB and HPA of its own, every production targetPort declared, and a drain on shutdown. The target render's own Services are removed: no second external address, no ambiguous listener port.", l.rev, pairList(ps)),
-		Watch:     "Each canary has as many Ready pods as the gateway it stands in for (the gate below; a canary without spec.replicas starts at 1, and its HPA raises it only on its next sync), and they receive traffic through the production Service: `kubectl get endpoints` lists both pod sets; error rates unchanged.",
-		Rollback:  "Apply the previous step: the canary gateways are removed; the running ones never stopped serving.",
-	}, l.gatewayCall(revisiongateway.ModeCanary, TargetGatewaysCarrier, ps))
-	l.add(Step{
-		Slug:      "shift",
-		Title:     "shift (S4)",
-		Resources: res,
-		Changes:   fmt.Sprintf("Scales the running gateways (%s) to 0 and removes their HPAs: the canaries now carry all the traffic. The production Services are not changed.", oldList(ps)),
-		Watch:     "Before applying: the previous step's gate holds (each canary has as many Ready pods as the gateway it stands in for). After: the old pods drain (preStop) and the endpoints list only the canaries.",
-		Rollback:  "Apply the previous step: the running gateways scale back up next to the canaries.",
-	}, l.gatewayCall(revisiongateway.ModeShift, "", ps))
+	l.migrate(res, ps, TargetGatewaysCarrier, Step{Slug: "canary-gateways", Title: "canary gateways (S3)",
+		Changes:  fmt.Sprintf("Adds a gateway of revision %s next to each running one (%s), whose pods the production Services and Istio Gateway resources select (labels derived from their selectors), with a selector, PDB and HPA of its own, every production targetPort declared, and a drain on shutdown. The target render's own Services are removed: no second external address, no ambiguous listener port.", l.rev, pairList(ps)),
+		Watch:    "Each canary has as many Ready pods as the gateway it stands in for (the gate below; a canary without spec.replicas starts at 1, and its HPA raises it only on its next sync), and they receive traffic through the production Service: `kubectl get endpoints` lists both pod sets; error rates unchanged.",
+		Rollback: "Apply the previous step: the canary gateways are removed; the running ones never stopped serving.",
+	}, Step{Slug: "shift", Title: "shift (S4)",
+		Changes:  fmt.Sprintf("Scales the running gateways (%s) to 0 and removes their HPAs: the canaries now carry all the traffic. The production Services are not changed.", oldList(ps)),
+		Watch:    "Before applying: the previous step's gate holds (each canary has as many Ready pods as the gateway it stands in for). After: the old pods drain (preStop) and the endpoints list only the canaries.",
+		Rollback: "Apply the previous step: the running gateways scale back up next to the canaries.",
+	})
 }
 
 // defaultGateways migrate the gateways rendered with the control plane, as
 // the user gateways are.
 func (l *layout) defaultGateways(res []string) {
 	ps := l.p.DefaultPairs
-	l.add(Step{
-		Slug:      "default-gateway-canary",
-		Title:     "default gateway canary",
-		Resources: res,
-		Changes:   fmt.Sprintf("Migrates the gateways rendered with the control plane (%s), which the target render would restart in place, like the user gateways: as canaries of revision %s selected by their production Services.", oldList(ps), l.rev),
-		Watch:     "The default gateway's canary has as many Ready pods as the running default gateway (the gate below), behind its Service.",
-		Rollback:  "Apply the previous step.",
-	}, l.gatewayCall(revisiongateway.ModeCanary, DefaultGatewayCarrier, ps))
-	l.add(Step{
-		Slug:      "default-gateway-shift",
-		Title:     "default gateway shift",
-		Resources: res,
-		Changes:   fmt.Sprintf("Scales the running gateways rendered with the control plane (%s) to 0. They dial the running istiod through Service istiod, so this comes before the webhook-continuity step repoints that Service.", oldList(ps)),
-		Watch:     "The endpoints of the default gateway's Service list only the canary.",
-		Rollback:  "Apply the previous step.",
-	}, l.gatewayCall(revisiongateway.ModeShift, "", ps))
+	l.migrate(res, ps, DefaultGatewayCarrier, Step{Slug: "default-gateway-canary", Title: "default gateway canary",
+		Changes:  fmt.Sprintf("Migrates the gateways rendered with the control plane (%s), which the target render would restart in place, like the user gateways: as canaries of revision %s selected by their production Services.", oldList(ps), l.rev),
+		Watch:    "The default gateway's canary has as many Ready pods as the running default gateway (the gate below), behind its Service.",
+		Rollback: "Apply the previous step.",
+	}, Step{Slug: "default-gateway-shift", Title: "default gateway shift",
+		Changes:  fmt.Sprintf("Scales the running gateways rendered with the control plane (%s) to 0. They dial the running istiod through Service istiod, so this comes before the webhook-continuity step repoints that Service.", oldList(ps)),
+		Watch:    "The endpoints of the default gateway's Service list only the canary.",
+		Rollback: "Apply the previous step.",
+	})
+}
+
+// migrate adds the canary step of the pairs (their render carried in
+// render) and the shift to the canaries.
+func (l *layout) migrate(res []string, ps []revisiongateway.Pair, render string, canary, shift Step) {
+	canary.Resources, shift.Resources = res, res
+	l.add(canary, l.gatewayCall(revisiongateway.ModeCanary, render, ps))
+	l.add(shift, l.gatewayCall(revisiongateway.ModeShift, "", ps))
 }
 
 // gatewayCall is revision-gateway in mode on pairs; render names the

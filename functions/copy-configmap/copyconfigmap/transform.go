@@ -79,10 +79,7 @@ func (s Spec) Validate() error {
 // Transform adds the missing ConfigMap copies. See the package doc.
 func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
-	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
-		return nil, err
-	}
-	m, err := mesh.BuildItems(items)
+	m, err := krm.Load(items, config, Kind, &spec)
 	if err != nil {
 		return nil, err
 	}

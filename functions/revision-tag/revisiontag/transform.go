@@ -45,10 +45,7 @@ type Spec struct {
 // Transform moves every tag of the spec to the revision. See the package doc.
 func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mesh.Item, error) {
 	var spec Spec
-	if err := krm.DecodeConfig(config, Kind, &spec); err != nil {
-		return nil, err
-	}
-	m, err := mesh.BuildItems(items)
+	m, err := krm.Load(items, config, Kind, &spec)
 	if err != nil {
 		return nil, err
 	}

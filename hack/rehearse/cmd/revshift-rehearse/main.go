@@ -33,11 +33,7 @@ func run(args []string) int {
 	if len(args) > 0 && args[0] == "wait" {
 		return wait(args[1:])
 	}
-	fs := flag.NewFlagSet("rehearse", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: revshift rehearse [--assets DIR] [--kubernetes 1.21|1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("rehearse", "[--assets DIR] [--kubernetes 1.21|1.24|1.34] [--applier flux|kubectl|argocd] PLAN_DIR")
 	assets := fs.String("assets", "", "folder holding etcd, kube-apiserver and kube-controller-manager (default $KUBEBUILDER_ASSETS, else bin/k8s/<version>-<os>-<arch> beside this binary)")
 	kube := fs.String("kubernetes", "", "Kubernetes minor version to rehearse on, 1.21, 1.24 or 1.34 (default: the newest that serves every API the plan uses)")
 	applier := fs.String("applier", "flux", "how each step is applied: flux (staged server-side apply and prune), kubectl (all at once, then delete) or argocd (sync waves)")
@@ -45,11 +41,7 @@ func run(args []string) int {
 	timeout := fs.Duration("timeout", 3*time.Minute, "how long a step may take to roll out and reach its gate")
 	readyAfter := fs.Duration("ready-after", 2*time.Second, "how long a simulated pod takes to become Ready")
 	logDir := fs.String("logs", "", "folder for the control-plane logs (default: a temporary folder, kept)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+	if !parseOneArg(fs, args) {
 		return 2
 	}
 	how, err := rehearse.ParseApplier(*applier)
@@ -90,19 +82,11 @@ func run(args []string) int {
 // wait checks a step's gate against a real cluster (the current kubeconfig
 // context), as rehearse does between steps: `revshift wait STEP_DIR`.
 func wait(args []string) int {
-	fs := flag.NewFlagSet("wait", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: revshift wait [--kubeconfig FILE] [--context NAME] [--timeout 10m] STEP_DIR")
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("wait", "[--kubeconfig FILE] [--context NAME] [--timeout 10m] STEP_DIR")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default $KUBECONFIG, else ~/.kube/config)")
 	kubeContext := fs.String("context", "", "kubeconfig context (default: the current one)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "how long to wait for the gate")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
+	if !parseOneArg(fs, args) {
 		return 2
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
@@ -125,4 +109,26 @@ func wait(args []string) int {
 	}
 	fmt.Printf("%s: the gate holds\n", fs.Arg(0))
 	return 0
+}
+
+// newFlagSet is a subcommand's flags, with its usage line.
+func newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: revshift %s %s\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseOneArg parses the flags, which must leave one argument (the folder).
+func parseOneArg(fs *flag.FlagSet, args []string) bool {
+	if err := fs.Parse(args); err != nil {
+		return false
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return false
+	}
+	return true
 }
