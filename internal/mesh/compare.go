@@ -25,6 +25,28 @@ func IsBookkeepingAnnotation(k string) bool {
 	return false
 }
 
+// stateAnnotations are the annotations appliers and controllers write on an
+// object about its own copy of it (kubectl's last-applied configuration,
+// the Deployment controller's revision, Argo CD's and Flux's per-object
+// sync settings): a copy of the object for another place must not carry
+// them.
+var stateAnnotations = []string{"kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/", "argocd.argoproj.io/", "kustomize.toolkit.fluxcd.io/"}
+
+// IsToolAnnotation reports whether an annotation belongs to the tools that
+// handle the object rather than to the object: pipeline bookkeeping
+// (IsBookkeepingAnnotation), or an applier's or controller's state.
+func IsToolAnnotation(k string) bool {
+	if IsBookkeepingAnnotation(k) {
+		return true
+	}
+	for _, p := range stateAnnotations {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // Plain decodes an object into plain Go values, without its bookkeeping
 // annotations (and without an annotations map left empty by their removal).
 func Plain(n *yaml.RNode) map[string]any {

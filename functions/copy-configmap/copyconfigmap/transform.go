@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/revshift/revshift/internal/krm"
 	"github.com/revshift/revshift/internal/mesh"
@@ -321,7 +320,7 @@ func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
 	}
 	ann := map[string]string{AnnotationCopiedFrom: src.ID.Namespace + "/" + src.ID.Name}
 	for k, v := range src.Node().GetAnnotations() {
-		if keepAnnotation(k) {
+		if !mesh.IsToolAnnotation(k) {
 			ann[k] = v
 		}
 	}
@@ -339,18 +338,6 @@ func copyOf(src *mesh.Object, ns, syncWave string) (*yaml.RNode, error) {
 		}
 	}
 	return n, nil
-}
-
-func keepAnnotation(k string) bool {
-	if mesh.IsBookkeepingAnnotation(k) {
-		return false
-	}
-	for _, p := range []string{"kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/", "argocd.argoproj.io/", "kustomize.toolkit.fluxcd.io/"} {
-		if strings.HasPrefix(k, p) {
-			return false
-		}
-	}
-	return true
 }
 
 // addDependsOn adds id to n's kpt depends-on annotation (mesh.DependsOn).
