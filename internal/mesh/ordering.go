@@ -21,9 +21,6 @@ const (
 	// synced and healthy (argo-cd docs/user-guide/sync-options.md,
 	// argoproj/argo-cd#5199).
 	AnnotationSyncOptions = "argocd.argoproj.io/sync-options"
-	// AnnotationDependsOn is kpt's depends-on: the object is applied only
-	// after the objects it names are reconciled (kpt live apply).
-	AnnotationDependsOn = "config.kubernetes.io/depends-on"
 )
 
 // SyncWave returns an object's Argo CD sync wave (0 when unset, the Argo CD
@@ -51,29 +48,4 @@ func PruneLast(o *Object) bool {
 		}
 	}
 	return false
-}
-
-// DependsOn returns the identities named by an object's kpt depends-on
-// annotation: a comma-separated list of <group>/namespaces/<ns>/<kind>/<name>
-// (namespaced) or <group>/<kind>/<name> (cluster-scoped); the group is empty
-// for the core API. An entry of another shape is an error naming it.
-func DependsOn(o *Object) ([]ID, error) {
-	v, _ := o.Annotation(AnnotationDependsOn)
-	if strings.TrimSpace(v) == "" {
-		return nil, nil
-	}
-	var out []ID
-	for _, ref := range strings.Split(v, ",") {
-		ref = strings.TrimSpace(ref)
-		parts := strings.Split(ref, "/")
-		switch {
-		case len(parts) == 5 && parts[1] == "namespaces" && parts[3] != "" && parts[4] != "":
-			out = append(out, ID{Group: parts[0], Namespace: parts[2], Kind: parts[3], Name: parts[4]})
-		case len(parts) == 3 && parts[1] != "" && parts[2] != "":
-			out = append(out, ID{Group: parts[0], Kind: parts[1], Name: parts[2]})
-		default:
-			return nil, fmt.Errorf("%s: metadata.annotations[%s]: %q is not <group>/namespaces/<namespace>/<kind>/<name> or <group>/<kind>/<name>", o.ID, AnnotationDependsOn, ref)
-		}
-	}
-	return out, nil
 }
