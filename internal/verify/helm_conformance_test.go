@@ -109,3 +109,36 @@ func TestConformanceHelmChartSecondService(t *testing.T) {
 	require.Contains(t, fs[0].Message, "LoadBalancer")
 	require.True(t, strings.Contains(fs[0].Message, "clients keep calling Service/istio-ingress/ingress"), fs[0].Message)
 }
+
+// A canary of the gateway chart for 1-31-0 in a namespace labelled
+// istio-injection=enabled: the default injector's namespace webhook matches
+// its pods first, and no revisioned injector matches them at all, so it runs
+// the old revision under the new revision's name. RS024 says so at the step
+// that adds it (before, RS019 found it only when the data plane relabelled
+// the namespace).
+func TestConformanceHelmCanaryInjectedByTheNamespace(t *testing.T) {
+	s0, s1 := helmStates(t)
+	ns := yaml.MustParse("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: istio-ingress\n  labels: {istio-injection: enabled}\n")
+	s0, s1 = append(s0, ns.Copy()), append(s1, ns.Copy())
+	var canary []*yaml.RNode
+	for _, n := range krmtest.Render(t, helm131GW) {
+		if id := identity(t, n); id.Kind == "Deployment" && id.Name == "ingress" {
+			c := n.Copy()
+			require.NoError(t, c.SetName("ingress-1-31-0"))
+			canary = append(canary, c)
+		}
+	}
+	require.Len(t, canary, 1)
+	s2 := union(t, s1, canary)
+	rep, err := checkSequence([]State{
+		{Name: "00-running", Model: model(t, s0)},
+		{Name: "01-canary-control-plane", Model: model(t, s1)},
+		{Name: "02-canary-gateways", Model: model(t, s2)},
+	}, DefaultOrdering)
+	require.NoError(t, err)
+	out := table(t, rep)
+	require.Empty(t, findingsOf(rep, "01-canary-control-plane", "RS024"), out)
+	fs := findingsOf(rep, "02-canary-gateways", "RS024")
+	require.Equal(t, []string{"Deployment.apps/istio-ingress/ingress-1-31-0", "MutatingWebhookConfiguration.admissionregistration.k8s.io/istio-sidecar-injector"}, names(fs), out)
+	require.Contains(t, fs[0].Message, "asks for istio.io/rev=1-31-0 (revision 1-31-0), but its pods are injected by istio-sidecar-injector webhook namespace.sidecar-injector.istio.io of revision default")
+}

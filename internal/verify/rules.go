@@ -155,6 +155,8 @@ var catalogue = []ruleImpl{
 		Doc: "the last state holds every object of the target render (the running one after a rollback), under its own or its canary name, differing only by planned rewrites"}, transition: ruleConvergence, lastOnly: true},
 	{Rule: Rule{ID: "RS023", Name: "gateway-control-plane", Kind: TransitionRule, Invariant: 6,
 		Doc: "a gateway running in both states keeps reaching, through its control-plane address, every running istiod it reached before"}, transition: ruleGatewayControlPlane},
+	{Rule: Rule{ID: "RS024", Name: "injection-request", Kind: StateRule, Invariant: 5,
+		Doc: "an injected gateway whose pods ask for a revision or tag (istio.io/rev) is injected by that revision, not by an injector that matches its namespace first"}, state: ruleInjectionRequest},
 }
 
 var byID = func() map[string]*ruleImpl {

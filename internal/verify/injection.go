@@ -1,0 +1,43 @@
+package verify
+
+import (
+	"fmt"
+
+	"github.com/revshift/revshift/internal/mesh"
+)
+
+// RS024 (invariant 5): an injected gateway whose pods ask for a revision or
+// a revision tag (their istio.io/rev label) is injected by that revision.
+// The API server calls the first injector whose selectors match
+// (mesh.Model.InjectorOf), and the pod's label is only one of its inputs: a
+// namespace labelled istio-injection=enabled is matched by the default
+// injector's namespace webhook whatever the pod asks for, while every
+// revisioned injector requires istio-injection DoesNotExist
+// (manifests/charts/istio-control/istio-discovery/templates/
+// mutatingwebhook.yaml). A canary labelled istio.io/rev=<new> there runs the
+// old revision under a new name.
+func ruleInjectionRequest(c *stateCtx) {
+	m := c.v.m
+	for _, g := range m.Gateways {
+		asked := g.PodLabels[mesh.LabelRev]
+		if !g.Injected || asked == "" || !c.v.running(g.Workload) {
+			continue
+		}
+		h := m.InjectorOf(g.Workload)
+		if h == nil {
+			continue // no injector at all: RS006
+		}
+		want := asked
+		if r, _, ok := m.TagRevision(asked); ok {
+			want = r // a tag, or a revision's own injector
+		}
+		got, ok := m.WebhookRevision(h)
+		if !ok || got == want {
+			continue
+		}
+		c.add(Error, []mesh.ID{g.ID, h.Config.ID},
+			fmt.Sprintf("remove istio-injection from namespace %s (or whatever label makes %s match) before its pods are created: the pod label alone does not choose the injector", g.ID.Namespace, h.Config.ID.Name),
+			"injected gateway %s asks for %s=%s (revision %s), but its pods are injected by %s webhook %s of revision %s, which the API server calls first: it runs revision %s under its name",
+			g.ID, mesh.LabelRev, asked, want, h.Config.ID.Name, h.Name, got, got)
+	}
+}
