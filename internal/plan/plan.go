@@ -287,9 +287,10 @@ func (p *Plan) pairGateways(running, target *mesh.Model) error {
 				continue
 			}
 			p.UserPairs = append(p.UserPairs, revisiongateway.Pair{Namespace: g.ID.Namespace, Old: g.ID.Name, New: mesh.CanaryName(g.ID.Name, p.Revision)})
-			// An injected gateway mounts no istio-<rev>: the injector's
-			// gateway template gives its proxy the mesh config.
-			if !cpNS[g.ID.Namespace] && !g.Injected {
+			// The copy is for a gateway that mounts a mesh ConfigMap; an
+			// injected one mounts none (its injector's gateway template
+			// gives the proxy its mesh config).
+			if !cpNS[g.ID.Namespace] && g.ConfigMap != "" {
 				nsSet[g.ID.Namespace] = true
 			}
 		}

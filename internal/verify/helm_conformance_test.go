@@ -31,6 +31,19 @@ func helmStates(t *testing.T) (s0, s1 []*yaml.RNode) {
 	return s0, union(t, s0, krmtest.Render(t, helm131Istiod))
 }
 
+// helmSequence checks the running state, the canary control plane and a
+// third state named step; out is the report's table.
+func helmSequence(t *testing.T, s0, s1 []*yaml.RNode, step string, s2 []*yaml.RNode) (*Report, string) {
+	t.Helper()
+	rep, err := checkSequence([]State{
+		{Name: "00-running", Model: model(t, s0)},
+		{Name: "01-canary-control-plane", Model: model(t, s1)},
+		{Name: step, Model: model(t, s2)},
+	}, DefaultOrdering)
+	require.NoError(t, err)
+	return rep, table(t, rep)
+}
+
 // The running Helm install breaks no rule: RS003 counts the numeric
 // targetPorts (80, 443, 15021) as served by the injected gateways, which
 // declare only 15090, and RS006/RS007 find the tagged gateway's injector and
@@ -51,13 +64,7 @@ func TestConformanceHelmTagMovedInPlace(t *testing.T) {
 	s0, s1 := helmStates(t)
 	tag := krmtest.Render(t, helm131Tag)
 	s2 := union(t, tag, without(t, s1, tag))
-	rep, err := checkSequence([]State{
-		{Name: "00-running", Model: model(t, s0)},
-		{Name: "01-canary-control-plane", Model: model(t, s1)},
-		{Name: "02-move-tag", Model: model(t, s2)},
-	}, DefaultOrdering)
-	require.NoError(t, err)
-	out := table(t, rep)
+	rep, out := helmSequence(t, s0, s1, "02-move-tag", s2)
 	require.Empty(t, rep.Steps[1].Findings, out)
 	fs := findingsOf(rep, "02-move-tag", "RS019")
 	require.Equal(t, []string{"Deployment.apps/istio-ingress/ingress-tagged"}, names(fs), out)
@@ -96,13 +103,7 @@ func TestConformanceHelmChartSecondService(t *testing.T) {
 	}
 	require.NotEmpty(t, canary)
 	s2 := union(t, s1, canary)
-	rep, err := checkSequence([]State{
-		{Name: "00-running", Model: model(t, s0)},
-		{Name: "01-canary-control-plane", Model: model(t, s1)},
-		{Name: "02-canary-gateways", Model: model(t, s2)},
-	}, DefaultOrdering)
-	require.NoError(t, err)
-	out := table(t, rep)
+	rep, out := helmSequence(t, s0, s1, "02-canary-gateways", s2)
 	fs := findingsOf(rep, "02-canary-gateways", "RS018")
 	require.NotEmpty(t, fs, out)
 	require.Equal(t, "Service/istio-ingress/ingress-canary", fs[0].Objects[0].String(), out)
@@ -130,13 +131,7 @@ func TestConformanceHelmCanaryInjectedByTheNamespace(t *testing.T) {
 	}
 	require.Len(t, canary, 1)
 	s2 := union(t, s1, canary)
-	rep, err := checkSequence([]State{
-		{Name: "00-running", Model: model(t, s0)},
-		{Name: "01-canary-control-plane", Model: model(t, s1)},
-		{Name: "02-canary-gateways", Model: model(t, s2)},
-	}, DefaultOrdering)
-	require.NoError(t, err)
-	out := table(t, rep)
+	rep, out := helmSequence(t, s0, s1, "02-canary-gateways", s2)
 	require.Empty(t, findingsOf(rep, "01-canary-control-plane", "RS024"), out)
 	fs := findingsOf(rep, "02-canary-gateways", "RS024")
 	require.Equal(t, []string{"Deployment.apps/istio-ingress/ingress-1-31-0", "MutatingWebhookConfiguration.admissionregistration.k8s.io/istio-sidecar-injector"}, names(fs), out)

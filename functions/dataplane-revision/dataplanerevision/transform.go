@@ -154,24 +154,11 @@ func targetRevision(m *mesh.Model, spec Spec) (rev, how string, err error) {
 			return "", "", fmt.Errorf("cannot infer the target revision: injectors of revisions %s all select %s=%s; set spec.revision", strings.Join(list, ", "), mesh.LabelRev, spec.Tag)
 		}
 	}
-	all := m.Revisions()
-	var nonDefault []string
-	for _, r := range all {
-		if r != mesh.DefaultRevision {
-			nonDefault = append(nonDefault, r)
-		}
+	rev, err = m.TargetRevision("")
+	if err != nil {
+		return "", "", fmt.Errorf("cannot infer the target revision: %v", err)
 	}
-	switch len(nonDefault) {
-	case 1:
-		return nonDefault[0], "inferred: the only non-default revision with an istiod in the input", nil
-	case 0:
-		found := "none"
-		if len(all) > 0 {
-			found = strings.Join(all, ", ")
-		}
-		return "", "", fmt.Errorf("cannot infer the target revision: the input has no istiod of a non-default revision (istiod revisions found: %s); set spec.revision", found)
-	}
-	return "", "", fmt.Errorf("cannot infer the target revision: the input has istiods of revisions %s; set spec.revision", strings.Join(nonDefault, ", "))
+	return rev, "inferred: the only non-default revision with an istiod in the input", nil
 }
 
 // moveNamespace relabels one namespace (when needed), checks that an

@@ -69,13 +69,13 @@ func TestBadInput(t *testing.T) {
 		krmtest.BadInput{
 			Name:  "no revision to infer",
 			Input: rl("", injectedNamespace),
-			Want:  []string{"cannot infer the target revision: the input has no istiod of a non-default revision (istiod revisions found: none); set spec.revision"},
+			Want:  []string{`cannot infer the target revision: no new revision in the input: no istiod Deployment of a revision other than "default" (revisions present: none)`},
 		},
 		krmtest.BadInput{
 			Name: "only the default revision",
 			Input: rl("", injectedNamespace+
 				"- {apiVersion: apps/v1, kind: Deployment, metadata: {name: istiod, namespace: istio-system}, spec: {selector: {matchLabels: {app: istiod}}, template: {metadata: {labels: {app: istiod}}, spec: {containers: [{name: discovery, args: [discovery]}]}}}}\n"),
-			Want: []string{"istiod revisions found: default); set spec.revision"},
+			Want: []string{`no istiod Deployment of a revision other than "default" (revisions present: default)`},
 		},
 		krmtest.BadInput{
 			Name: "tag served by two revisions",
