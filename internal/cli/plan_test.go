@@ -39,13 +39,26 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// renders copies render files from ../shared into a fresh folder.
+// renders copies render files from ../shared (krmtest.SharedDir) into a
+// fresh folder.
 func renders(t *testing.T, files ...string) string {
 	t.Helper()
-	shared := krmtest.SharedDir(t)
+	return copyRenders(t, krmtest.SharedDir(t), files...)
+}
+
+// helmRenders copies the real helm renders named (relative to
+// krmtest.HelmDir) into a folder of their own.
+func helmRenders(t *testing.T, files ...string) string {
+	t.Helper()
+	return copyRenders(t, krmtest.HelmDir(t), files...)
+}
+
+// copyRenders copies the files named (relative to src) into a fresh folder.
+func copyRenders(t *testing.T, src string, files ...string) string {
+	t.Helper()
 	dir := t.TempDir()
 	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(shared, f))
+		data, err := os.ReadFile(filepath.Join(src, f))
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644))
 	}
@@ -140,9 +153,9 @@ func TestConformancePlanAndVerify(t *testing.T) {
 // in its own step, after the gateways run as canaries; forward and
 // rollback verify.
 func TestConformancePlanAndVerifyHelm(t *testing.T) {
-	from := renders(t, "1.29-to-1.31-helm/1.29.6/base.yaml", "1.29-to-1.31-helm/1.29.6/istiod.yaml", "1.29-to-1.31-helm/1.29.6/gateways.yaml")
-	to := renders(t, "1.29-to-1.31-helm/1.31.0/base.yaml", "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml")
-	include := renders(t, "1.29-to-1.31-helm/include/namespaces.yaml")
+	from := helmRenders(t, "1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml")
+	to := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
+	include := helmRenders(t, "include/namespaces.yaml")
 
 	out := filepath.Join(t.TempDir(), "plan")
 	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", out)
@@ -168,7 +181,7 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	// The tag rendered in --to too (the 1.31 istiod chart with
 	// revisionTags): canary-control-plane holds it back, the plan moves it
 	// in its own step as --tag would, and says so.
-	tagged := renders(t, "1.29-to-1.31-helm/1.31.0/base.yaml", "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml", "1.29-to-1.31-helm/tags/tag-prod-stable.rev-1-31-0.yaml")
+	tagged := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml", "tags/tag-prod-stable.rev-1-31-0.yaml")
 	out = filepath.Join(t.TempDir(), "rendered-tag")
 	code, stdout, stderr = runPlan(t, "--from", from, "--to", tagged, "--out", out)
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
@@ -179,7 +192,7 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	// revision=prod-stable): their canaries are pinned to 1-31-0, else
 	// they would be the old revision under new names, re-injected in place
 	// when the tag moves.
-	following := renders(t, "1.29-to-1.31-helm/1.31.0/base.yaml", "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml")
+	following := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
 	gw := filepath.Join(following, "gateways.rev-1-31-0.yaml")
 	data, err := os.ReadFile(gw)
 	require.NoError(t, err)

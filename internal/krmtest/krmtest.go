@@ -273,10 +273,34 @@ func sharedDirNoSkip() string {
 	return r
 }
 
+// HelmDir is testdata/helm-renders of the repository: real helm template
+// renders of Istio's charts, committed because no module the Go proxy
+// serves holds the 1.29 charts, so CI could not render them (its README
+// says how each file was made).
+func HelmDir(t testing.TB) string {
+	t.Helper()
+	root := repoRoot()
+	if root == "" {
+		t.Fatal("helm renders: no go.mod above the working directory")
+	}
+	return filepath.Join(root, "testdata", "helm-renders")
+}
+
+// HelmRender reads render files relative to HelmDir.
+func HelmRender(t testing.TB, rel ...string) []*yaml.RNode {
+	t.Helper()
+	return readUnder(t, HelmDir(t), rel)
+}
+
 // Render reads render files relative to SharedDir.
 func Render(t testing.TB, rel ...string) []*yaml.RNode {
 	t.Helper()
-	dir := SharedDir(t)
+	return readUnder(t, SharedDir(t), rel)
+}
+
+// readUnder reads the files rel under dir.
+func readUnder(t testing.TB, dir string, rel []string) []*yaml.RNode {
+	t.Helper()
 	paths := make([]string, len(rel))
 	for i, r := range rel {
 		paths[i] = filepath.Join(dir, r)

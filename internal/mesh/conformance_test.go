@@ -13,17 +13,23 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Every real render (istioctl and helm; their inputs in iop/ and values/ are
-// skipped) builds into a model without error.
+// Every real render (istioctl and helm; their inputs in iop/, values/ and
+// include/ are skipped) builds into a model without error.
 func TestConformanceEveryRenderBuilds(t *testing.T) {
-	dir := krmtest.SharedDir(t)
+	assert.Equal(t, 7, buildsEvery(t, krmtest.HelmDir(t)), "expected base, istiod and gateways of both versions, and the tag")
+	assert.GreaterOrEqual(t, buildsEvery(t, krmtest.SharedDir(t)), 10, "expected the seed and modern renders")
+}
+
+// buildsEvery builds every render under dir in a subtest; it returns how
+// many there are.
+func buildsEvery(t *testing.T, dir string) int {
 	n := 0
 	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".yaml") || strings.Contains(p, "/iop/") || strings.Contains(p, "/values/") {
+		if err != nil || info.IsDir() || !strings.HasSuffix(p, ".yaml") || strings.Contains(p, "/iop/") || strings.Contains(p, "/values/") || strings.Contains(p, "/include/") {
 			return err
 		}
 		n++
-		t.Run(strings.TrimPrefix(p, dir+"/"), func(t *testing.T) {
+		t.Run(strings.TrimPrefix(p, filepath.Dir(dir)+"/"), func(t *testing.T) {
 			m, err := mesh.Build(krmtest.ReadYAMLFiles(t, p))
 			require.NoError(t, err)
 			assert.NotEmpty(t, m.Objects)
@@ -31,7 +37,7 @@ func TestConformanceEveryRenderBuilds(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, n, 10, "expected the seed and modern renders")
+	return n
 }
 
 func build(t *testing.T, files ...string) *mesh.Model {
@@ -177,7 +183,7 @@ func (l set) Lookup(k string) (string, bool) { v, ok := l[k]; return v, ok }
 // the tag is moved (the 1.31 chart's revision-tags template), the tagged one
 // would be injected by 1-31-0 and the other stays.
 func TestConformanceHelmGatewayRevisions(t *testing.T) {
-	running := []string{"1.29-to-1.31-helm/1.29.6/base.yaml", "1.29-to-1.31-helm/1.29.6/istiod.yaml", "1.29-to-1.31-helm/1.29.6/gateways.yaml"}
+	running := []string{"1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml"}
 	revisions := func(m *mesh.Model) map[string]string {
 		out := map[string]string{}
 		for _, g := range m.Gateways {
@@ -187,7 +193,8 @@ func TestConformanceHelmGatewayRevisions(t *testing.T) {
 		}
 		return out
 	}
-	m := build(t, running...)
+	m, err := mesh.Build(krmtest.HelmRender(t, running...))
+	require.NoError(t, err)
 	assert.Equal(t, map[string]string{
 		"ingress":        "default (injected by istio-sidecar-injector webhook object.sidecar-injector.istio.io)",
 		"ingress-tagged": "default (injected by istio-revision-tag-prod-stable webhook rev.object.sidecar-injector.istio.io)",
@@ -199,12 +206,12 @@ func TestConformanceHelmGatewayRevisions(t *testing.T) {
 	// The tag moved: the 1.29.6 tag's webhook configuration and Service
 	// replaced by the 1.31 chart's.
 	var nodes []*yaml.RNode
-	for _, n := range krmtest.Render(t, running...) {
+	for _, n := range krmtest.HelmRender(t, running...) {
 		if !strings.HasSuffix(n.GetName(), "-revision-tag-prod-stable") {
 			nodes = append(nodes, n)
 		}
 	}
-	nodes = append(nodes, krmtest.Render(t, "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/tags/tag-prod-stable.rev-1-31-0.yaml")...)
+	nodes = append(nodes, krmtest.HelmRender(t, "1.31.0/istiod.rev-1-31-0.yaml", "tags/tag-prod-stable.rev-1-31-0.yaml")...)
 	moved, err := mesh.Build(nodes)
 	require.NoError(t, err)
 	got := revisions(moved)

@@ -10,25 +10,25 @@ import (
 )
 
 // The real Helm install (helm template of the base, istiod and gateway
-// charts; ../shared/istio-renders/README.md): istiod 1.29.6 with the
+// charts; testdata/helm-renders/README.md): istiod 1.29.6 with the
 // revision tag prod-stable, gateways ingress (default revision) and
 // ingress-tagged (istio.io/rev=prod-stable), and the 1.31 istiod of
 // revision 1-31-0.
 const (
-	helm129Base   = "1.29-to-1.31-helm/1.29.6/base.yaml"
-	helm129Istiod = "1.29-to-1.31-helm/1.29.6/istiod.yaml"
-	helm129GW     = "1.29-to-1.31-helm/1.29.6/gateways.yaml"
-	helm131Istiod = "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml"
-	helm131GW     = "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml"
-	helm131Tag    = "1.29-to-1.31-helm/tags/tag-prod-stable.rev-1-31-0.yaml"
+	helm129Base   = "1.29.6/base.yaml"
+	helm129Istiod = "1.29.6/istiod.yaml"
+	helm129GW     = "1.29.6/gateways.yaml"
+	helm131Istiod = "1.31.0/istiod.rev-1-31-0.yaml"
+	helm131GW     = "1.31.0/gateways.rev-1-31-0.yaml"
+	helm131Tag    = "tags/tag-prod-stable.rev-1-31-0.yaml"
 )
 
 // helmStates returns the running state and the state with the canary
 // control plane beside it (the 1.31 render's objects that collide with the
 // running ones, CRDs and cluster-wide roles, are left out).
 func helmStates(t *testing.T) (s0, s1 []*yaml.RNode) {
-	s0 = union(t, krmtest.Render(t, helm129Base), krmtest.Render(t, helm129Istiod), krmtest.Render(t, helm129GW))
-	return s0, union(t, s0, krmtest.Render(t, helm131Istiod))
+	s0 = union(t, krmtest.HelmRender(t, helm129Base), krmtest.HelmRender(t, helm129Istiod), krmtest.HelmRender(t, helm129GW))
+	return s0, union(t, s0, krmtest.HelmRender(t, helm131Istiod))
 }
 
 // helmSequence checks the running state, the canary control plane and a
@@ -62,7 +62,7 @@ func TestConformanceHelmRunningStateHolds(t *testing.T) {
 // then on runs revision 1-31-0, with no canary. RS019 says so.
 func TestConformanceHelmTagMovedInPlace(t *testing.T) {
 	s0, s1 := helmStates(t)
-	tag := krmtest.Render(t, helm131Tag)
+	tag := krmtest.HelmRender(t, helm131Tag)
 	s2 := union(t, tag, without(t, s1, tag))
 	rep, out := helmSequence(t, s0, s1, "02-move-tag", s2)
 	require.Empty(t, rep.Steps[1].Findings, out)
@@ -80,7 +80,7 @@ func TestConformanceHelmTagMovedInPlace(t *testing.T) {
 func TestConformanceHelmChartSecondService(t *testing.T) {
 	s0, s1 := helmStates(t)
 	var canary []*yaml.RNode
-	for _, n := range krmtest.Render(t, helm131GW) {
+	for _, n := range krmtest.HelmRender(t, helm131GW) {
 		if identity(t, n).Name != "ingress" {
 			continue
 		}
@@ -122,7 +122,7 @@ func TestConformanceHelmCanaryInjectedByTheNamespace(t *testing.T) {
 	ns := yaml.MustParse("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: istio-ingress\n  labels: {istio-injection: enabled}\n")
 	s0, s1 = append(s0, ns.Copy()), append(s1, ns.Copy())
 	var canary []*yaml.RNode
-	for _, n := range krmtest.Render(t, helm131GW) {
+	for _, n := range krmtest.HelmRender(t, helm131GW) {
 		if id := identity(t, n); id.Kind == "Deployment" && id.Name == "ingress" {
 			c := n.Copy()
 			require.NoError(t, c.SetName("ingress-1-31-0"))

@@ -29,11 +29,15 @@ func renders(t *testing.T) string {
 	return dir
 }
 
-// planReal plans the real renders named (relative to the renders folder),
+// helmRenders is the folder of real helm template renders committed in the
+// repository (testdata/helm-renders; its README says why and how).
+func helmRenders() string { return filepath.Join(root, "testdata", "helm-renders") }
+
+// planReal plans the real renders named (relative to the folder src),
 // copied into a running and a target folder, with plan's other flags.
-func planReal(t *testing.T, from, to []string, flags ...string) string {
+func planReal(t *testing.T, src string, from, to []string, flags ...string) string {
 	t.Helper()
-	src, tmp := renders(t), t.TempDir()
+	tmp := t.TempDir()
 	for side, files := range map[string][]string{"from": from, "to": to} {
 		require.NoError(t, os.Mkdir(filepath.Join(tmp, side), 0o755))
 		for _, f := range files {
@@ -58,7 +62,7 @@ func TestRealRenders(t *testing.T) {
 	t.Parallel()
 	t.Run("modern", func(t *testing.T) {
 		t.Parallel()
-		p := planReal(t,
+		p := planReal(t, renders(t),
 			[]string{"1.29-to-1.31-modern/1.29.6/control-plane.yaml", "1.29-to-1.31-modern/1.29.6/gateways.yaml"},
 			[]string{"1.29-to-1.31-modern/1.31.0/control-plane.rev-1-31-0.yaml", "1.29-to-1.31-modern/1.31.0/gateways.rev-1-31-0.yaml"})
 		rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
@@ -67,17 +71,17 @@ func TestRealRenders(t *testing.T) {
 	})
 	t.Run("helm", func(t *testing.T) {
 		t.Parallel()
-		p := planReal(t,
-			[]string{"1.29-to-1.31-helm/1.29.6/base.yaml", "1.29-to-1.31-helm/1.29.6/istiod.yaml", "1.29-to-1.31-helm/1.29.6/gateways.yaml"},
-			[]string{"1.29-to-1.31-helm/1.31.0/base.yaml", "1.29-to-1.31-helm/1.31.0/istiod.rev-1-31-0.yaml", "1.29-to-1.31-helm/1.31.0/gateways.rev-1-31-0.yaml"},
-			"--include", filepath.Join(renders(t), "1.29-to-1.31-helm", "include"), "--tag", "prod-stable")
+		p := planReal(t, helmRenders(),
+			[]string{"1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml"},
+			[]string{"1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml"},
+			"--include", filepath.Join(helmRenders(), "include"), "--tag", "prod-stable")
 		rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
 		requireHeld(t, rep, 7)
 		require.Equal(t, 2, rep.Baseline["istio-ingress/ingress-tagged"], "the running ingress-tagged runs its HPA's minReplicas")
 	})
 	t.Run("seed", func(t *testing.T) {
 		t.Parallel()
-		p := planReal(t,
+		p := planReal(t, renders(t),
 			[]string{"1.5-to-1.6-seed/1.5.10/control-plane.yaml", "1.5-to-1.6-seed/1.5.10/gateways.yaml"},
 			[]string{"1.5-to-1.6-seed/1.6.14/control-plane.rev-1-6-14.yaml", "1.5-to-1.6-seed/1.6.14/gateways.rev-1-6-14.yaml"})
 		rep := rehearseOn(t, p, "1.21.14", rehearse.Flux)
