@@ -1,6 +1,7 @@
 // Package krmtest runs revshift functions in tests: golden cases (input and
 // expected output side by side, as kustomize's filter tests do), the real
-// istioctl renders in ../shared, and the properties every function keeps
+// istioctl renders in ../shared and the real Helm renders in
+// testdata/helm-renders, and the properties every function keeps
 // (idempotence, determinism, passthrough).
 package krmtest
 
