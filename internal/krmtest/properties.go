@@ -2,14 +2,12 @@ package krmtest
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/kptdev/krm-functions-sdk/go/fn"
 	"github.com/revshift/revshift/internal/krm"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // BadInput is one malformed input and the message its error must carry.
@@ -44,12 +42,12 @@ func aliasBomb() string {
 	var b strings.Builder
 	b.WriteString("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
 	for i := 1; i <= 9; i++ {
-		b.WriteString("x" + itoa(i) + ": &a" + itoa(i) + " [")
+		b.WriteString("x" + strconv.Itoa(i) + ": &a" + strconv.Itoa(i) + " [")
 		for j := 0; j < 9; j++ {
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString("*a" + itoa(i-1))
+			b.WriteString("*a" + strconv.Itoa(i-1))
 		}
 		b.WriteString("]\n")
 	}
@@ -92,26 +90,6 @@ func CheckBadInputs(t *testing.T, name string, p fn.ResourceListProcessor, cases
 				}
 			}
 		})
-	}
-}
-
-// FuzzSeeds adds every golden input under dir (with its config, if any) and
-// the common bad inputs to the fuzz corpus.
-func FuzzSeeds(f *testing.F, dir, kind string) {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		in, err := os.ReadFile(filepath.Join(dir, e.Name(), "input.yaml"))
-		if err != nil {
-			continue
-		}
-		var config *yaml.RNode
-		if data, err := os.ReadFile(filepath.Join(dir, e.Name(), "config.yaml")); err == nil {
-			config = yaml.MustParse(string(data))
-		}
-		f.Add(ResourceList(f, ParseYAML(f, in), config))
-	}
-	for _, c := range CommonBadInputs(kind) {
-		f.Add([]byte(c.Input))
 	}
 }
 

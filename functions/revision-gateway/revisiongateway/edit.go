@@ -178,3 +178,62 @@ func setFlow(n *yaml.Node) {
 		n.Content[i] = &cc
 	}
 }
+
+// retarget rewrites one reference of o to name; it returns the field path
+// it changed ("" when the reference kind is not one it knows).
+func retarget(o *mesh.Object, r mesh.Reference, name string) (string, error) {
+	n := o.Node()
+	set := func(path []string, key string) (string, error) {
+		f, err := n.Pipe(yaml.Lookup(append(path, key)...))
+		if err != nil || f == nil || f.YNode().Value != r.To.Name {
+			return "", err
+		}
+		f.YNode().Value = name
+		return strings.Join(append(path, key), "."), nil
+	}
+	switch {
+	case r.Why == "serviceAccountName":
+		for _, k := range []string{"serviceAccountName", "serviceAccount"} {
+			if f, err := set([]string{"spec", "template", "spec"}, k); f != "" || err != nil {
+				return f, err
+			}
+		}
+	case r.Why == "scaleTargetRef":
+		return set([]string{"spec", "scaleTargetRef"}, "name")
+	case r.Why == "roleRef":
+		return set([]string{"roleRef"}, "name")
+	case r.Why == "subject":
+		subs, err := n.Pipe(yaml.Lookup("subjects"))
+		if err != nil || subs == nil {
+			return "", err
+		}
+		for i, s := range subs.Content() {
+			sn := yaml.NewRNode(s)
+			if f, err := sn.Pipe(yaml.Lookup("name")); err == nil && f != nil && f.YNode().Value == r.To.Name && r.To.Kind == "ServiceAccount" {
+				if k, _ := sn.Pipe(yaml.Lookup("kind")); k != nil && k.YNode().Value == "ServiceAccount" {
+					f.YNode().Value = name
+					return "subjects[" + strconv.Itoa(i) + "].name", nil
+				}
+			}
+		}
+	case strings.HasPrefix(r.Why, "volume "):
+		vols, err := n.Pipe(yaml.Lookup("spec", "template", "spec", "volumes"))
+		if err != nil || vols == nil {
+			return "", err
+		}
+		vname := strings.TrimPrefix(r.Why, "volume ")
+		for i, v := range vols.Content() {
+			vn := yaml.NewRNode(v)
+			if nm, _ := vn.Pipe(yaml.Lookup("name")); nm == nil || nm.YNode().Value != vname {
+				continue
+			}
+			for _, p := range [][]string{{"configMap", "name"}, {"secret", "secretName"}} {
+				if f, _ := vn.Pipe(yaml.Lookup(p...)); f != nil && f.YNode().Value == r.To.Name {
+					f.YNode().Value = name
+					return fmt.Sprintf("spec.template.spec.volumes[%d].%s", i, strings.Join(p, ".")), nil
+				}
+			}
+		}
+	}
+	return "", nil
+}

@@ -216,3 +216,32 @@ func build(items []*mesh.Item) (*mesh.Model, error) {
 	}
 	return m, err
 }
+
+// annotationPreviousNames is what kustomize keeps on a renamed object until
+// the end of a build (kyaml/kio/filters; api/resource); its final
+// name-reference pass matches references by these previous names.
+const annotationPreviousNames = "internal.config.kubernetes.io/previousNames"
+
+// renamedBySibling refuses a canary that kustomize renamed in a sibling
+// kustomization (nameSuffix next to the running render): kustomize fixes
+// the references of such a rename only at the end of the parent's build, by
+// previous name, and then rewrites the running render's references too
+// (kubernetes-sigs/kustomize#5856; seen with kustomize v5.7.1: the running
+// gateway would run as the canary's ServiceAccount, its RoleBinding would
+// change its immutable roleRef). Undoing that by comparing name suffixes
+// once bound the new istiod's ClusterRoleBindings to the old ServiceAccount
+// (a revision name and the suffix are the same string), so the renamed
+// input is refused, with the carrier that replaces it.
+func renamedBySibling(pairs []mesh.GatewayPair, res *krm.Results) bool {
+	refused := false
+	for _, p := range pairs {
+		_, renamed := p.New.Annotation(annotationPreviousNames)
+		_, oldRenamed := p.Old.Annotation(annotationPreviousNames)
+		if !renamed || oldRenamed {
+			continue
+		}
+		res.Errorf(p.New.Object, "renamed by kustomize (%s) next to the running render it replaces: kustomize's final name-reference pass would rewrite the running render's references to the canary's names (kubernetes-sigs/kustomize#5856). Carry the new gateway render unrenamed as a ConfigMap annotated %s and let revision-gateway name the canaries (see the README)", annotationPreviousNames, mesh.AnnotationCanaryRender)
+		refused = true
+	}
+	return refused
+}
