@@ -46,13 +46,6 @@ func renders(t *testing.T, files ...string) string {
 	return copyRenders(t, krmtest.SharedDir(t), files...)
 }
 
-// helmRenders copies the real helm renders named (relative to
-// krmtest.HelmDir) into a folder of their own.
-func helmRenders(t *testing.T, files ...string) string {
-	t.Helper()
-	return copyRenders(t, krmtest.HelmDir(t), files...)
-}
-
 // copyRenders copies the files named (relative to src) into a fresh folder.
 func copyRenders(t *testing.T, src string, files ...string) string {
 	t.Helper()
@@ -145,83 +138,6 @@ func TestConformancePlanAndVerify(t *testing.T) {
 			assert.Equal(t, "08-running", got[len(got)-1])
 		})
 	}
-}
-
-// The Helm hop on the real helm template renders: istiod 1.29.6 with the
-// revision tag prod-stable, two injected gateways of the gateway chart (one
-// on the tag), the 1.31 istiod of revision 1-31-0. With --tag the tag moves
-// in its own step, after the gateways run as canaries; forward and
-// rollback verify.
-func TestConformancePlanAndVerifyHelm(t *testing.T) {
-	from := helmRenders(t, "1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml")
-	to := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
-	include := helmRenders(t, "include/namespaces.yaml")
-
-	out := filepath.Join(t.TempDir(), "plan")
-	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", out)
-	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift", "04-move-tags",
-		"05-webhook-continuity", "06-prune"}, dirs(t, out))
-	assert.NotContains(t, stderr, "note:", "every tag of the running renders is moved")
-	for _, applier := range []string{"argocd", "kubectl"} {
-		var vout, verr bytes.Buffer
-		require.Equal(t, 0, Verify([]string{"-applier", applier, out}, &vout, &verr), "%s%s", vout.String(), verr.String())
-	}
-	// Both injected gateways get a canary; none is a gateway-config step:
-	// an injected proxy mounts no istio-<rev>.
-	gate, err := os.ReadFile(filepath.Join(out, "02-canary-gateways", "gate.yaml"))
-	require.NoError(t, err)
-	assert.Contains(t, string(gate), "name: ingress-1-31-0")
-	assert.Contains(t, string(gate), "name: ingress-tagged-1-31-0")
-
-	back := filepath.Join(t.TempDir(), "rollback")
-	code, stdout, stderr = runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", back, "--rollback")
-	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-
-	// The tag rendered in --to too (the 1.31 istiod chart with
-	// revisionTags): canary-control-plane holds it back, the plan moves it
-	// in its own step as --tag would, and says so.
-	tagged := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml", "tags/tag-prod-stable.rev-1-31-0.yaml")
-	out = filepath.Join(t.TempDir(), "rendered-tag")
-	code, stdout, stderr = runPlan(t, "--from", from, "--to", tagged, "--out", out)
-	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-	assert.Contains(t, stderr, "note: revision tag prod-stable is moved to 1-31-0 in a step of its own, as --tag prod-stable would")
-	assert.Contains(t, dirs(t, out), "04-move-tags")
-
-	// The gateways rendered to follow the tag (the gateway chart with
-	// revision=prod-stable): their canaries are pinned to 1-31-0, else
-	// they would be the old revision under new names, re-injected in place
-	// when the tag moves.
-	following := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
-	gw := filepath.Join(following, "gateways.rev-1-31-0.yaml")
-	data, err := os.ReadFile(gw)
-	require.NoError(t, err)
-	require.Equal(t, 2, strings.Count(string(data), `istio.io/rev: "1-31-0"`))
-	writeFile(t, gw, strings.ReplaceAll(string(data), `istio.io/rev: "1-31-0"`, `istio.io/rev: "prod-stable"`))
-	out = filepath.Join(t.TempDir(), "following")
-	code, stdout, stderr = runPlan(t, "--from", from, "--to", following, "--tag", "prod-stable", "--out", out)
-	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-	states, err := BuildStates(out, ExecPath(""))
-	require.NoError(t, err)
-	canaries := 0
-	for _, st := range states {
-		if st.Name != "02-canary-gateways" {
-			continue
-		}
-		for _, g := range st.Model.Gateways {
-			if strings.HasSuffix(g.ID.Name, "-1-31-0") {
-				canaries++
-				assert.Equal(t, "1-31-0", g.PodLabels["istio.io/rev"], g.ID.String())
-				assert.Equal(t, "1-31-0", st.Model.RevisionOfGateway(g), g.ID.String())
-			}
-		}
-	}
-	assert.Equal(t, 2, canaries)
-
-	// Without --tag, the plan says the prune deletes the tag.
-	code, stdout, stderr = runPlan(t, "--from", from, "--to", to, "--out", filepath.Join(t.TempDir(), "untagged"))
-	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-	assert.Contains(t, stderr, "note: revision tag prod-stable (istio-revision-tag-prod-stable) is not moved: the prune deletes it")
 }
 
 // The seed's own procedure: its hand-written 1.6 overlay applied as the

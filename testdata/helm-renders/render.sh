@@ -26,24 +26,36 @@ charts() {
 	done
 }
 
-# render TAG OUT RELEASE CHART VALUES...: helm template into OUT (appended).
+# render TAG OUT RELEASE CHART NS VALUES [HELM FLAGS...]: helm template into
+# OUT (appended).
 render() {
-	local tag=$1 out=$2 release=$3 chart=$4 ns=$5
-	shift 5
-	local args=()
-	for v in "$@"; do args+=(-f "$here/values/$v"); done
+	local tag=$1 out=$2 release=$3 chart=$4 ns=$5 values=$6
+	shift 6
+	local args=(-f "$here/values/$values" "$@")
 	"$helm" template "$release" "$work/$tag/manifests/charts/$chart" -n "$ns" "${args[@]}" >>"$here/$out"
 }
 
 charts 1.29.6
 charts 1.31.0-rc.0
-mkdir -p "$here/1.29.6" "$here/1.31.0" "$here/tags"
-rm -f "$here"/1.29.6/*.yaml "$here"/1.31.0/*.yaml "$here"/tags/*.yaml
+mkdir -p "$here/1.29.6" "$here/1.29.6-revisioned" "$here/1.31.0" "$here/tags"
+rm -f "$here"/1.29.6/*.yaml "$here"/1.29.6-revisioned/*.yaml "$here"/1.31.0/*.yaml "$here"/tags/*.yaml
 
 render 1.29.6 1.29.6/base.yaml istio-base base istio-system base.yaml
 render 1.29.6 1.29.6/istiod.yaml istiod istio-control/istio-discovery istio-system istiod.yaml
 render 1.29.6 1.29.6/gateways.yaml ingress gateway istio-ingress gateway-ingress.yaml
 render 1.29.6 1.29.6/gateways.yaml ingress-tagged gateway istio-ingress gateway-ingress-tagged.yaml
+
+# The same hop from a revisioned install: istiod revision 1-29-6 (no default
+# injector), the base chart's default validator on it (only that template:
+# the CRDs are those of 1.29.6/base.yaml), gateway ingress on 1-29-6 and
+# ingress-tagged on the tag as above.
+render 1.29.6 1.29.6-revisioned/base.validator.yaml istio-base base istio-system base.revisioned.yaml \
+	--show-only templates/defaultrevision-validatingwebhookconfiguration.yaml
+render 1.29.6 1.29.6-revisioned/istiod.rev-1-29-6.yaml istiod-1-29-6 istio-control/istio-discovery istio-system istiod.rev-1-29-6.yaml
+render 1.29.6 1.29.6-revisioned/gateways.yaml ingress gateway istio-ingress gateway-ingress.rev-1-29-6.yaml
+render 1.29.6 1.29.6-revisioned/gateways.yaml ingress-tagged gateway istio-ingress gateway-ingress-tagged.yaml
+render 1.31.0-rc.0 1.31.0/base.validator.revisioned.yaml istio-base base istio-system base.revisioned.yaml \
+	--show-only templates/defaultrevision-validatingwebhookconfiguration.yaml
 
 render 1.31.0-rc.0 1.31.0/base.yaml istio-base base istio-system base.yaml
 render 1.31.0-rc.0 1.31.0/istiod.rev-1-31-0.yaml istiod-1-31-0 istio-control/istio-discovery istio-system istiod.rev-1-31-0.yaml

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/revshift/revshift/internal/krmtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// helmRenders copies the real helm renders named (relative to
+// krmtest.HelmDir) into a folder of their own.
+func helmRenders(t *testing.T, files ...string) string {
+	t.Helper()
+	return copyRenders(t, krmtest.HelmDir(t), files...)
+}
+
+// The Helm hop on the real helm template renders: istiod 1.29.6 with the
+// revision tag prod-stable, two injected gateways of the gateway chart (one
+// on the tag), the 1.31 istiod of revision 1-31-0. With --tag the tag moves
+// in its own step, after the gateways run as canaries; forward and
+// rollback verify.
+func TestConformancePlanAndVerifyHelm(t *testing.T) {
+	from := helmRenders(t, "1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml")
+	to := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
+	include := helmRenders(t, "include/namespaces.yaml")
+
+	out := filepath.Join(t.TempDir(), "plan")
+	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift", "04-move-tags",
+		"05-webhook-continuity", "06-prune"}, dirs(t, out))
+	assert.NotContains(t, stderr, "note:", "every tag of the running renders is moved")
+	for _, applier := range []string{"argocd", "kubectl"} {
+		var vout, verr bytes.Buffer
+		require.Equal(t, 0, Verify([]string{"-applier", applier, out}, &vout, &verr), "%s%s", vout.String(), verr.String())
+	}
+	// Both injected gateways get a canary; none is a gateway-config step:
+	// an injected proxy mounts no istio-<rev>.
+	gate, err := os.ReadFile(filepath.Join(out, "02-canary-gateways", "gate.yaml"))
+	require.NoError(t, err)
+	assert.Contains(t, string(gate), "name: ingress-1-31-0")
+	assert.Contains(t, string(gate), "name: ingress-tagged-1-31-0")
+
+	back := filepath.Join(t.TempDir(), "rollback")
+	code, stdout, stderr = runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", back, "--rollback")
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+
+	// The tag rendered in --to too (the 1.31 istiod chart with
+	// revisionTags): canary-control-plane holds it back, the plan moves it
+	// in its own step as --tag would, and says so.
+	tagged := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml", "tags/tag-prod-stable.rev-1-31-0.yaml")
+	out = filepath.Join(t.TempDir(), "rendered-tag")
+	code, stdout, stderr = runPlan(t, "--from", from, "--to", tagged, "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Contains(t, stderr, "note: revision tag prod-stable is moved to 1-31-0 in a step of its own, as --tag prod-stable would")
+	assert.Contains(t, dirs(t, out), "04-move-tags")
+
+	// The gateways rendered to follow the tag (the gateway chart with
+	// revision=prod-stable): their canaries are pinned to 1-31-0, else
+	// they would be the old revision under new names, re-injected in place
+	// when the tag moves.
+	following := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
+	gw := filepath.Join(following, "gateways.rev-1-31-0.yaml")
+	data, err := os.ReadFile(gw)
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(data), `istio.io/rev: "1-31-0"`))
+	writeFile(t, gw, strings.ReplaceAll(string(data), `istio.io/rev: "1-31-0"`, `istio.io/rev: "prod-stable"`))
+	out = filepath.Join(t.TempDir(), "following")
+	code, stdout, stderr = runPlan(t, "--from", from, "--to", following, "--tag", "prod-stable", "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	states, err := BuildStates(out, ExecPath(""))
+	require.NoError(t, err)
+	canaries := 0
+	for _, st := range states {
+		if st.Name != "02-canary-gateways" {
+			continue
+		}
+		for _, g := range st.Model.Gateways {
+			if strings.HasSuffix(g.ID.Name, "-1-31-0") {
+				canaries++
+				assert.Equal(t, "1-31-0", g.PodLabels["istio.io/rev"], g.ID.String())
+				assert.Equal(t, "1-31-0", st.Model.RevisionOfGateway(g), g.ID.String())
+			}
+		}
+	}
+	assert.Equal(t, 2, canaries)
+
+	// Without --tag, the plan says the prune deletes the tag.
+	code, stdout, stderr = runPlan(t, "--from", from, "--to", to, "--out", filepath.Join(t.TempDir(), "untagged"))
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Contains(t, stderr, "note: revision tag prod-stable (istio-revision-tag-prod-stable) is not moved: the prune deletes it")
+}
+
+// The same hop from a revisioned Helm install (istiod revision 1-29-6, the
+// base chart's defaultRevision on it, no default injector): it plans and
+// verifies, the default validator moves to 1-31-0 at webhook continuity, and
+// no default injector appears, since none injected anything before.
+func TestConformancePlanAndVerifyHelmRevisioned(t *testing.T) {
+	from := helmRenders(t, "1.29.6-revisioned/base.validator.yaml", "1.29.6-revisioned/istiod.rev-1-29-6.yaml", "1.29.6-revisioned/gateways.yaml")
+	to := helmRenders(t, "1.31.0/base.validator.revisioned.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
+	include := helmRenders(t, "include/namespaces.yaml")
+	out := filepath.Join(t.TempDir(), "plan")
+	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift", "04-move-tags",
+		"05-webhook-continuity", "06-prune"}, dirs(t, out))
+	var vout, verr bytes.Buffer
+	require.Equal(t, 0, Verify([]string{out}, &vout, &verr), "%s%s", vout.String(), verr.String())
+
+	states, err := BuildStates(out, ExecPath(""))
+	require.NoError(t, err)
+	for _, st := range states {
+		for _, o := range st.Model.Objects {
+			assert.NotEqual(t, "istio-revision-tag-default", o.ID.Name, st.Name)
+		}
+		if st.Name != "05-webhook-continuity" && st.Name != "06-prune" {
+			continue
+		}
+		var calls []string
+		for _, h := range st.Model.Webhooks {
+			if h.Config.ID.Name == "istiod-default-validator" {
+				calls = append(calls, h.Service.Name)
+			}
+		}
+		assert.Equal(t, []string{"istiod-1-31-0"}, calls, st.Name)
+	}
+}
