@@ -10,6 +10,7 @@ import (
 	"github.com/revshift/revshift/internal/krmtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // helmRenders copies the real helm renders named (relative to
@@ -17,6 +18,20 @@ import (
 func helmRenders(t *testing.T, files ...string) string {
 	t.Helper()
 	return copyRenders(t, krmtest.HelmDir(t), files...)
+}
+
+// planHelmTag plans from -> to with the Helm renders' Namespaces and
+// --tag prod-stable, and checks the steps: the tag moves in a step of its
+// own, and the input has no application namespace, so no data-plane step.
+// It returns the plan's folder and plan's stderr.
+func planHelmTag(t *testing.T, from, to string) (string, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "plan")
+	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", helmRenders(t, "include/namespaces.yaml"), "--tag", "prod-stable", "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift", "04-move-tags",
+		"05-webhook-continuity", "06-prune"}, dirs(t, out))
+	return out, stderr
 }
 
 // The Helm hop on the real helm template renders: istiod 1.29.6 with the
@@ -28,12 +43,7 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	from := helmRenders(t, "1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml")
 	to := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
 	include := helmRenders(t, "include/namespaces.yaml")
-
-	out := filepath.Join(t.TempDir(), "plan")
-	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", out)
-	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift", "04-move-tags",
-		"05-webhook-continuity", "06-prune"}, dirs(t, out))
+	out, stderr := planHelmTag(t, from, to)
 	assert.NotContains(t, stderr, "note:", "every tag of the running renders is moved")
 	for _, applier := range []string{"argocd", "kubectl"} {
 		var vout, verr bytes.Buffer
@@ -47,7 +57,7 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	assert.Contains(t, string(gate), "name: ingress-tagged-1-31-0")
 
 	back := filepath.Join(t.TempDir(), "rollback")
-	code, stdout, stderr = runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", back, "--rollback")
+	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", back, "--rollback")
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
 
 	// The tag rendered in --to too (the 1.31 istiod chart with
@@ -103,12 +113,7 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 func TestConformancePlanAndVerifyHelmRevisioned(t *testing.T) {
 	from := helmRenders(t, "1.29.6-revisioned/base.validator.yaml", "1.29.6-revisioned/istiod.rev-1-29-6.yaml", "1.29.6-revisioned/gateways.yaml")
 	to := helmRenders(t, "1.31.0/base.validator.revisioned.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
-	include := helmRenders(t, "include/namespaces.yaml")
-	out := filepath.Join(t.TempDir(), "plan")
-	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", out)
-	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift", "04-move-tags",
-		"05-webhook-continuity", "06-prune"}, dirs(t, out))
+	out, _ := planHelmTag(t, from, to)
 	var vout, verr bytes.Buffer
 	require.Equal(t, 0, Verify([]string{out}, &vout, &verr), "%s%s", vout.String(), verr.String())
 
@@ -129,4 +134,117 @@ func TestConformancePlanAndVerifyHelmRevisioned(t *testing.T) {
 		}
 		assert.Equal(t, []string{"istiod-1-31-0"}, calls, st.Name)
 	}
+}
+
+// shapedFields are the fields of each kind that revshift reads to decide a
+// plan and that the Helm example's headers say are kept as rendered; labels
+// are compared without the chart's bookkeeping ones, which the example
+// trims.
+var shapedFields = map[string][][]string{
+	"Deployment": {{"metadata", "labels"}, {"spec", "selector"}, {"spec", "template", "metadata", "labels"},
+		{"spec", "template", "metadata", "annotations"}, {"spec", "template", "spec", "serviceAccountName"}},
+	"Service":                        {{"metadata", "labels"}, {"spec", "type"}, {"spec", "selector"}, {"spec", "ports"}},
+	"HorizontalPodAutoscaler":        {{"spec", "scaleTargetRef"}, {"spec", "minReplicas"}, {"spec", "maxReplicas"}},
+	"PodDisruptionBudget":            {{"spec", "selector"}, {"spec", "minAvailable"}},
+	"RoleBinding":                    {{"roleRef"}, {"subjects"}},
+	"ClusterRoleBinding":             {{"roleRef"}, {"subjects"}},
+	"ServiceAccount":                 {{"metadata", "labels"}},
+	"MutatingWebhookConfiguration":   {{"metadata", "labels"}},
+	"ValidatingWebhookConfiguration": {{"metadata", "labels"}},
+}
+
+// webhookFields are compared on every webhook of a configuration, by name.
+var webhookFields = [][]string{{"clientConfig", "service"}, {"namespaceSelector"}, {"objectSelector"}, {"failurePolicy"}, {"rules"}}
+
+// The Helm example's renders are trimmed by hand from the real helm
+// template output (testdata/helm-renders). Every object it keeps must be in
+// the real render, with the same selectors, labels, ports, bindings and
+// webhooks; else the example shows a plan for an install nobody has.
+func TestHelmExampleIsShapedAfterTheRealRenders(t *testing.T) {
+	ex := filepath.Join("..", "..", "kustomization-examples", "1.29-to-1.31-helm", "renders")
+	for _, f := range []string{"1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml",
+		"1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml"} {
+		t.Run(f, func(t *testing.T) {
+			real := map[string]*yaml.RNode{}
+			for _, n := range krmtest.HelmRender(t, f) {
+				real[shapeKey(n)] = n
+			}
+			kept := krmtest.ReadYAMLFiles(t, filepath.Join(ex, f))
+			require.NotEmpty(t, kept)
+			for _, n := range kept {
+				r, ok := real[shapeKey(n)]
+				if !assert.True(t, ok, "%s: not in the real render", shapeKey(n)) {
+					continue
+				}
+				for _, path := range shapedFields[n.GetKind()] {
+					assert.Equal(t, shaped(t, r, path), shaped(t, n, path), "%s %s", shapeKey(n), strings.Join(path, "."))
+				}
+				sameWebhooks(t, shapeKey(n), r, n)
+			}
+		})
+	}
+}
+
+// sameWebhooks compares the webhooks of configuration n with the real
+// render's r: the same names, in order, with the same targets and selectors.
+func sameWebhooks(t *testing.T, key string, r, n *yaml.RNode) {
+	t.Helper()
+	names := func(o *yaml.RNode) []string {
+		ns, err := o.Pipe(yaml.Lookup("webhooks"))
+		require.NoError(t, err)
+		if ns == nil {
+			return nil
+		}
+		var out []string
+		for _, w := range ns.Content() {
+			out = append(out, yaml.NewRNode(w).Field("name").Value.YNode().Value)
+		}
+		return out
+	}
+	require.Equal(t, names(r), names(n), "%s webhooks", key)
+	for _, name := range names(n) {
+		for _, path := range webhookFields {
+			full := append([]string{"webhooks", "[name=" + name + "]"}, path...)
+			assert.Equal(t, shaped(t, r, full), shaped(t, n, full), "%s webhook %s %s", key, name, strings.Join(path, "."))
+		}
+	}
+}
+
+// shapeKey names an object by kind, namespace and name.
+func shapeKey(n *yaml.RNode) string {
+	return n.GetKind() + "/" + n.GetNamespace() + "/" + n.GetName()
+}
+
+// shaped is the value at path as plain data (so that quoting and comments
+// do not count), labels without the chart's bookkeeping keys.
+func shaped(t *testing.T, n *yaml.RNode, path []string) any {
+	t.Helper()
+	v, err := n.Pipe(yaml.Lookup(path...))
+	require.NoError(t, err)
+	if v == nil {
+		return nil
+	}
+	var out any
+	require.NoError(t, v.Document().Decode(&out))
+	if path[len(path)-1] == "labels" {
+		if m, ok := out.(map[string]any); ok {
+			for k := range m {
+				if bookkeeping(k) {
+					delete(m, k)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// bookkeeping says whether a label is one the chart adds for Helm and the
+// operator, which the example trims: it decides nothing revshift plans.
+func bookkeeping(k string) bool {
+	for _, p := range []string{"app.kubernetes.io/", "helm.sh/", "install.operator.istio.io/", "operator.istio.io/"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
 }
