@@ -16,7 +16,7 @@ import (
 // Every real render (istioctl and helm; their inputs in iop/, values/ and
 // include/ are skipped) builds into a model without error.
 func TestConformanceEveryRenderBuilds(t *testing.T) {
-	assert.Equal(t, 11, buildsEvery(t, krmtest.HelmDir(t)), "expected base, istiod and gateways of both versions, the revisioned variant, and the tag")
+	assert.Equal(t, 12, buildsEvery(t, krmtest.HelmDir(t)), "expected base, istiod and gateways of both versions, the revisioned variant, and the two tags")
 	assert.GreaterOrEqual(t, buildsEvery(t, krmtest.SharedDir(t)), 10, "expected the seed and modern renders")
 }
 

@@ -137,3 +137,59 @@ func TestConformanceHelmCanaryInjectedByTheNamespace(t *testing.T) {
 	require.Equal(t, []string{"Deployment.apps/istio-ingress/ingress-1-31-0", "MutatingWebhookConfiguration.admissionregistration.k8s.io/istio-sidecar-injector"}, names(fs), out)
 	require.Contains(t, fs[0].Message, "asks for istio.io/rev=1-31-0 (revision 1-31-0), but its pods are injected by istio-sidecar-injector webhook namespace.sidecar-injector.istio.io of revision default")
 }
+
+// An application of the user's: a Deployment whose pods ask for a sidecar
+// by their own label, in a namespace without injection labels.
+const helmApp = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: batch
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: report
+  namespace: batch
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: report}
+  template:
+    metadata:
+      labels: {app: report, sidecar.istio.io/inject: "true"}
+    spec:
+      containers:
+      - name: report
+        image: docker.io/library/busybox:1.36
+`
+
+// RS025 on the real renders: the 1.31 chart's default tag (what `istioctl
+// tag set default --revision 1-31-0` makes) added to the revisioned
+// install, which has no default injector, starts injecting batch/report,
+// whose pods say sidecar.istio.io/inject: "true". In the default install,
+// whose own injector injects it already, the same tag starts nothing.
+func TestConformanceHelmDefaultTagStartsInjection(t *testing.T) {
+	app := krmtest.ParseYAML(t, []byte(helmApp))
+	tag := krmtest.HelmRender(t, "tags/tag-default.rev-1-31-0.yaml")
+	for _, c := range []struct {
+		name    string
+		running []string
+		want    []string
+	}{
+		{"revisioned", []string{"1.29.6-revisioned/base.validator.yaml", "1.29.6-revisioned/istiod.rev-1-29-6.yaml", "1.29.6-revisioned/gateways.yaml"},
+			[]string{"Deployment.apps/batch/report", "MutatingWebhookConfiguration.admissionregistration.k8s.io/istio-revision-tag-default"}},
+		{"default", []string{helm129Base, helm129Istiod, helm129GW}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s0 := union(t, krmtest.HelmRender(t, c.running...), app)
+			s1 := union(t, s0, krmtest.HelmRender(t, helm131Istiod))
+			rep, out := helmSequence(t, s0, s1, "02-default-tag", union(t, s1, tag))
+			fs := findingsOf(rep, "02-default-tag", "RS025")
+			require.Equal(t, c.want, names(fs), out)
+			if len(fs) > 0 {
+				require.Equal(t, Error, fs[0].Severity)
+				require.Contains(t, fs[0].Message, "starts injecting Deployment.apps/batch/report, which no injector injected before: istio-revision-tag-default webhook object.sidecar-injector.istio.io")
+			}
+		})
+	}
+}

@@ -41,3 +41,31 @@ func ruleInjectionRequest(c *stateCtx) {
 			g.ID, mesh.LabelRev, asked, want, h.Config.ID.Name, h.Name, got, got)
 	}
 }
+
+// RS025 (invariant 11): no step starts injecting a workload of the input
+// that no injector injected before. Nothing restarts at that step, but every
+// pod the workload creates from then on gets a sidecar (pkg/kube/inject runs
+// at pod creation): a change of the data plane that no step of the upgrade
+// asked for. The default revision tag is such an injector in a mesh that had
+// none (a revisioned Helm install): its object webhook matches every pod
+// labelled sidecar.istio.io/inject=true without istio.io/rev
+// (manifests/charts/istio-control/istio-discovery/templates/revision-tags-mwc.yaml).
+// A namespace is judged through its workloads; an injection label that no
+// injector answers is RS014's.
+func ruleInjectionStart(t *transCtx) {
+	for _, w := range t.next.m.Workloads {
+		pw := t.prev.workloadFor(t.next, w.Object)
+		if pw == nil || t.prev.m.InjectorOf(pw) != nil {
+			continue
+		}
+		h := t.next.m.InjectorOf(w)
+		if h == nil {
+			continue
+		}
+		rev, _ := t.next.m.WebhookRevision(h)
+		t.add(Error, []mesh.ID{w.ID, h.Config.ID},
+			fmt.Sprintf("keep %s out of this step, or label %s's pods sidecar.istio.io/inject=\"false\" if they must stay without a sidecar", h.Config.ID.Name, w.ID),
+			"this step starts injecting %s, which no injector injected before: %s webhook %s matches its pods, so every pod it creates from now on gets a sidecar of revision %s",
+			w.ID, h.Config.ID.Name, h.Name, rev)
+	}
+}

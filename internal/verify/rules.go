@@ -157,6 +157,8 @@ var catalogue = []ruleImpl{
 		Doc: "a gateway running in both states keeps reaching, through its control-plane address, every running istiod it reached before"}, transition: ruleGatewayControlPlane},
 	{Rule: Rule{ID: "RS024", Name: "injection-request", Kind: StateRule, Invariant: 5,
 		Doc: "an injected gateway whose pods ask for a revision or tag (istio.io/rev) is injected by that revision, not by an injector that matches its namespace first"}, state: ruleInjectionRequest},
+	{Rule: Rule{ID: "RS025", Name: "injection-start", Kind: TransitionRule, Invariant: 11,
+		Doc: "no step starts injecting a workload that no injector injected before (its next pods would get a sidecar nobody asked for)"}, transition: ruleInjectionStart},
 }
 
 var byID = func() map[string]*ruleImpl {

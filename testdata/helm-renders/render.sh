@@ -68,3 +68,7 @@ render 1.31.0-rc.0 1.31.0/gateways.rev-1-31-0.yaml ingress-tagged gateway istio-
 	-f "$here/values/istiod.rev-1-31-0.yaml" -f "$here/values/tag-prod-stable.rev-1-31-0.yaml" \
 	--show-only templates/revision-tags-mwc.yaml --show-only templates/revision-tags-svc.yaml \
 	>"$here/tags/tag-prod-stable.rev-1-31-0.yaml"
+"$helm" template istiod-1-31-0 "$work/1.31.0-rc.0/manifests/charts/istio-control/istio-discovery" -n istio-system \
+	-f "$here/values/istiod.rev-1-31-0.yaml" -f "$here/values/tag-default.rev-1-31-0.yaml" \
+	--show-only templates/revision-tags-mwc.yaml \
+	>"$here/tags/tag-default.rev-1-31-0.yaml"
