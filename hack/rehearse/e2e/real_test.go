@@ -54,8 +54,9 @@ func planReal(t *testing.T, src string, from, to []string, flags ...string) stri
 	return out
 }
 
-// The real renders, rehearsed: the modern istioctl hop and the Helm hop
-// (tag prod-stable moved) hold every check on 1.34; the 1.5.10 -> 1.6.14
+// The real renders, rehearsed: the modern istioctl hop and the Helm hops
+// (tag prod-stable moved; from the default and from a revisioned istiod)
+// hold every check on 1.34; the 1.5.10 -> 1.6.14
 // seed on 1.21 (its v1beta1 CRDs and webhooks) holds every check but the
 // renders' own one-replica budgets (RH006 warnings).
 func TestRealRenders(t *testing.T) {
@@ -74,6 +75,16 @@ func TestRealRenders(t *testing.T) {
 		p := planReal(t, helmRenders(),
 			[]string{"1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml"},
 			[]string{"1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml"},
+			"--include", filepath.Join(helmRenders(), "include"), "--tag", "prod-stable")
+		rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
+		requireHeld(t, rep, 7)
+		require.Equal(t, 2, rep.Baseline["istio-ingress/ingress-tagged"], "the running ingress-tagged runs its HPA's minReplicas")
+	})
+	t.Run("helm-revisioned", func(t *testing.T) {
+		t.Parallel()
+		p := planReal(t, helmRenders(),
+			[]string{"1.29.6-revisioned/base.validator.yaml", "1.29.6-revisioned/istiod.rev-1-29-6.yaml", "1.29.6-revisioned/gateways.yaml"},
+			[]string{"1.31.0/base.validator.revisioned.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml"},
 			"--include", filepath.Join(helmRenders(), "include"), "--tag", "prod-stable")
 		rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
 		requireHeld(t, rep, 7)
