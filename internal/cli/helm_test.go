@@ -20,17 +20,20 @@ func helmRenders(t *testing.T, files ...string) string {
 	return copyRenders(t, krmtest.HelmDir(t), files...)
 }
 
-// planHelmTag plans from -> to with the Helm renders' Namespaces and
-// --tag prod-stable, and checks the steps: the tag moves in a step of its
-// own, and the input has no application namespace, so no data-plane step.
-// It returns the plan's folder and plan's stderr.
-func planHelmTag(t *testing.T, from, to string) (string, string) {
+// helmSteps are the steps of a Helm hop with --tag and no data plane to
+// move.
+var helmSteps = []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift", "04-move-tags",
+	"05-webhook-continuity", "06-prune"}
+
+// planHelmTag plans from -> to with the Namespaces (and workloads) in
+// include and --tag prod-stable, and checks the steps. It returns the
+// plan's folder and plan's stderr.
+func planHelmTag(t *testing.T, from, to, include string, steps []string) (string, string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "plan")
-	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", helmRenders(t, "include/namespaces.yaml"), "--tag", "prod-stable", "--out", out)
+	code, stdout, stderr := runPlan(t, "--from", from, "--to", to, "--include", include, "--tag", "prod-stable", "--out", out)
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
-	assert.Equal(t, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift", "04-move-tags",
-		"05-webhook-continuity", "06-prune"}, dirs(t, out))
+	assert.Equal(t, steps, dirs(t, out))
 	return out, stderr
 }
 
@@ -43,7 +46,7 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	from := helmRenders(t, "1.29.6/base.yaml", "1.29.6/istiod.yaml", "1.29.6/gateways.yaml")
 	to := helmRenders(t, "1.31.0/base.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
 	include := helmRenders(t, "include/namespaces.yaml")
-	out, stderr := planHelmTag(t, from, to)
+	out, stderr := planHelmTag(t, from, to, include, helmSteps)
 	assert.NotContains(t, stderr, "note:", "every tag of the running renders is moved")
 	for _, applier := range []string{"argocd", "kubectl"} {
 		var vout, verr bytes.Buffer
@@ -106,33 +109,78 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	assert.Contains(t, stderr, "note: revision tag prod-stable (istio-revision-tag-prod-stable) is not moved: the prune deletes it")
 }
 
+// The user's applications beside a revisioned install: report is pinned to
+// the running revision by its own label; tools asks for a sidecar with
+// sidecar.istio.io/inject, which only a default injector answers, and
+// there is none.
+const pinnedApps = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: batch
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: report, namespace: batch}
+spec:
+  selector: {matchLabels: {app: report}}
+  template:
+    metadata: {labels: {app: report, istio.io/rev: 1-29-6}}
+    spec:
+      containers:
+      - {name: report, image: docker.io/library/busybox:1.36}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tools, namespace: batch}
+spec:
+  selector: {matchLabels: {app: tools}}
+  template:
+    metadata: {labels: {app: tools, sidecar.istio.io/inject: "true"}}
+    spec:
+      containers:
+      - {name: tools, image: docker.io/library/busybox:1.36}
+`
+
 // The same hop from a revisioned Helm install (istiod revision 1-29-6, the
-// base chart's defaultRevision on it, no default injector): it plans and
-// verifies, the default validator moves to 1-31-0 at webhook continuity, and
-// no default injector appears, since none injected anything before.
+// base chart's defaultRevision on it, no default injector) plans and
+// verifies. The data-plane step moves report, pinned to 1-29-6 by its own
+// label, onto 1-31-0 (else the prune leaves it without an injector: RS026);
+// webhook continuity moves only the default validator, and no default
+// injector appears (it would start injecting tools: RS025).
 func TestConformancePlanAndVerifyHelmRevisioned(t *testing.T) {
 	from := helmRenders(t, "1.29.6-revisioned/base.validator.yaml", "1.29.6-revisioned/istiod.rev-1-29-6.yaml", "1.29.6-revisioned/gateways.yaml")
 	to := helmRenders(t, "1.31.0/base.validator.revisioned.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
-	out, _ := planHelmTag(t, from, to)
+	include := helmRenders(t, "include/namespaces.yaml")
+	writeFile(t, filepath.Join(include, "apps.yaml"), pinnedApps)
+	out, _ := planHelmTag(t, from, to, include, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift",
+		"04-move-tags", "05-dataplane", "06-webhook-continuity", "07-prune"})
 	var vout, verr bytes.Buffer
 	require.Equal(t, 0, Verify([]string{out}, &vout, &verr), "%s%s", vout.String(), verr.String())
 
 	states, err := BuildStates(out, ExecPath(""))
 	require.NoError(t, err)
 	for _, st := range states {
-		for _, o := range st.Model.Objects {
+		m := st.Model
+		for _, o := range m.Objects {
 			assert.NotEqual(t, "istio-revision-tag-default", o.ID.Name, st.Name)
 		}
-		if st.Name != "05-webhook-continuity" && st.Name != "06-prune" {
+		assert.Nil(t, m.InjectorOf(m.Deployment("batch", "tools")), "%s: nothing injects tools", st.Name)
+		if st.Name != "06-webhook-continuity" && st.Name != "07-prune" {
 			continue
 		}
 		var calls []string
-		for _, h := range st.Model.Webhooks {
+		for _, h := range m.Webhooks {
 			if h.Config.ID.Name == "istiod-default-validator" {
 				calls = append(calls, h.Service.Name)
 			}
 		}
 		assert.Equal(t, []string{"istiod-1-31-0"}, calls, st.Name)
+		report := m.Deployment("batch", "report")
+		assert.Equal(t, "1-31-0", report.PodLabels["istio.io/rev"], st.Name)
+		h := m.InjectorOf(report)
+		require.NotNil(t, h, st.Name)
+		rev, _ := m.WebhookRevision(h)
+		assert.Equal(t, "1-31-0", rev, st.Name)
 	}
 }
 

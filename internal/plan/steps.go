@@ -50,7 +50,7 @@ func (p *Plan) steps(running *mesh.Model) {
 		gwRes = append(gwRes, l.include...)
 		l.defaultGateways(gwRes)
 	}
-	l.retire(gwRes, p.injectedNamespaces(running))
+	l.retire(gwRes, p.injectedDataPlane(running))
 }
 
 // layout adds the steps after S0, each running the functions of the one
@@ -139,8 +139,8 @@ func (l *layout) gatewayCall(mode, render string, pairs []revisiongateway.Pair) 
 	return step.Call{Kind: revisiongateway.Kind, Spec: revisiongateway.Spec{Mode: mode, Revision: l.rev, Render: render, Pairs: pairs}}
 }
 
-// retire are S5 to S7: the data plane (when namespaces are labelled for
-// injection), webhook continuity, and the prune of the old revision.
+// retire are S5 to S7: the data plane (when the input has one to move),
+// webhook continuity, and the prune of the old revision.
 func (l *layout) retire(res []string, dataplane bool) {
 	rev := l.rev
 	if len(l.p.Tags) > 0 {
@@ -167,22 +167,29 @@ func (l *layout) retire(res []string, dataplane bool) {
 	}, step.Call{Kind: prunelegacy.Kind, Spec: prunelegacy.Spec{Mode: prunelegacy.ModeDesiredState}})
 }
 
-// injectedNamespaces reports whether the input holds Namespace objects
-// labelled for injection (the data-plane step needs them).
-func (p *Plan) injectedNamespaces(running *mesh.Model) bool {
-	check := func(ns []*mesh.Namespace) bool {
-		for _, n := range ns {
+// injectedDataPlane reports whether the input holds a data plane for the
+// data-plane step to move: Namespace objects labelled for injection, or
+// workloads (not istiods, not gateways) whose own istio.io/rev label
+// chooses their injector.
+func (p *Plan) injectedDataPlane(running *mesh.Model) bool {
+	check := func(m *mesh.Model) bool {
+		for _, n := range m.Namespaces {
 			if n.Labels["istio-injection"] == "enabled" || n.Labels[mesh.LabelRev] != "" {
+				return true
+			}
+		}
+		for _, w := range m.Workloads {
+			if w.PodLabels[mesh.LabelRev] != "" && w.Istiod() == nil && w.Gateway() == nil {
 				return true
 			}
 		}
 		return false
 	}
-	if check(running.Namespaces) {
+	if check(running) {
 		return true
 	}
 	for _, f := range p.Include {
-		if check(f.Model.Namespaces) {
+		if check(f.Model) {
 			return true
 		}
 	}

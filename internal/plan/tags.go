@@ -89,10 +89,10 @@ func (l *layout) moveTags(res []string) {
 // restart; the others are relabelled to the revision.
 func (l *layout) dataplane(res []string) {
 	rev := l.rev
-	changes := fmt.Sprintf("Relabels the namespaces labelled for injection to `istio.io/rev=%s` (removing `istio-injection`, which would keep the old injector) and restarts their workloads onto the new injector.", rev)
+	changes := fmt.Sprintf("Relabels the namespaces labelled for injection to `istio.io/rev=%s` (removing `istio-injection`, which would keep the old injector) and restarts their workloads onto the new injector; workloads pinned by their own `istio.io/rev` label are relabelled (or, on a moved tag, restarted).", rev)
 	calls := []step.Call{{Kind: dataplanerevision.Kind, Spec: dataplanerevision.Spec{Revision: rev}}}
 	if len(l.p.Tags) > 0 {
-		changes = fmt.Sprintf("Restarts the workloads of the namespaces labelled with a moved tag (%s), which keep their label, onto revision %s; relabels the other namespaces labelled for injection to `istio.io/rev=%s` (removing `istio-injection`, which would keep the old injector) and restarts their workloads.", strings.Join(l.p.Tags, ", "), rev, rev)
+		changes = fmt.Sprintf("Restarts the workloads of the namespaces labelled with a moved tag (%s), which keep their label, onto revision %s; relabels the other namespaces labelled for injection to `istio.io/rev=%s` (removing `istio-injection`, which would keep the old injector) and restarts their workloads; workloads pinned by their own `istio.io/rev` label are relabelled (or, on a moved tag, restarted).", strings.Join(l.p.Tags, ", "), rev, rev)
 		calls[0].Spec = dataplanerevision.Spec{Revision: rev, NamespaceSelector: *selector(mesh.LabelRev, "NotIn", l.p.Tags...)}
 		for _, tag := range l.p.Tags {
 			calls = append(calls, step.Call{Kind: dataplanerevision.Kind, Spec: dataplanerevision.Spec{Revision: rev, Tag: tag, NamespaceSelector: *selector(mesh.LabelRev, "In", tag)}})

@@ -1,7 +1,7 @@
 // Package verify proves offline that a sequence of desired states S0..Sn of
 // an Istio upgrade keeps traffic flowing: it checks the invariants of
 // docs/upgrade-model.md (1-16, plus traps read off the real renders) as
-// small named rules with stable IDs RS001..RS025, like
+// small named rules with stable IDs RS001..RS026, like
 // `istioctl analyze` message codes. Every rule asks internal/mesh; nothing
 // here parses an object.
 //

@@ -193,3 +193,37 @@ func TestConformanceHelmDefaultTagStartsInjection(t *testing.T) {
 		})
 	}
 }
+
+// RS026 on the real renders: batch/report is pinned to the running
+// revision 1-29-6 by its own istio.io/rev label, and so is the running
+// gateway ingress. Removing that revision's injector stops injecting both;
+// report relabelled to 1-31-0 in the same state keeps a sidecar.
+func TestConformanceHelmPruneStopsPinnedInjection(t *testing.T) {
+	pinned := strings.Replace(helmApp, `sidecar.istio.io/inject: "true"`, `istio.io/rev: 1-29-6`, 1)
+	s0 := union(t, krmtest.HelmRender(t, "1.29.6-revisioned/base.validator.yaml", "1.29.6-revisioned/istiod.rev-1-29-6.yaml", "1.29.6-revisioned/gateways.yaml"),
+		krmtest.ParseYAML(t, []byte(pinned)))
+	s1 := union(t, s0, krmtest.HelmRender(t, helm131Istiod))
+	var old []*yaml.RNode
+	for _, n := range s1 {
+		if n.GetKind() == "MutatingWebhookConfiguration" && n.GetName() == "istio-sidecar-injector-1-29-6" {
+			old = append(old, n)
+		}
+	}
+	require.Len(t, old, 1)
+	pruned := without(t, s1, old)
+	rep, out := helmSequence(t, s0, s1, "02-prune", pruned)
+	fs := findingsOf(rep, "02-prune", "RS026")
+	require.Len(t, fs, 2, out)
+	require.Equal(t, []string{"Deployment.apps/batch/report", "MutatingWebhookConfiguration.admissionregistration.k8s.io/istio-sidecar-injector-1-29-6"},
+		names(fs[:1]), out)
+	// The running gateway pinned to 1-29-6 too: the plan scales it to 0
+	// behind its canary first.
+	require.Equal(t, "Deployment.apps/istio-ingress/ingress", fs[1].Objects[0].String(), out)
+	require.Contains(t, fs[1].Fix, "behind its canary")
+
+	moved := krmtest.ParseYAML(t, []byte(strings.Replace(pinned, "istio.io/rev: 1-29-6", "istio.io/rev: 1-31-0", 1)))
+	rep, out = helmSequence(t, s0, s1, "02-prune", union(t, moved, without(t, pruned, moved)))
+	fs = findingsOf(rep, "02-prune", "RS026")
+	require.Len(t, fs, 1, out)
+	require.Equal(t, "Deployment.apps/istio-ingress/ingress", fs[0].Objects[0].String(), out)
+}

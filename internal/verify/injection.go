@@ -69,3 +69,30 @@ func ruleInjectionStart(t *transCtx) {
 			w.ID, h.Config.ID.Name, h.Name, rev)
 	}
 }
+
+// RS026 (invariant 11): no step stops injecting a running workload of the
+// input. Nothing restarts at that step, but every pod the workload creates
+// from then on starts without a sidecar: no mTLS, no telemetry, and, under
+// STRICT PeerAuthentication, no traffic from the mesh. Removing the
+// injector that a pod's own istio.io/rev label (or sidecar.istio.io/inject)
+// relies on is such a step; RS014 judges the namespaces' labels.
+func ruleInjectionStop(t *transCtx) {
+	for _, w := range t.next.m.Workloads {
+		pw := t.prev.workloadFor(t.next, w.Object)
+		if pw == nil || !t.next.running(w) || t.next.m.InjectorOf(w) != nil {
+			continue
+		}
+		h := t.prev.m.InjectorOf(pw)
+		if h == nil {
+			continue
+		}
+		rev, _ := t.prev.m.WebhookRevision(h)
+		fix := fmt.Sprintf("move %s onto the new revision (its istio.io/rev label, or its namespace's) before this step", w.ID)
+		if w.Gateway() != nil {
+			fix = fmt.Sprintf("scale %s to 0 behind its canary (revision-gateway) before this step", w.ID)
+		}
+		t.add(Error, []mesh.ID{w.ID, h.Config.ID}, fix,
+			"this step stops injecting running %s: it was injected by %s webhook %s (revision %s), and no injector matches its pods now, so every pod it creates from now on starts without a sidecar",
+			w.ID, h.Config.ID.Name, h.Name, rev)
+	}
+}

@@ -159,6 +159,8 @@ var catalogue = []ruleImpl{
 		Doc: "an injected gateway whose pods ask for a revision or tag (istio.io/rev) is injected by that revision, not by an injector that matches its namespace first"}, state: ruleInjectionRequest},
 	{Rule: Rule{ID: "RS025", Name: "injection-start", Kind: TransitionRule, Invariant: 11,
 		Doc: "no step starts injecting a workload that no injector injected before (its next pods would get a sidecar nobody asked for)"}, transition: ruleInjectionStart},
+	{Rule: Rule{ID: "RS026", Name: "injection-stop", Kind: TransitionRule, Invariant: 11,
+		Doc: "no step stops injecting a running workload (its next pods would start without a sidecar)"}, transition: ruleInjectionStop},
 }
 
 var byID = func() map[string]*ruleImpl {

@@ -4,7 +4,8 @@
 // are relabelled istio.io/rev=<rev> (or a revision tag), and the pod
 // templates of their Deployments, StatefulSets and DaemonSets get an
 // annotation naming the revision, so that they roll and their new pods are
-// injected by the new revision's injector.
+// injected by the new revision's injector. Workloads pinned to the old
+// revision by their own istio.io/rev pod label are relabelled (pinned.go).
 //
 // The old label is removed, not just joined by the new one: every revisioned
 // injector selects `istio-injection DoesNotExist` (manifests/charts/
@@ -108,8 +109,9 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 			todo = append(todo, ns)
 		}
 	}
-	if len(todo) == 0 {
-		res.Infof(nil, "no namespace in the input is labelled for injection and selected: nothing to do")
+	pins := pinned(m, sel)
+	if len(todo) == 0 && len(pins) == 0 {
+		res.Infof(nil, "no namespace in the input is labelled for injection and selected, and no workload is pinned to a revision by its own istio.io/rev label: nothing to do")
 		return items, nil
 	}
 
@@ -121,10 +123,19 @@ func Transform(items []*mesh.Item, config *yaml.RNode, res *krm.Results) ([]*mes
 	if spec.Tag != "" {
 		value = spec.Tag
 	}
-	res.Infof(nil, "target revision %s (%s); namespaces are labelled %s=%s", rev, how, mesh.LabelRev, value)
+	if len(todo) > 0 {
+		res.Infof(nil, "target revision %s (%s); namespaces are labelled %s=%s", rev, how, mesh.LabelRev, value)
+	} else {
+		res.Infof(nil, "target revision %s (%s)", rev, how)
+	}
 
 	for _, ns := range todo {
 		if err := moveNamespace(m, ns, rev, value, res); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range pins {
+		if err := movePinned(m, w, rev, res); err != nil {
 			return nil, err
 		}
 	}
