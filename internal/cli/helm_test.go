@@ -109,49 +109,18 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	assert.Contains(t, stderr, "note: revision tag prod-stable (istio-revision-tag-prod-stable) is not moved: the prune deletes it")
 }
 
-// The user's applications beside a revisioned install: report is pinned to
-// the running revision by its own label; tools asks for a sidecar with
-// sidecar.istio.io/inject, which only a default injector answers, and
-// there is none.
-const pinnedApps = `apiVersion: v1
-kind: Namespace
-metadata:
-  name: batch
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: report, namespace: batch}
-spec:
-  selector: {matchLabels: {app: report}}
-  template:
-    metadata: {labels: {app: report, istio.io/rev: 1-29-6}}
-    spec:
-      containers:
-      - {name: report, image: docker.io/library/busybox:1.36}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: tools, namespace: batch}
-spec:
-  selector: {matchLabels: {app: tools}}
-  template:
-    metadata: {labels: {app: tools, sidecar.istio.io/inject: "true"}}
-    spec:
-      containers:
-      - {name: tools, image: docker.io/library/busybox:1.36}
-`
 
 // The same hop from a revisioned Helm install (istiod revision 1-29-6, the
 // base chart's defaultRevision on it, no default injector) plans and
-// verifies. The data-plane step moves report, pinned to 1-29-6 by its own
+// verifies, with the applications of include-apps/. The data-plane step
+// moves report, pinned to 1-29-6 by its own
 // label, onto 1-31-0 (else the prune leaves it without an injector: RS026);
 // webhook continuity moves only the default validator, and no default
 // injector appears (it would start injecting tools: RS025).
 func TestConformancePlanAndVerifyHelmRevisioned(t *testing.T) {
 	from := helmRenders(t, "1.29.6-revisioned/base.validator.yaml", "1.29.6-revisioned/istiod.rev-1-29-6.yaml", "1.29.6-revisioned/gateways.yaml")
 	to := helmRenders(t, "1.31.0/base.validator.revisioned.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml")
-	include := helmRenders(t, "include/namespaces.yaml")
-	writeFile(t, filepath.Join(include, "apps.yaml"), pinnedApps)
+	include := helmRenders(t, "include/namespaces.yaml", "include-apps/apps.yaml")
 	out, _ := planHelmTag(t, from, to, include, []string{"00-running", "01-canary-control-plane", "02-canary-gateways", "03-shift",
 		"04-move-tags", "05-dataplane", "06-webhook-continuity", "07-prune"})
 	var vout, verr bytes.Buffer

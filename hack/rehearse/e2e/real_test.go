@@ -85,9 +85,9 @@ func TestRealRenders(t *testing.T) {
 		p := planReal(t, helmRenders(),
 			[]string{"1.29.6-revisioned/base.validator.yaml", "1.29.6-revisioned/istiod.rev-1-29-6.yaml", "1.29.6-revisioned/gateways.yaml"},
 			[]string{"1.31.0/base.validator.revisioned.yaml", "1.31.0/istiod.rev-1-31-0.yaml", "1.31.0/gateways.rev-1-31-0.yaml"},
-			"--include", filepath.Join(helmRenders(), "include"), "--tag", "prod-stable")
+			"--include", filepath.Join(helmRenders(), "include"), "--include", filepath.Join(helmRenders(), "include-apps"), "--tag", "prod-stable")
 		rep := rehearseOn(t, p, "1.34.3", rehearse.Flux)
-		requireHeld(t, rep, 7)
+		requireHeld(t, rep, 8) // with 05-dataplane: batch/report, pinned to 1-29-6 by its pod label, relabelled
 		require.Equal(t, 2, rep.Baseline["istio-ingress/ingress-tagged"], "the running ingress-tagged runs its HPA's minReplicas")
 	})
 	t.Run("seed", func(t *testing.T) {
