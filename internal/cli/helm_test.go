@@ -109,7 +109,6 @@ func TestConformancePlanAndVerifyHelm(t *testing.T) {
 	assert.Contains(t, stderr, "note: revision tag prod-stable (istio-revision-tag-prod-stable) is not moved: the prune deletes it")
 }
 
-
 // The same hop from a revisioned Helm install (istiod revision 1-29-6, the
 // base chart's defaultRevision on it, no default injector) plans and
 // verifies, with the applications of include-apps/. The data-plane step
