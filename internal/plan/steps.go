@@ -6,6 +6,7 @@ import (
 
 	"github.com/revshift/revshift/functions/canary-control-plane/canarycontrolplane"
 	"github.com/revshift/revshift/functions/copy-configmap/copyconfigmap"
+	"github.com/revshift/revshift/functions/dataplane-revision/dataplanerevision"
 	"github.com/revshift/revshift/functions/prune-legacy/prunelegacy"
 	"github.com/revshift/revshift/functions/revision-gateway/revisiongateway"
 	"github.com/revshift/revshift/functions/webhook-fix/webhookfix"
@@ -167,29 +168,15 @@ func (l *layout) retire(res []string, dataplane bool) {
 	}, step.Call{Kind: prunelegacy.Kind, Spec: prunelegacy.Spec{Mode: prunelegacy.ModeDesiredState}})
 }
 
-// injectedDataPlane reports whether the input holds a data plane for the
-// data-plane step to move: Namespace objects labelled for injection, or
-// workloads (not istiods, not gateways) whose own istio.io/rev label
-// chooses their injector.
+// injectedDataPlane reports whether the running render or an include
+// holds a data plane for the data-plane step to move
+// (dataplanerevision.HasDataPlane).
 func (p *Plan) injectedDataPlane(running *mesh.Model) bool {
-	check := func(m *mesh.Model) bool {
-		for _, n := range m.Namespaces {
-			if n.Labels["istio-injection"] == "enabled" || n.Labels[mesh.LabelRev] != "" {
-				return true
-			}
-		}
-		for _, w := range m.Workloads {
-			if w.PodLabels[mesh.LabelRev] != "" && w.Istiod() == nil && w.Gateway() == nil {
-				return true
-			}
-		}
-		return false
-	}
-	if check(running) {
+	if dataplanerevision.HasDataPlane(running) {
 		return true
 	}
 	for _, f := range p.Include {
-		if check(f.Model) {
+		if dataplanerevision.HasDataPlane(f.Model) {
 			return true
 		}
 	}

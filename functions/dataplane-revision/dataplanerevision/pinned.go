@@ -6,7 +6,6 @@ import (
 	"github.com/revshift/revshift/internal/krm"
 	"github.com/revshift/revshift/internal/mesh"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // Workloads pinned by their own label: in a namespace without injection
@@ -16,6 +15,18 @@ import (
 // pod label, not the namespace, chooses the revision. Left alone, such a
 // workload loses its injector with the old revision's prune and its next
 // pods start without a sidecar (RS026).
+
+// HasDataPlane reports whether m holds a data plane for this function to
+// move: a Namespace labelled for injection, or a workload pinned by its own
+// label (plan adds the data-plane step only then).
+func HasDataPlane(m *mesh.Model) bool {
+	for _, ns := range m.Namespaces {
+		if mesh.NamespaceInjection(ns.Labels).Labelled() {
+			return true
+		}
+	}
+	return len(pinned(m, labels.Everything())) > 0
+}
 
 // pinned returns the workloads whose own istio.io/rev label chooses their
 // injector, in namespaces that sel selects (a namespace absent from the
@@ -70,7 +81,7 @@ func movePinned(m *mesh.Model, w *mesh.Workload, rev string, res *krm.Results) e
 			return nil
 		}
 	}
-	if err := setPodLabel(w.Object, mesh.LabelRev, rev); err != nil {
+	if err := setPodMeta(w.Object, "labels", mesh.LabelRev, rev); err != nil {
 		return err
 	}
 	res.Infof(w.Object, "%s rolls onto revision %s: pod label %s %s -> %s (its own label chooses its injector, not its namespace's); its new pods are injected by %s", w.ID, rev, mesh.LabelRev, asked, rev, injectorOf(m, rev))
@@ -92,13 +103,4 @@ func injectorOf(m *mesh.Model, rev string) string {
 		return o.ID.String()
 	}
 	return fmt.Sprintf("the injector of revision %s", rev)
-}
-
-func setPodLabel(o *mesh.Object, key, value string) error {
-	l, err := o.Node().Pipe(yaml.LookupCreate(yaml.MappingNode, "spec", "template", "metadata", "labels"))
-	if err != nil {
-		return fmt.Errorf("%s: spec.template.metadata.labels: %v", o.ID, err)
-	}
-	setString(l.YNode(), key, value)
-	return nil
 }

@@ -277,7 +277,7 @@ func restart(m *mesh.Model, w *mesh.Workload, rev, value string, res *krm.Result
 	if had && old == rev {
 		return nil
 	}
-	if err := setPodAnnotation(w.Object, AnnotationRestartedFor, rev); err != nil {
+	if err := setPodMeta(w.Object, "annotations", AnnotationRestartedFor, rev); err != nil {
 		return err
 	}
 	was := "absent"
@@ -323,12 +323,14 @@ func relabel(o *mesh.Object, value string) error {
 	return nil
 }
 
-func setPodAnnotation(o *mesh.Object, key, value string) error {
-	ann, err := o.Node().Pipe(yaml.LookupCreate(yaml.MappingNode, "spec", "template", "metadata", "annotations"))
+// setPodMeta sets key in the pod template's metadata field (labels or
+// annotations), created when missing.
+func setPodMeta(o *mesh.Object, field, key, value string) error {
+	m, err := o.Node().Pipe(yaml.LookupCreate(yaml.MappingNode, "spec", "template", "metadata", field))
 	if err != nil {
-		return fmt.Errorf("%s: spec.template.metadata.annotations: %v", o.ID, err)
+		return fmt.Errorf("%s: spec.template.metadata.%s: %v", o.ID, field, err)
 	}
-	setString(ann.YNode(), key, value)
+	setString(m.YNode(), key, value)
 	return nil
 }
 
