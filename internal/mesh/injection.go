@@ -117,7 +117,7 @@ func (m *Model) WorkloadsIn(ns string) []*Workload {
 // "false", opts out. This is injectRequired in pkg/kube/inject/inject.go
 // (Istio 1.10+; the 1.5/1.6 injector read the annotation the same way).
 func (w *Workload) NotInjected() (bool, string) {
-	if scalar(lookup(w.Node().YNode(), "spec", "template", "spec", "hostNetwork")) == "true" {
+	if w.HostNetwork {
 		return true, "spec.template.spec.hostNetwork is true"
 	}
 	where := "label"

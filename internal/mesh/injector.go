@@ -93,3 +93,18 @@ func (m *Model) TagRevision(tag string) (rev string, h *Webhook, ok bool) {
 	rev, ok = m.WebhookRevision(h)
 	return rev, h, ok
 }
+
+// SameMatch reports whether two injector webhooks match the same pods in
+// the same order: the same configuration and name (the API server's call
+// order), the same /inject target (IsInjector) and the same selectors.
+// Which istiod the target reaches is not compared: InjectorOf does not read
+// it.
+func SameMatch(a, b *Webhook) bool {
+	if a.Config.ID != b.Config.ID || a.Name != b.Name || a.Mutating != b.Mutating || a.URL != b.URL || (a.Service == nil) != (b.Service == nil) {
+		return false
+	}
+	if a.Service != nil && *a.Service != *b.Service {
+		return false
+	}
+	return a.NamespaceSelector.String() == b.NamespaceSelector.String() && a.ObjectSelector.String() == b.ObjectSelector.String()
+}

@@ -205,3 +205,30 @@ webhooks:
 	assert.Equal(t, "aaa-injector", h.Config.ID.Name)
 	assert.Equal(t, "1-31-0", m.RevisionOfGateway(m.Gateways[0]))
 }
+
+// SameMatch compares what InjectorOf reads of a webhook: its place in the
+// call order, its target and its selectors.
+func TestSameMatch(t *testing.T) {
+	const cfg = `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: istio-sidecar-injector-1-31-0, labels: {istio.io/rev: 1-31-0}}
+webhooks:
+- name: rev.object.sidecar-injector.istio.io
+  clientConfig:
+    service: {name: istiod-1-31-0, namespace: istio-system, path: /inject}
+  objectSelector:
+    matchExpressions:
+    - {key: istio.io/rev, operator: In, values: [1-31-0]}
+`
+	hook := func(text string) *Webhook {
+		m := build(t, text)
+		require.Len(t, m.Webhooks, 1)
+		return m.Webhooks[0]
+	}
+	a := hook(cfg)
+	assert.True(t, SameMatch(a, hook(cfg)))
+	assert.True(t, SameMatch(a, hook(strings.Replace(cfg, "labels: {istio.io/rev: 1-31-0}", "labels: {istio.io/rev: 1-31-0, team: mesh}", 1))), "labels of the configuration are not read")
+	assert.False(t, SameMatch(a, hook(strings.Replace(cfg, "values: [1-31-0]", "values: [prod-stable]", 1))), "another object selector")
+	assert.False(t, SameMatch(a, hook(strings.Replace(cfg, "name: rev.object.", "name: object.", 1))), "another name: another call order")
+	assert.False(t, SameMatch(a, hook(strings.Replace(cfg, "path: /inject", "path: /inject/cluster/x", 1))), "another target")
+}

@@ -32,6 +32,9 @@ type Workload struct {
 	RunsAsRoot bool
 	// TerminationGracePeriodSeconds is nil when unset (API default 30 s).
 	TerminationGracePeriodSeconds *int64
+	// HostNetwork is spec.template.spec.hostNetwork (such pods are never
+	// injected, see NotInjected).
+	HostNetwork bool
 
 	// selText is Selector.String(), and ports the containers' ports in
 	// order, written once when the facts are read.
@@ -205,6 +208,7 @@ func parseWorkload(o *Object, y *yaml.Node) (*Workload, error) {
 	}
 	podSpec := lookup(y, "spec", "template", "spec")
 	w.ServiceAccount = scalar(lookup(podSpec, "serviceAccountName"))
+	w.HostNetwork = scalar(lookup(podSpec, "hostNetwork")) == "true"
 	if w.ServiceAccount == "" {
 		w.ServiceAccount = scalar(lookup(podSpec, "serviceAccount"))
 	}

@@ -227,3 +227,17 @@ func TestConformanceHelmPruneStopsPinnedInjection(t *testing.T) {
 	require.Len(t, fs, 1, out)
 	require.Equal(t, "Deployment.apps/istio-ingress/ingress", fs[0].Objects[0].String(), out)
 }
+
+// A step that keeps every injector and Namespace but changes a workload's
+// own opt-out is judged too (RS025 looks past the steps whose injection
+// inputs are unchanged only for workloads whose pods did not change).
+func TestConformanceHelmOptInStartsInjection(t *testing.T) {
+	optOut := strings.Replace(helmApp, `sidecar.istio.io/inject: "true"`, `sidecar.istio.io/inject: "false"`, 1)
+	s0 := union(t, krmtest.HelmRender(t, helm129Base, helm129Istiod, helm129GW), krmtest.ParseYAML(t, []byte(optOut)))
+	s1 := union(t, s0, krmtest.HelmRender(t, helm131Istiod))
+	optIn := krmtest.ParseYAML(t, []byte(helmApp))
+	rep, out := helmSequence(t, s0, s1, "02-opt-in", union(t, optIn, without(t, s1, optIn)))
+	fs := findingsOf(rep, "02-opt-in", "RS025")
+	require.Len(t, fs, 1, out)
+	require.Equal(t, "Deployment.apps/batch/report", fs[0].Objects[0].String(), out)
+}

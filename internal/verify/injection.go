@@ -2,6 +2,8 @@ package verify
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/revshift/revshift/internal/mesh"
 )
@@ -53,12 +55,12 @@ func ruleInjectionRequest(c *stateCtx) {
 // A namespace is judged through its workloads; an injection label that no
 // injector answers is RS014's.
 func ruleInjectionStart(t *transCtx) {
-	for _, w := range t.next.m.Workloads {
-		pw := t.prev.workloadFor(t.next, w.Object)
-		if pw == nil || t.prev.m.InjectorOf(pw) != nil {
+	for _, p := range t.injectionMayMove() {
+		pw, w := p.prev, p.next
+		if t.prev.injectorOf(pw) != nil {
 			continue
 		}
-		h := t.next.m.InjectorOf(w)
+		h := t.next.injectorOf(w)
 		if h == nil {
 			continue
 		}
@@ -77,12 +79,12 @@ func ruleInjectionStart(t *transCtx) {
 // injector that a pod's own istio.io/rev label (or sidecar.istio.io/inject)
 // relies on is such a step; RS014 judges the namespaces' labels.
 func ruleInjectionStop(t *transCtx) {
-	for _, w := range t.next.m.Workloads {
-		pw := t.prev.workloadFor(t.next, w.Object)
-		if pw == nil || !t.next.running(w) || t.next.m.InjectorOf(w) != nil {
+	for _, p := range t.injectionMayMove() {
+		pw, w := p.prev, p.next
+		if !t.next.running(w) || t.next.injectorOf(w) != nil {
 			continue
 		}
-		h := t.prev.m.InjectorOf(pw)
+		h := t.prev.injectorOf(pw)
 		if h == nil {
 			continue
 		}
@@ -95,4 +97,106 @@ func ruleInjectionStop(t *transCtx) {
 			"this step stops injecting running %s: it was injected by %s webhook %s (revision %s), and no injector matches its pods now, so every pod it creates from now on starts without a sidecar",
 			w.ID, h.Config.ID.Name, h.Name, rev)
 	}
+}
+
+// injectionPair is a workload of the next state and its counterpart in the
+// previous one.
+type injectionPair struct{ prev, next *mesh.Workload }
+
+// injectionMayMove returns, once per step, the workloads in both states
+// whose injector may differ between them: all of them, unless the step
+// leaves every other input of the injectors' choice alone
+// (injectionStable); then those whose pods changed what the injectors
+// read of them (podInputsChanged).
+func (t *transCtx) injectionMayMove() []injectionPair {
+	if t.step.injPairsDone {
+		return t.step.injPairs
+	}
+	stable := t.injectionStable()
+	var out []injectionPair
+	for _, w := range t.next.m.Workloads {
+		pw := t.prev.workloadFor(t.next, w.Object)
+		if pw == nil {
+			continue
+		}
+		if stable && !t.podInputsChanged(pw, w) {
+			continue
+		}
+		out = append(out, injectionPair{pw, w})
+	}
+	t.step.injPairs, t.step.injPairsDone = out, true
+	return out
+}
+
+// podInputsChanged reports whether a workload's pods changed what the
+// injectors read of them: a label their object selectors name,
+// sidecar.istio.io/inject (label or annotation), or hostNetwork
+// (Workload.NotInjected).
+func (t *transCtx) podInputsChanged(pw, w *mesh.Workload) bool {
+	if pw.HostNetwork != w.HostNetwork || pw.PodAnnotations[mesh.LabelSidecarInject] != w.PodAnnotations[mesh.LabelSidecarInject] {
+		return true
+	}
+	for _, k := range t.step.injKeys {
+		a, aok := pw.PodLabels[k]
+		b, bok := w.PodLabels[k]
+		if a != b || aok != bok {
+			return true
+		}
+	}
+	return false
+}
+
+// injectionStable reports whether the step keeps the injector webhooks
+// (mesh.SameMatch, in the same order) and every Namespace's labels:
+// then the injector of a pod changes only with its own labels
+// (mesh.Model.InjectorOf reads nothing else).
+func (t *transCtx) injectionStable() bool {
+	if !t.step.injStableDone {
+		t.step.injStable, t.step.injStableDone = t.computeInjectionStable(), true
+	}
+	return t.step.injStable
+}
+
+func (t *transCtx) computeInjectionStable() bool {
+	a, b := injectors(t.prev.m), injectors(t.next.m)
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !mesh.SameMatch(a[i], b[i]) {
+			return false
+		}
+	}
+	if len(t.prev.m.Namespaces) != len(t.next.m.Namespaces) {
+		return false
+	}
+	keys := map[string]bool{mesh.LabelSidecarInject: true}
+	for _, h := range a {
+		reqs, _ := h.ObjectSelector.Requirements()
+		for _, r := range reqs {
+			keys[r.Key()] = true
+		}
+	}
+	t.step.injKeys = slices.Sorted(maps.Keys(keys))
+	before := make(map[string]map[string]string, len(t.prev.m.Namespaces))
+	for _, ns := range t.prev.m.Namespaces {
+		before[ns.ID.Name] = ns.Labels
+	}
+	for _, ns := range t.next.m.Namespaces {
+		if l, ok := before[ns.ID.Name]; !ok || !maps.Equal(l, ns.Labels) {
+			return false
+		}
+	}
+	return true
+}
+
+// injectors are the injector webhooks of m, in the model's order.
+func injectors(m *mesh.Model) []*mesh.Webhook {
+	var out []*mesh.Webhook
+	for _, h := range m.Webhooks {
+		if mesh.IsInjector(h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }

@@ -53,6 +53,10 @@ type view struct {
 	// gwRev caches the revision of gateways (RS019), by Index.
 	gwRev     []string
 	gwRevDone []bool
+	// injector caches mesh.Model.InjectorOf of each workload (RS025,
+	// RS026), by Index.
+	injector     []*mesh.Webhook
+	injectorDone []bool
 }
 
 // idTable numbers the identities of the objects of the views checked
@@ -233,6 +237,23 @@ func (v *view) gatewayRevision(g *mesh.Gateway) string {
 	return v.gwRev[g.Index]
 }
 
+// injectorOf is mesh.Model.InjectorOf, asked once per workload of this
+// view (each state is the next of one transition and the previous of the
+// following one).
+func (v *view) injectorOf(w *mesh.Workload) *mesh.Webhook {
+	if !v.own(w.Object) {
+		return v.m.InjectorOf(w)
+	}
+	if v.injector == nil {
+		v.injector = make([]*mesh.Webhook, len(v.objAt))
+		v.injectorDone = make([]bool, len(v.objAt))
+	}
+	if !v.injectorDone[w.Index] {
+		v.injector[w.Index], v.injectorDone[w.Index] = v.m.InjectorOf(w), true
+	}
+	return v.injector[w.Index]
+}
+
 // grantsOf is mesh.Model.Grants(mesh.ServiceAccountOf(w)), asked once per
 // workload of this view.
 func (v *view) grantsOf(w *mesh.Workload) *mesh.Permissions {
@@ -383,4 +404,11 @@ type transCtx struct {
 type stepCache struct {
 	deleted     []*mesh.Object
 	deletedDone bool
+	// injStable and injPairs cache transCtx.injectionStable and
+	// injectionMayMove.
+	injStable, injStableDone bool
+	injPairs                 []injectionPair
+	injPairsDone             bool
+	// injKeys are the pod labels the injectors read, set with injStable.
+	injKeys []string
 }
